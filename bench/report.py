@@ -1,0 +1,41 @@
+"""Write one benchmark's results into its own section of docs/benchmarks.md.
+
+Each benchmark owns the text between ``<!-- BEGIN name -->`` and ``<!-- END name -->``; rerunning
+it replaces only that section, so benchmarks can be rerun independently.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+BENCHMARKS_MD = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+HEADER = "# Benchmarks\n\nEvery section is written by the `bench/` script it names; rerun it to refresh.\n"
+
+
+def machine_line() -> str:
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {datetime.now(timezone.utc):%Y-%m-%d}"
+    )
+
+
+def write_section(name: str, markdown: str, path: Path = BENCHMARKS_MD) -> None:
+    """Replace (or append) the section ``name`` in ``path`` atomically."""
+    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
+    block = f"{begin}\n{markdown.strip()}\n{end}"
+    text = path.read_text(encoding="utf-8") if path.exists() else HEADER
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".benchmarks.", suffix=".md")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)

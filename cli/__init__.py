@@ -1,0 +1,1 @@
+"""The ``metarec`` command line (installed as ``metarec.cli``)."""

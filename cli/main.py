@@ -1,0 +1,29 @@
+"""Entry point of the ``metarec`` command.
+
+Sub-commands live in their own modules and import the library lazily inside the command body, so
+``metarec --help`` stays fast and never imports torch.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from metarec.cli import profile_cmd
+
+app = typer.Typer(
+    name="metarec",
+    help="Recommend algorithms, hyperparameters and imputation for a dataset, from experience.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+app.command("profile")(profile_cmd.profile)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
