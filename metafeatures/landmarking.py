@@ -1,0 +1,178 @@
+"""Landmarkers: cross-validated performance of simple learners.
+
+OpenML's landmarkers come from Weka (DecisionStump, REPTree, RandomTree, NaiveBayes, IBk with
+k=1). The scikit-learn learners below are the closest equivalents and carry OpenML's names, but
+they are not identical (different split criteria and pruning, Gaussian naive Bayes on one-hot
+encoded nominal attributes, 5-fold instead of 10-fold CV on a sample), so their values are close to
+OpenML's rather than equal; docs/metafeatures.md records the measured agreement. J48 and the
+CfsSubsetEval_* landmarkers have no faithful equivalent and are not computed.
+
+Landmarkers run on a stratified sample of at most ``SAMPLE_ROWS`` rows (seeded by
+``random_state``) because their cost grows with the data while their information does not.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+from metafeatures.prepared import PreparedData
+
+SAMPLE_ROWS = 5_000
+N_FOLDS = 5
+MAX_ONE_HOT_LEVELS = 20
+
+CLASSIFIER_NAMES = (
+    "DecisionStump",
+    "REPTreeDepth1",
+    "REPTreeDepth2",
+    "REPTreeDepth3",
+    "RandomTreeDepth1",
+    "RandomTreeDepth2",
+    "RandomTreeDepth3",
+    "NaiveBayes",
+    "kNN1N",
+)
+REGRESSOR_NAMES = ("DecisionStumpR2", "LinearRegressionR2", "kNN1NR2")
+NAMES = tuple(
+    f"{model}{metric}" for model in CLASSIFIER_NAMES for metric in ("ErrRate", "Kappa", "AUC")
+) + REGRESSOR_NAMES
+
+
+def _design_matrix(data: PreparedData, rows: np.ndarray) -> np.ndarray:
+    """Mean-imputed, min-max scaled numeric columns plus capped one-hot nominal columns."""
+    parts = []
+    if data.numeric.shape[1]:
+        numeric = data.numeric[rows]
+        present = ~np.isnan(numeric)
+        with np.errstate(invalid="ignore"):
+            means = np.nanmean(np.where(present.any(axis=0), numeric, 0.0), axis=0)
+        numeric = np.where(present, numeric, means)
+        low, high = numeric.min(axis=0), numeric.max(axis=0)
+        span = np.where(high > low, high - low, 1.0)
+        parts.append((numeric - low) / span)
+    for j in range(data.codes.shape[1]):
+        codes = data.codes[rows, j]
+        levels, counts = np.unique(codes[codes >= 0], return_counts=True)
+        kept = levels[np.argsort(-counts, kind="stable")[:MAX_ONE_HOT_LEVELS]]
+        parts.append((codes[:, None] == kept[None, :]).astype(np.float64))
+    return np.hstack(parts) if parts else np.zeros((rows.size, 0))
+
+
+def _classifiers(n_features: int, random_state: int) -> dict[str, Callable[[], object]]:
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.tree import DecisionTreeClassifier
+
+    k_random = int(np.log2(max(n_features, 1))) + 1  # Weka RandomTree's default K
+
+    def tree(depth: int, **kw: object) -> Callable[[], object]:
+        return lambda: DecisionTreeClassifier(
+            max_depth=depth, criterion="entropy", random_state=random_state, **kw
+        )
+
+    return {
+        "DecisionStump": tree(1),
+        "REPTreeDepth1": tree(1),
+        "REPTreeDepth2": tree(2),
+        "REPTreeDepth3": tree(3),
+        "RandomTreeDepth1": tree(1, max_features=min(k_random, n_features)),
+        "RandomTreeDepth2": tree(2, max_features=min(k_random, n_features)),
+        "RandomTreeDepth3": tree(3, max_features=min(k_random, n_features)),
+        "NaiveBayes": GaussianNB,
+        "kNN1N": lambda: KNeighborsClassifier(n_neighbors=1),
+    }
+
+
+def _stratified_sample(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    if labels.size <= size:
+        return np.arange(labels.size)
+    from sklearn.model_selection import train_test_split
+
+    index = np.arange(labels.size)
+    counts = np.bincount(labels)
+    stratify = labels if counts[counts > 0].min() >= 2 else None
+    sample, _ = train_test_split(
+        index, train_size=size, stratify=stratify, random_state=int(rng.integers(2**31 - 1))
+    )
+    return np.sort(sample)
+
+
+def _classification(data: PreparedData) -> dict[str, float]:
+    from sklearn.metrics import cohen_kappa_score, roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    out: dict[str, float] = {}
+    rng = np.random.default_rng(data.random_state)
+    labelled = np.flatnonzero(data.y_codes >= 0)
+    _, labels = np.unique(data.y_codes[labelled], return_inverse=True)
+    chosen = _stratified_sample(labels, SAMPLE_ROWS, rng)
+    rows, y = labelled[chosen], labels[chosen]
+    # Classes too small to appear in every fold are left out of the landmarking sample.
+    counts = np.bincount(y)
+    keep = counts[y] >= 2
+    rows, y = rows[keep], np.unique(y[keep], return_inverse=True)[1]
+    if np.unique(y).size < 2:
+        return out
+    n_folds = int(min(N_FOLDS, np.bincount(y).min()))
+    X = _design_matrix(data, rows)
+    if X.shape[1] == 0:
+        return out
+    cv = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=data.random_state)
+    for name, make in _classifiers(X.shape[1], data.random_state).items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            proba = cross_val_predict(make(), X, y, cv=cv, method="predict_proba")
+        predicted = proba.argmax(axis=1)
+        out[f"{name}ErrRate"] = float((predicted != y).mean())
+        out[f"{name}Kappa"] = float(cohen_kappa_score(y, predicted))
+        try:
+            if proba.shape[1] == 2:
+                out[f"{name}AUC"] = float(roc_auc_score(y, proba[:, 1]))
+            else:
+                out[f"{name}AUC"] = float(
+                    roc_auc_score(y, proba, multi_class="ovr", average="weighted")
+                )
+        except ValueError:
+            out[f"{name}AUC"] = np.nan
+    return out
+
+
+def _regression(data: PreparedData) -> dict[str, float]:
+    from sklearn.linear_model import LinearRegression
+    from sklearn.model_selection import KFold, cross_val_score
+    from sklearn.neighbors import KNeighborsRegressor
+    from sklearn.tree import DecisionTreeRegressor
+
+    rng = np.random.default_rng(data.random_state)
+    labelled = np.flatnonzero(~np.isnan(data.y_values))
+    if labelled.size > SAMPLE_ROWS:
+        labelled = np.sort(rng.choice(labelled, SAMPLE_ROWS, replace=False))
+    if labelled.size < 2 * N_FOLDS:
+        return {}
+    X, y = _design_matrix(data, labelled), data.y_values[labelled]
+    if X.shape[1] == 0 or np.ptp(y) == 0:
+        return {}
+    cv = KFold(n_splits=N_FOLDS, shuffle=True, random_state=data.random_state)
+    models = {
+        "DecisionStumpR2": DecisionTreeRegressor(max_depth=1, random_state=data.random_state),
+        "LinearRegressionR2": LinearRegression(),
+        "kNN1NR2": KNeighborsRegressor(n_neighbors=1),
+    }
+    out = {}
+    for name, model in models.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out[name] = float(np.mean(cross_val_score(model, X, y, cv=cv, scoring="r2")))
+    return out
+
+
+def compute(data: PreparedData) -> dict[str, float]:
+    out = dict.fromkeys(NAMES, np.nan)
+    if data.task == "classification":
+        out.update(_classification(data))
+    else:
+        out.update(_regression(data))
+    return out
