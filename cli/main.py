@@ -18,6 +18,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+
+@app.callback()
+def _root() -> None:
+    """Recommend algorithms, hyperparameters and imputation for a dataset, from experience."""
+
+
 app.command("profile")(profile_cmd.profile)
 
 
