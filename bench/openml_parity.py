@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 import metafeatures
@@ -18,7 +17,9 @@ from metarec.io import read_table
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 ARFF_DIR = SHARED / "datasets" / "openml_arff"
-QUALITIES_CSV = SHARED / "metafeatures" / "openml_qualities" / "original_with_ids_all_metafeatures.csv"
+QUALITIES_CSV = (
+    SHARED / "metafeatures" / "openml_qualities" / "original_with_ids_all_metafeatures.csv"
+)
 RTOL = 0.01
 
 # OpenML's default target where it is not the last attribute (see INDEX.csv's notes).
@@ -84,8 +85,14 @@ def compare(groups: list[str]) -> pd.DataFrame:
             ref = float(theirs[quality])
             rel = abs(value - ref) / max(abs(ref), 1e-9)
             rows.append(
-                {"dataset": entry["name"], "did": int(did), "quality": quality,
-                 "local": float(value), "openml": ref, "rel_diff": rel}
+                {
+                    "dataset": entry["name"],
+                    "did": int(did),
+                    "quality": quality,
+                    "local": float(value),
+                    "openml": ref,
+                    "rel_diff": rel,
+                }
             )
     return pd.DataFrame(rows)
 
@@ -94,8 +101,11 @@ def summarize(table: pd.DataFrame, rtol: float = RTOL) -> pd.DataFrame:
     within = table.assign(match=table["rel_diff"] <= rtol)
     return (
         within.groupby("quality")
-        .agg(datasets=("match", "size"), matched=("match", "sum"),
-             median_rel_diff=("rel_diff", "median"))
+        .agg(
+            datasets=("match", "size"),
+            matched=("match", "sum"),
+            median_rel_diff=("rel_diff", "median"),
+        )
         .assign(share=lambda t: t["matched"] / t["datasets"])
         .sort_values("share")
     )

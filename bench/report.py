@@ -14,7 +14,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 BENCHMARKS_MD = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-HEADER = "# Benchmarks\n\nEvery section is written by the `bench/` script it names; rerun it to refresh.\n"
+HEADER = (
+    "# Benchmarks\n\nEvery section is written by the `bench/` script it names; "
+    "rerun it to refresh.\n"
+)
 
 
 def machine_line() -> str:

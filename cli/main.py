@@ -7,7 +7,6 @@ Sub-commands live in their own modules and import the library lazily inside the 
 from __future__ import annotations
 
 import typer
-
 from metarec.cli import profile_cmd
 
 app = typer.Typer(
@@ -17,7 +16,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
 
 
 @app.callback()

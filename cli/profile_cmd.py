@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-
 from metarec.cli.errors import handle_errors, warn
 
-GROUP_HELP = "Meta-feature group to compute (repeatable): simple, statistical, info-theory, " \
+GROUP_HELP = (
+    "Meta-feature group to compute (repeatable): simple, statistical, info-theory, "
     "missingness, landmarking. Default: all."
+)
 
 
 @handle_errors

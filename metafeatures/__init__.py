@@ -53,9 +53,7 @@ def extract_by_group(
     """Like :func:`extract`, but one Series per group (in the order asked)."""
     chosen = _check_groups(groups)
     data = prepare(X, y, task=task, random_state=random_state)
-    return {
-        name: pd.Series(GROUPS[name](data), dtype=np.float64, name=name) for name in chosen
-    }
+    return {name: pd.Series(GROUPS[name](data), dtype=np.float64, name=name) for name in chosen}
 
 
 def extract(

@@ -38,14 +38,14 @@ def contingency_tables(
         valid = (block >= 0) & (labels[:, None] >= 0)
         flat = (block + offsets) * n_classes + labels[:, None]
         counts = np.bincount(flat[valid], minlength=int(levels.sum()) * n_classes)
-        for offset, size in zip(offsets, levels):
+        for offset, size in zip(offsets, levels, strict=True):
             table = counts[offset * n_classes : (offset + size) * n_classes]
             tables.append(table.reshape(size, n_classes))
     return tables
 
 
 def mode_filled(codes: np.ndarray, n_levels: np.ndarray) -> np.ndarray:
-    """Codes with each column's missing entries (-1) replaced by that column's most frequent code."""
+    """Codes with each column's missing entries (-1) replaced by the column's most frequent code."""
     filled = codes.copy()
     for j in range(codes.shape[1]):
         column = filled[:, j]
@@ -63,7 +63,9 @@ def compute(data: PreparedData) -> dict[str, float]:
     attribute_entropy = np.full(data.codes.shape[1], np.nan)
     mutual_information = np.full(data.codes.shape[1], np.nan)
     if data.codes.shape[1]:
-        codes = mode_filled(data.codes, data.n_levels) if data.categorical_missing.any() else data.codes
+        codes = (
+            mode_filled(data.codes, data.n_levels) if data.categorical_missing.any() else data.codes
+        )
         if classification:
             tables = contingency_tables(codes, data.n_levels, data.y_codes, data.n_classes)
             for j, table in enumerate(tables):

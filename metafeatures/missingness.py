@@ -46,9 +46,13 @@ def _abs_corr_with(indicators: np.ndarray, others: np.ndarray) -> np.ndarray:
 
 def _cramers_v(indicator: np.ndarray, labels: np.ndarray, n_classes: int) -> float:
     valid = labels >= 0
-    table = np.bincount(
-        indicator[valid].astype(np.int64) * n_classes + labels[valid], minlength=2 * n_classes
-    ).reshape(2, n_classes).astype(np.float64)
+    table = (
+        np.bincount(
+            indicator[valid].astype(np.int64) * n_classes + labels[valid], minlength=2 * n_classes
+        )
+        .reshape(2, n_classes)
+        .astype(np.float64)
+    )
     table = table[:, table.sum(axis=0) > 0]
     n = table.sum()
     if n == 0 or table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
@@ -114,7 +118,10 @@ def _target_association(data: PreparedData, rows: np.ndarray, indicators: np.nda
     if data.task == "classification":
         labels = data.y_codes[rows]
         scores = np.array(
-            [_cramers_v(indicators[:, j], labels, data.n_classes) for j in range(indicators.shape[1])]
+            [
+                _cramers_v(indicators[:, j], labels, data.n_classes)
+                for j in range(indicators.shape[1])
+            ]
         )
     else:
         y = data.y_values[rows]
