@@ -7,7 +7,8 @@ A spec is a plain dict, so it can live in Parquet/JSON and travel through ``--js
      "imputer": "median" | {"name": "knn", "params": {"n_neighbors": 5}},
      "categorical": {"imputer": "most_frequent", "encoder": "onehot", "min_frequency": None},
      "scaler": "standard" | {"name": "robust", "params": {...}},
-     "feature_preprocessor": None | {"name": "pca", "params": {...}}}
+     "feature_preprocessor": None | {"name": "pca", "params": {...}},
+     "one_vs_rest": False}
 
 :func:`normalize_spec` fills every default (including the categorical companion of the chosen
 numeric imputer) so that the stored spec says exactly what :func:`build` will construct.
@@ -199,6 +200,8 @@ def normalize_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
         imputer=imputer,
         scaler=scaler,
         feature_preprocessor=fp,
+        # Old scikit-learn fitted some linear models one-vs-rest; liblinear still only can.
+        one_vs_rest=bool(spec.get("one_vs_rest", False)) and task == "classification",
         categorical=_categorical_companion(imputer["name"], spec.get("categorical")),
     )
     return spec
@@ -353,7 +356,12 @@ def build(spec: Mapping[str, Any], random_state: int | None = 0) -> Any:
         steps.append(("features", _feature_preprocessor(fp, spec["task"], random_state)))
     if ALGORITHMS[spec["algorithm"]].nonnegative_input:
         steps.append(("clip_negative_model", FunctionTransformer(_clip_negative)))
-    steps.append(("model", _estimator(spec, random_state)))
+    model = _estimator(spec, random_state)
+    if spec["one_vs_rest"]:
+        from sklearn.multiclass import OneVsRestClassifier
+
+        model = OneVsRestClassifier(model)
+    steps.append(("model", model))
     return Pipeline(steps)
 
 

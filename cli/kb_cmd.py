@@ -1,0 +1,84 @@
+"""``metarec kb``: inspect, build, refresh and extend the knowledge base."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from metarec.cli.errors import handle_errors
+
+app = typer.Typer(
+    help="Inspect, build and refresh the knowledge base.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+KB_OPTION = typer.Option(None, "--kb", help="Knowledge-base directory (default: the shipped one).")
+
+
+@app.command("info")
+@handle_errors
+def info(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    kb: Path | None = KB_OPTION,
+) -> None:
+    """Show what the knowledge base holds: datasets, configurations and runs per source."""
+    from metarec.cli.render import dumps
+
+    from metarec.kb import load
+
+    summary = load(kb).summary()
+    if as_json:
+        typer.echo(dumps(summary))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Knowledge base v{summary['version']} ({summary['build_date']})")
+    for col in ("source", "datasets", "configurations", "runs", "metrics"):
+        table.add_column(col, justify="left" if col in ("source", "metrics") else "right")
+    for name, src in summary["sources"].items():
+        table.add_row(name, f"{src['datasets']:,}", f"{src['configurations']:,}",
+                      f"{src['runs']:,}", ", ".join(src["metrics"]))
+    table.add_row("all (distinct)", f"{summary['datasets']:,}", f"{summary['configurations']:,}",
+                  f"{summary['runs']:,}", "", style="bold")
+    console = Console()
+    console.print(table)
+    origins = ", ".join(f"{k}: {v}" for k, v in summary["metafeatures"].items())
+    console.print(f"Datasets with meta-features by origin: {origins}")
+    console.print(f"Location: {summary['path']}")
+
+
+@app.command("build")
+@handle_errors
+def build(
+    data_root: Path = typer.Option(..., "--from", help="The shared data folder (../shared/data)."),
+    out: Path | None = typer.Option(None, "--out", help="Where to write (default: shipped KB)."),
+    sources: list[str] | None = typer.Option(
+        None, "--source", help="Only these sources (repeatable); default: all."
+    ),
+) -> None:
+    """Rebuild the knowledge base from run files, deterministically and atomically."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from metarec.kb import build as kb_build
+    from metarec.kb import default_path
+    from metarec.kb.importers import NAMES
+
+    target = out or default_path()
+    steps = len(sources or NAMES) + 3
+    with Progress(TextColumn("{task.description:<36}"), BarColumn(), TimeElapsedColumn(),
+                  transient=False) as bar:
+        task = bar.add_task("starting", total=steps)
+
+        def progress(message: str) -> None:
+            bar.update(task, description=message, advance=1)
+
+        manifest = kb_build.build(data_root, target, importers=sources or None, progress=progress)
+        bar.update(task, description="done", completed=steps)
+    figures = manifest["figures"]
+    typer.echo(
+        f"Built {target}: {figures['datasets']:,} datasets, {figures['configurations']:,} "
+        f"configurations, {figures['runs']:,} runs in {manifest['build_seconds']:.1f} s."
+    )

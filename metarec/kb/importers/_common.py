@@ -1,0 +1,94 @@
+"""Helpers shared by the importers: the result container and configuration rows."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metarec import pipelines
+
+# Columns an importer's `datasets` frame may carry; `dataset_key` is the importer's own key that its
+# runs and metafeatures refer to, and build.py resolves it to a KB dataset_id.
+DATASET_COLUMNS = [
+    "dataset_key",
+    "name",
+    "openml_did",
+    "openml_task_id",
+    "task_type",
+    "n_instances",
+    "n_features",
+    "n_classes",
+    "has_missing",
+]
+
+
+@dataclass
+class ImportResult:
+    source: str
+    provenance: str  # path of PROVENANCE.txt relative to the data root
+    datasets: pd.DataFrame
+    configurations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    runs: pd.DataFrame = field(default_factory=pd.DataFrame)  # dataset_key instead of dataset_id
+    metafeatures: pd.DataFrame = field(default_factory=pd.DataFrame)  # dataset_key, quality, ...
+    task_map: pd.DataFrame = field(default_factory=pd.DataFrame)  # openml_task_id, openml_did
+    # A reference source (OpenML's qualities) adds meta-features and identities, never datasets.
+    reference_only: bool = False
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready Python value: numpy scalars unwrapped, whole floats kept as floats."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(plain(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def configuration_row(
+    source: str,
+    task_type: str,
+    spec: dict[str, Any],
+    original: dict[str, Any],
+    translation: list[str],
+) -> dict[str, Any]:
+    """One row of the configurations table; the id is a hash of what the source states."""
+    spec = pipelines.normalize_spec({"task": task_type, **spec})
+    digest = hashlib.sha1(
+        canonical_json({"task": task_type, "original": original}).encode()
+    ).hexdigest()[:12]
+    return {
+        "configuration_id": f"{source}-{digest}",
+        "source": source,
+        "task_type": task_type,
+        "algorithm": spec["algorithm"],
+        "imputer": spec["imputer"]["name"],
+        "hyperparameters": canonical_json(spec["hyperparameters"]),
+        "original": canonical_json(original),
+        "translation": "; ".join(translation),
+        "spec": canonical_json(spec),
+    }
+
+
+def read_arff_frame(path: Path) -> pd.DataFrame:
+    """Read a (dense) ARFF file with liac-arff; '?' becomes NaN."""
+    import arff
+
+    with open(path, encoding="utf-8") as handle:
+        data = arff.load(handle)
+    columns = [name for name, _ in data["attributes"]]
+    return pd.DataFrame(data["data"], columns=columns)
