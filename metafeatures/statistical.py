@@ -64,8 +64,10 @@ def _correlation_summary(data: PreparedData) -> dict[str, float]:
         values = values[rows]
     # Pairwise-complete correlation is costly; mean-filling keeps it vectorised and unbiased
     # for the sign, and the quantity is only a coarse profile of redundancy.
-    means = np.nanmean(values, axis=0) if values.size else np.zeros(0)
-    filled = np.where(np.isnan(values), means, values)
+    present = ~np.isnan(values)
+    counts = present.sum(axis=0)
+    means = np.where(present, values, 0.0).sum(axis=0) / np.maximum(counts, 1)
+    filled = np.where(present, values, means)
     std = filled.std(axis=0)
     keep = std > 0
     if keep.sum() < 2:
