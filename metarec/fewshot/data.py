@@ -1,0 +1,235 @@
+"""Labelled image sets in memory, clean class/alphabet splits, and the episodic sampler."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from metarec.errors import DataError
+from metarec.fewshot.sources import ImageRef, ImageSource
+
+DEFAULT_IMAGE_SIZE = 28
+
+
+@dataclass
+class ImageSet:
+    """Images grouped by class: ``images[c]`` is a (n_c, 1, H, W) float tensor of class ``c``."""
+
+    images: list[torch.Tensor]
+    class_names: list[str]
+    groups: list[str]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.images)
+
+    def subset(self, indices: Sequence[int]) -> ImageSet:
+        return ImageSet(
+            [self.images[i] for i in indices],
+            [self.class_names[i] for i in indices],
+            [self.groups[i] for i in indices],
+        )
+
+    def group_names(self) -> list[str]:
+        return sorted(set(self.groups))
+
+
+def _decode_all(
+    source: ImageSource, refs: list[ImageRef], size: int, mixed_sizes: bool
+) -> list[np.ndarray]:
+    arrays, first = [], None
+    for ref in refs:
+        pixels, original = source.decode(ref, size)
+        if first is None:
+            first = (ref, original)
+        elif original != first[1] and not mixed_sizes:
+            raise DataError(
+                f"images have mismatched sizes ({first[1][0]}x{first[1][1]} in "
+                f"{_shown(first[0])}, {original[0]}x{original[1]} in {_shown(ref)}); give all "
+                "images one size or pass --mixed-sizes to resize each on its own"
+            )
+        arrays.append(pixels)
+    return arrays
+
+
+def _shown(ref: ImageRef) -> str:
+    return f"{ref.class_key}/{ref.name}" if ref.class_key else ref.name
+
+
+def load_image_set(
+    path: str | Path,
+    image_size: int = DEFAULT_IMAGE_SIZE,
+    min_classes: int = 2,
+    min_per_class: int = 1,
+    mixed_sizes: bool = False,
+) -> ImageSet:
+    """Read every image of a class-folder dataset (folder or zip) into memory."""
+    with ImageSource(path) as source:
+        refs = source.list_images()
+        arrays = _decode_all(source, refs, image_size, mixed_sizes)
+    by_class: dict[str, list[np.ndarray]] = {}
+    group_of: dict[str, str] = {}
+    for ref, pixels in zip(refs, arrays, strict=True):
+        by_class.setdefault(ref.class_key, []).append(pixels)
+        group_of[ref.class_key] = ref.group_key
+    _check_empty_class_folders(Path(path), set(by_class))
+    if len(by_class) < min_classes:
+        raise DataError(
+            f"{path} has {len(by_class)} class folder(s); few-shot learning needs at least "
+            f"{min_classes} classes, one sub-folder each"
+        )
+    small = [k for k, v in by_class.items() if len(v) < min_per_class]
+    if small:
+        raise DataError(
+            f"class {small[0]!r} in {path} has fewer than {min_per_class} images, too few for "
+            "the requested shots and queries"
+        )
+    keys = sorted(by_class)
+    images = [torch.from_numpy(np.stack(by_class[k]))[:, None] for k in keys]
+    return ImageSet(images, keys, [group_of[k] for k in keys])
+
+
+def _check_empty_class_folders(path: Path, found: set[str]) -> None:
+    """A class folder without images is almost always a mistake; say so instead of skipping it."""
+    if not path.is_dir():
+        return
+    depth = {key.count("/") for key in found}
+    for sub in sorted(path.iterdir()):
+        if sub.is_dir() and not sub.name.startswith(".") and depth == {0} and sub.name not in found:
+            raise DataError(f"class folder {sub.name!r} in {path} contains no images")
+
+
+def load_query_images(
+    path: str | Path, image_size: int = DEFAULT_IMAGE_SIZE, mixed_sizes: bool = False
+) -> tuple[list[str], torch.Tensor, tuple[int, int]]:
+    """Read every image under ``path`` (a folder or zip); return names, tensor, original size."""
+    with ImageSource(path) as source:
+        refs = source.list_flat_images()
+        arrays = _decode_all(source, refs, image_size, mixed_sizes)
+        size = source.decode(refs[0], image_size)[1]
+    return [r.name for r in refs], torch.from_numpy(np.stack(arrays))[:, None], size
+
+
+def split_by_groups(data: ImageSet, held_out: Sequence[str]) -> tuple[ImageSet, ImageSet]:
+    """Split into (classes outside ``held_out`` groups, classes inside them)."""
+    unknown = set(held_out) - set(data.groups)
+    if unknown:
+        raise DataError(
+            f"unknown alphabet/group {sorted(unknown)[0]!r}; known: {', '.join(data.group_names())}"
+        )
+    inside = [i for i, g in enumerate(data.groups) if g in held_out]
+    outside = [i for i, g in enumerate(data.groups) if g not in held_out]
+    return data.subset(outside), data.subset(inside)
+
+
+def validation_split(
+    data: ImageSet, fraction: float, seed: int, by: str = "auto"
+) -> tuple[ImageSet, ImageSet, str]:
+    """Hold out about ``fraction`` of the classes for validation; return (train, val, how).
+
+    With three or more groups (alphabets) whole groups are held out, so validation measures
+    transfer to unseen alphabets like the test does; otherwise classes are split at random.
+    """
+    rng = random.Random(seed)
+    groups = data.group_names()
+    if by == "alphabets" or (by == "auto" and len(groups) >= 3):
+        if len(groups) < 2:
+            raise DataError("splitting by alphabet needs at least two alphabets (group folders)")
+        size = {g: data.groups.count(g) for g in groups}
+        target = max(1, round(fraction * data.n_classes))
+        # Shuffle first so that the stable sort breaks ties by seed, then prefer the alphabets
+        # whose size is closest to the target, so validation is neither tiny nor greedy.
+        rng.shuffle(groups)
+        groups.sort(key=lambda g: abs(size[g] - target))
+        chosen: list[str] = []
+        for group in groups[:-1]:
+            chosen.append(group)
+            if sum(size[g] for g in chosen) >= target:
+                break
+        train, val = split_by_groups(data, chosen)
+        return train, val, f"alphabets held out for validation: {', '.join(sorted(chosen))}"
+    order = list(range(data.n_classes))
+    rng.shuffle(order)
+    n_val = max(2, round(fraction * data.n_classes))
+    if data.n_classes - n_val < 2:
+        raise DataError(f"{data.n_classes} classes are too few to hold some out for validation")
+    return (
+        data.subset(sorted(order[n_val:])),
+        data.subset(sorted(order[:n_val])),
+        f"{n_val} random classes held out for validation",
+    )
+
+
+@dataclass
+class Episode:
+    support: torch.Tensor  # (n_way * k_shot, 1, H, W)
+    support_labels: torch.Tensor  # (n_way * k_shot,)
+    query: torch.Tensor  # (n_way * n_query, 1, H, W)
+    query_labels: torch.Tensor  # (n_way * n_query,)
+    n_way: int
+
+
+class EpisodeSampler:
+    """N-way K-shot episodes with Q queries per class from an :class:`ImageSet`.
+
+    With ``rotations`` every class also appears rotated by 90, 180 and 270 degrees as three new
+    classes (the standard Omniglot augmentation); a class and its rotations are distinct classes
+    and may meet in one episode.
+    """
+
+    def __init__(
+        self,
+        data: ImageSet,
+        n_way: int,
+        k_shot: int,
+        n_query: int,
+        rotations: bool = False,
+        seed: int | None = None,
+    ) -> None:
+        n_classes = data.n_classes * (4 if rotations else 1)
+        if n_way < 2:
+            raise DataError("an episode needs at least 2 ways (classes)")
+        if k_shot < 1 or n_query < 1:
+            raise DataError("shots and queries must be at least 1")
+        if n_classes < n_way:
+            raise DataError(
+                f"{n_way}-way episodes need {n_way} classes but the data has {n_classes}"
+            )
+        need = k_shot + n_query
+        short = [n for n, x in zip(data.class_names, data.images, strict=True) if len(x) < need]
+        if short:
+            raise DataError(
+                f"class {short[0]!r} has fewer than {need} images, needed for {k_shot} shot(s) "
+                f"plus {n_query} queries"
+            )
+        self.data, self.n_way, self.k_shot, self.n_query = data, n_way, k_shot, n_query
+        self.classes = [(c, r) for c in range(data.n_classes) for r in range(4 if rotations else 1)]
+        self.rng = random.Random(seed)
+
+    def sample(self) -> Episode:
+        chosen = self.rng.sample(self.classes, self.n_way)
+        support, query = [], []
+        for class_index, rotation in chosen:
+            pool = self.data.images[class_index]
+            picked = pool[self.rng.sample(range(len(pool)), self.k_shot + self.n_query)]
+            if rotation:
+                picked = torch.rot90(picked, rotation, dims=(2, 3))
+            support.append(picked[: self.k_shot])
+            query.append(picked[self.k_shot :])
+        labels = torch.arange(self.n_way)
+        return Episode(
+            torch.cat(support),
+            labels.repeat_interleave(self.k_shot),
+            torch.cat(query),
+            labels.repeat_interleave(self.n_query),
+            self.n_way,
+        )
+
+    def __iter__(self) -> Iterator[Episode]:
+        while True:
+            yield self.sample()

@@ -1,0 +1,58 @@
+"""Classify query images against a labelled support folder with a trained model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from metarec.errors import DataError
+from metarec.fewshot.checkpoint import load_checkpoint
+from metarec.fewshot.data import load_image_set, load_query_images
+from metarec.fewshot.device import select_device
+
+MODEL_ENV = "METAREC_FEWSHOT_MODEL"
+# Queries are classified in chunks so that a large query folder does not exhaust memory.
+QUERY_CHUNK = 256
+
+
+def default_model_path() -> Path:
+    """The shipped prototypical network, unless METAREC_FEWSHOT_MODEL names another model."""
+    if os.environ.get(MODEL_ENV):
+        return Path(os.environ[MODEL_ENV])
+    return (
+        Path(__file__).resolve().parents[2] / "knowledge_base" / "fewshot" / "protonet_omniglot.pt"
+    )
+
+
+def predict(
+    support_dir: str | Path,
+    query_dir: str | Path,
+    model_path: str | Path | None = None,
+    device: str = "auto",
+    mixed_sizes: bool = False,
+) -> dict[str, str]:
+    """Return {query image name: predicted class name}; the support has one folder per class."""
+    path = Path(model_path) if model_path is not None else default_model_path()
+    if model_path is None and not path.is_file():
+        raise DataError(
+            f"the default few-shot model {path} is missing; pass --model or train one with "
+            "`metarec fewshot train`"
+        )
+    target = select_device(device)
+    model, _ = load_checkpoint(path, target)
+    support = load_image_set(support_dir, model.image_size, min_classes=2, mixed_sizes=mixed_sizes)
+    names, query, query_size = load_query_images(query_dir, model.image_size, mixed_sizes)
+    support_x = torch.cat(support.images).to(target)
+    support_y = torch.cat(
+        [torch.full((len(x),), i, dtype=torch.long) for i, x in enumerate(support.images)]
+    ).to(target)
+    predictions: list[int] = []
+    with torch.no_grad():
+        for start in range(0, len(query), QUERY_CHUNK):
+            chunk = query[start : start + QUERY_CHUNK].to(target)
+            logits = model(support_x, support_y, chunk, support.n_classes)
+            predictions.extend(logits.argmax(1).tolist())
+    labels = [name.rsplit("/", 1)[-1] for name in support.class_names]
+    return {name: labels[p] for name, p in zip(names, predictions, strict=True)}
