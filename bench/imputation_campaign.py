@@ -1,0 +1,478 @@
+"""Run campaign for imputer selection: every imputer x a few strong estimators, cross-validated.
+
+Datasets: (a) every parseable dataset of ``../shared/data/datasets`` (liac_arff, openml_arff) with
+natural missing values in its features; (b) complete PMLB / OpenML datasets with missing values
+injected by :func:`metarec.missingness.inject` (MCAR, MAR, MNAR at 5-40%, seeded, recorded).
+Rows are subsampled (stratified, seeded) to ``--max-rows`` and features to ``--max-features`` so
+that the campaign fits a small CPU budget; both are recorded per dataset.
+
+Every dataset gets one set of folds (stratified K-fold for classification, K-fold for regression)
+shared by all its pipelines; classification is scored by balanced accuracy, regression by R2.
+
+Resumable: each finished dataset is one JSON file in ``--work`` (written atomically); a rerun skips
+those. ``--consolidate`` turns the parts into the tables in ``knowledge_base/imputation/``::
+
+    nice -n 5 .venv/bin/python -m bench.imputation_campaign --part natural
+    nice -n 5 .venv/bin/python -m bench.imputation_campaign --part injected --origins 30
+    .venv/bin/python -m bench.imputation_campaign --consolidate
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data" / "datasets"
+WORK = REPO / "bench" / "out" / "imputation_campaign"
+OUT = REPO / "knowledge_base" / "imputation"
+SOURCE = "local"
+
+IMPUTERS = ("mean", "median", "most_frequent", "constant", "knn", "iterative", "native")
+# One linear model, one bagged and one boosted tree ensemble: the three families whose reaction to
+# imputation differs most. Only LightGBM takes NaN itself ("native").
+ESTIMATORS: dict[str, dict[str, dict[str, Any]]] = {
+    "linear": {
+        "classification": {"algorithm": "logistic_regression",
+                           "hyperparameters": {"max_iter": 300}},
+        "regression": {"algorithm": "ard_regression", "hyperparameters": {}},
+    },
+    "random_forest": {
+        "classification": {"algorithm": "random_forest",
+                           "hyperparameters": {"n_estimators": 50, "n_jobs": 1}},
+        "regression": {"algorithm": "random_forest",
+                       "hyperparameters": {"n_estimators": 50, "n_jobs": 1}},
+    },
+    "lightgbm": {
+        "classification": {"algorithm": "lightgbm",
+                           "hyperparameters": {"n_estimators": 100, "n_jobs": 1}},
+        "regression": {"algorithm": "lightgbm",
+                       "hyperparameters": {"n_estimators": 100, "n_jobs": 1}},
+    },
+}
+NATIVE_FAMILIES = ("lightgbm",)
+METRIC = {"classification": "balanced_accuracy", "regression": "r2"}
+MF_GROUPS = ["simple", "statistical", "info-theory", "missingness"]
+RATES = (0.05, 0.1, 0.2, 0.3, 0.4)
+MIN_ROWS = 40
+
+
+@dataclass
+class Task:
+    """One dataset to run: where it comes from and, for injected ones, what to inject."""
+
+    dataset_id: str
+    origin: str  # the source dataset; injected variants share it (the leave-out group)
+    path: Path
+    target: str | None
+    kind: str  # natural | injected
+    mechanism: str | None = None
+    rate: float | None = None
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def configuration_id(family: str, imputer: str) -> str:
+    return f"local-imputation-{family}-{imputer}"
+
+
+def configurations(task_type: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(family, imputer, spec) for every imputer x estimator pair that makes sense."""
+    out = []
+    for family, specs in ESTIMATORS.items():
+        for imputer in IMPUTERS:
+            if imputer == "native" and family not in NATIVE_FAMILIES:
+                continue
+            spec = {"task": task_type, **specs[task_type], "imputer": imputer}
+            out.append((family, imputer, spec))
+    return out
+
+
+# ---------------------------------------------------------------------------------- datasets
+
+
+def natural_tasks() -> list[Task]:
+    tasks = []
+    index = pd.read_csv(SHARED / "liac_arff" / "INDEX.csv")
+    index = index[(index["parse_ok"]) & (index["n_missing_cells"] > 0)]
+    for row in index.sort_values("path").itertuples():
+        rel = str(row.path).removesuffix(".arff.gz")
+        tasks.append(Task(f"natural:liac/{rel}", f"liac/{rel}",
+                          SHARED / "liac_arff" / str(row.path), None, "natural"))
+    index = pd.read_csv(SHARED / "openml_arff" / "INDEX.csv")
+    for row in index[index["n_missing_cells"] > 0].sort_values("name").itertuples():
+        folder = SHARED / "openml_arff" / str(row.name)
+        files = sorted(folder.glob("*.arff.gz"))
+        if files:
+            tasks.append(Task(f"natural:openml/{row.name}", f"openml/{row.name}", files[0], None,
+                              "natural", extra={"openml_did": int(row.openml_did)}))
+    return tasks
+
+
+def _complete_origins() -> list[tuple[str, Path, str | None, str, int]]:
+    """(origin, path, target, task, n_rows) for complete datasets of a manageable size."""
+    out = []
+    pmlb = pd.read_csv(SHARED / "pmlb" / "INDEX.csv")
+    pmlb = pmlb[(pmlb["n_nan"] == 0) & (pmlb["n_rows"] >= 150) & (pmlb["n_features"] >= 3)
+                & (pmlb["n_features"] <= 60) & (pmlb["n_rows"] <= 50_000)]
+    for row in pmlb.itertuples():
+        path = SHARED / "pmlb" / "datasets" / str(row.name) / f"{row.name}.tsv.gz"
+        if path.exists():
+            out.append((f"pmlb/{row.name}", path, str(row.target_col), str(row.task),
+                        int(row.n_rows)))
+    arff = pd.read_csv(SHARED / "openml_arff" / "INDEX.csv")
+    arff = arff[(arff["n_missing_cells"] == 0) & ~arff["sparse_arff"] & arff["target_note"].isna()
+                & (arff["n_attributes"] <= 61)]
+    for row in arff.itertuples():
+        files = sorted((SHARED / "openml_arff" / str(row.name)).glob("*.arff.gz"))
+        if files:
+            out.append((f"openml/{row.name}", files[0], None, "classification", int(row.n_rows)))
+    return out
+
+
+def _over_represented(origin: str) -> bool:
+    # GAMETES tables are pure epistasis (no marginal signal: every model scores chance), and the
+    # Friedman family is one generator in many sizes; both would dominate a uniform draw.
+    return "GAMETES" in origin or "_fri_c" in origin
+
+
+def injected_tasks(n_origins: int, variants: int, seed: int = 0) -> list[Task]:
+    """``variants`` injected copies of each of ``n_origins`` complete datasets, drawn seeded.
+
+    Origins are drawn half classification, half regression; the variants of an origin cycle
+    through the mechanisms with rates drawn from RATES. Tasks are ordered round-robin (first
+    variant of every origin, then the second, ...) so a partial campaign is still balanced.
+    """
+    rng = np.random.default_rng(seed)
+    pool = _complete_origins()
+    chosen = []
+    for task_type in ("classification", "regression"):
+        cands = [p for p in pool if p[3] == task_type and not _over_represented(p[0])]
+        # PMLB holds dozens of Friedman variants; two keep them from crowding out real data.
+        fried = [p for p in pool if p[3] == task_type and "_fri_c" in p[0]]
+        cands += [fried[i] for i in rng.choice(len(fried), min(2, len(fried)), replace=False)]
+        cands.sort(key=lambda p: p[0])
+        take = min(len(cands), (n_origins + (task_type == "classification")) // 2)
+        chosen += [cands[i] for i in np.sort(rng.choice(len(cands), take, replace=False))]
+    per_origin = []
+    for k, (origin, path, target, _task, _n) in enumerate(chosen):
+        mechs = np.array(["mcar", "mar", "mnar"])[rng.permutation(3)]
+        rates = rng.choice(RATES, variants, replace=variants > len(RATES))
+        rows = []
+        for v in range(variants):
+            mech, rate = str(mechs[v % 3]), float(rates[v])
+            vseed = 1000 * k + v
+            rows.append(Task(f"injected:{origin}:{mech}:{rate:.2f}:s{vseed}", origin, path,
+                             target, "injected", mech, rate, vseed))
+        per_origin.append(rows)
+    return [rows[v] for v in range(variants) for rows in per_origin if v < len(rows)]
+
+
+def subsample(X: pd.DataFrame, y: pd.Series, max_rows: int, max_features: int, seed: int,
+              classification: bool) -> tuple[pd.DataFrame, pd.Series, list[str]]:
+    notes = []
+    rng = np.random.default_rng(seed)
+    if len(X) > max_rows:
+        from sklearn.model_selection import train_test_split
+
+        strat = y if classification and y.value_counts().min() >= 2 else None
+        keep, _ = train_test_split(np.arange(len(X)), train_size=max_rows, random_state=seed,
+                                   stratify=strat)
+        keep = np.sort(keep)
+        notes.append(f"rows subsampled {len(X)} -> {max_rows} (seed {seed})")
+        X, y = X.iloc[keep], y.iloc[keep]
+    if X.shape[1] > max_features:
+        cols = np.sort(rng.choice(X.shape[1], max_features, replace=False))
+        notes.append(f"features subsampled {X.shape[1]} -> {max_features} (seed {seed})")
+        X = X.iloc[:, cols]
+    return X.reset_index(drop=True), y.reset_index(drop=True), notes
+
+
+def drop_rare_classes(X: pd.DataFrame, y: pd.Series, n_folds: int) -> tuple[
+        pd.DataFrame, pd.Series, list[str]]:
+    # A class with fewer members than folds cannot be stratified; it is dropped and reported.
+    counts = y.value_counts()
+    rare = counts[counts < n_folds].index
+    if len(rare) == 0:
+        return X, y, []
+    keep = ~y.isin(rare).to_numpy()
+    y = y[keep].cat.remove_unused_categories() if hasattr(y, "cat") else y[keep]
+    note = f"dropped {int((~keep).sum())} row(s) of {len(rare)} class(es) with < {n_folds} rows"
+    return X[keep].reset_index(drop=True), y.reset_index(drop=True), [note]
+
+
+# ------------------------------------------------------------------------------------ running
+
+
+def _score(task_type: str, y_true: Any, y_pred: Any) -> float:
+    from sklearn.metrics import balanced_accuracy_score, r2_score
+
+    if task_type == "classification":
+        return float(balanced_accuracy_score(y_true, y_pred))
+    return float(r2_score(y_true, y_pred))
+
+
+def _fit_fold(spec: dict[str, Any], X: pd.DataFrame, y: pd.Series, train: np.ndarray,
+              test: np.ndarray) -> tuple[float, float, str]:
+    from metarec.pipelines import build
+
+    start = time.process_time()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = build(spec, random_state=0)
+            model.fit(X.iloc[train], y.iloc[train])
+            score = _score(spec["task"], y.iloc[test], model.predict(X.iloc[test]))
+        return score, time.process_time() - start, ""
+    except Exception as exc:  # noqa: BLE001 - one failing pipeline must not stop the campaign
+        return float("nan"), time.process_time() - start, f"{type(exc).__name__}: {exc}"[:300]
+
+
+def folds(y: pd.Series, task_type: str, n_folds: int, seed: int) -> list[tuple[np.ndarray, ...]]:
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if task_type == "classification":
+        splitter = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(len(y)), y))
+    return list(KFold(n_folds, shuffle=True, random_state=seed).split(np.zeros(len(y))))
+
+
+def run_dataset(X: pd.DataFrame, y: pd.Series, task_type: str, n_folds: int, n_jobs: int,
+                seed: int = 0) -> list[dict[str, Any]]:
+    """Cross-validate every configuration on (X, y) with one shared set of folds."""
+    from joblib import Parallel, delayed
+
+    splits = folds(y, task_type, n_folds, seed)
+    configs = configurations(task_type)
+    jobs = [(c, s) for c in range(len(configs)) for s in range(len(splits))]
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_fold)(configs[c][2], X, y, *splits[s]) for c, s in jobs
+    )
+    rows = []
+    for c, (family, imputer, spec) in enumerate(configs):
+        mine = [results[i] for i, (cc, _) in enumerate(jobs) if cc == c]
+        values = [r[0] for r in mine]
+        errors = sorted({r[2] for r in mine if r[2]})
+        ok = [v for v in values if np.isfinite(v)]
+        rows.append({
+            "configuration_id": configuration_id(family, imputer),
+            "family": family,
+            "algorithm": spec["algorithm"],
+            "imputer": imputer,
+            "metric": METRIC[task_type],
+            # a pipeline that fails on any fold gets no score: a partial mean would flatter it
+            "value": float(np.mean(values)) if len(ok) == len(values) else float("nan"),
+            "value_std": float(np.std(values)) if len(ok) == len(values) else float("nan"),
+            "fold_values": json.dumps([None if not np.isfinite(v) else round(v, 6)
+                                       for v in values]),
+            "higher_is_better": True,
+            "runtime_s": float(sum(r[1] for r in mine)),
+            "source": SOURCE,
+            "error": "; ".join(errors),
+        })
+    return rows
+
+
+def prepare(task: Task, max_rows: int, max_features: int, n_folds: int) -> tuple[
+        pd.DataFrame, pd.Series, str, dict[str, Any]]:
+    """Load, clean, subsample and (for injected tasks) inject; return X, y, task type, record."""
+    from metarec.io import load_dataset
+    from metarec.missingness import inject
+
+    data = load_dataset(task.path, target=task.target, lenient=True)
+    n_original = len(data.y) + sum(
+        int(n.split()[1]) for n in data.notes if n.startswith("dropped ") and "target" in n)
+    X, y = data.X, data.y
+    classification = data.task == "classification"
+    X, y, notes = subsample(X, y, max_rows, max_features, task.seed, classification)
+    notes = list(data.notes) + notes
+    if classification:
+        X, y, more = drop_rare_classes(X, y, n_folds)
+        notes += more
+    record: dict[str, Any] = {
+        "dataset_id": task.dataset_id, "origin": task.origin, "kind": task.kind,
+        "path": str(task.path.relative_to(SHARED.parent.parent)), "target": data.target,
+        "task_type": data.task, "n_rows_original": n_original, "n_rows": len(y),
+        "n_features": X.shape[1],
+        "n_classes": int(y.nunique()) if classification else None,
+        "mechanism": task.mechanism or "natural", "rate": task.rate, "seed": task.seed,
+        "max_rows": max_rows, "max_features": max_features, "n_folds": n_folds, **task.extra,
+    }
+    if task.kind == "injected":
+        if X.isna().any().any():
+            raise ValueError("origin dataset is not complete")
+        X, injection = inject(X, task.mechanism, task.rate, seed=task.seed)  # type: ignore[arg-type]
+        record.update(column_share=injection.column_share,
+                      masked_columns=json.dumps(injection.masked_columns),
+                      drivers=json.dumps(injection.drivers))
+    record["achieved_rate"] = float(X.isna().to_numpy().mean())
+    record["notes"] = "; ".join(notes)
+    return X, y, data.task, record
+
+
+def skip_reason(X: pd.DataFrame, y: pd.Series, task_type: str, n_folds: int) -> str | None:
+    if len(y) < MIN_ROWS:
+        return f"only {len(y)} rows (< {MIN_ROWS})"
+    if not X.isna().any().any():
+        return "no missing feature values (missing values only in the target, or none)"
+    if task_type == "classification" and y.nunique() < 2:
+        return "fewer than two classes with enough rows"
+    return None
+
+
+def process(task: Task, args: argparse.Namespace) -> dict[str, Any]:
+    import metafeatures
+
+    started = time.time()
+    try:
+        X, y, task_type, record = prepare(task, args.max_rows, args.max_features, args.folds)
+    except Exception as exc:  # noqa: BLE001 - unreadable data is recorded as skipped
+        return {"dataset": {"dataset_id": task.dataset_id, "origin": task.origin,
+                            "kind": task.kind, "skipped": f"{type(exc).__name__}: {exc}"[:300]}}
+    reason = skip_reason(X, y, task_type, args.folds)
+    if reason:
+        return {"dataset": {**record, "skipped": reason}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mf = metafeatures.extract(X, y, groups=MF_GROUPS, random_state=0, task=task_type)
+    runs = run_dataset(X, y, task_type, args.folds, args.n_jobs)
+    for run in runs:
+        run["dataset_id"] = task.dataset_id
+    record["skipped"] = ""
+    record["wall_s"] = round(time.time() - started, 2)
+    return {"dataset": record, "runs": runs,
+            "metafeatures": {str(k): (None if not np.isfinite(v) else float(v))
+                             for k, v in mf.items()}}
+
+
+def _part_path(work: Path, dataset_id: str) -> Path:
+    safe = "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in dataset_id)
+    return work / "parts" / f"{safe}.json"
+
+
+def _write_atomic(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part.", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, allow_nan=False)
+    os.replace(tmp, path)
+
+
+def campaign(tasks: list[Task], args: argparse.Namespace) -> None:
+    deadline = time.time() + args.budget_min * 60 if args.budget_min else None
+    for i, task in enumerate(tasks):
+        part = _part_path(args.work, task.dataset_id)
+        if part.exists():
+            continue
+        if deadline and time.time() > deadline:
+            print(f"budget reached; {len(tasks) - i} task(s) left for a rerun", flush=True)
+            return
+        result = process(task, args)
+        _write_atomic(part, result)
+        ds = result["dataset"]
+        status = ds.get("skipped") or f"{len(result.get('runs', []))} runs, {ds.get('wall_s')} s"
+        print(f"[{i + 1}/{len(tasks)}] {task.dataset_id}: {status}", flush=True)
+
+
+# ------------------------------------------------------------------------------ consolidation
+
+
+def read_parts(work: Path) -> Iterator[dict[str, Any]]:
+    for path in sorted((work / "parts").glob("*.json")):
+        with open(path, encoding="utf-8") as handle:
+            yield json.load(handle)
+
+
+def consolidate(work: Path, out: Path) -> dict[str, int]:
+    """Write runs / datasets / metafeatures / configurations tables from the finished parts."""
+    datasets, runs, mfs = [], [], []
+    for part in read_parts(work):
+        datasets.append(part["dataset"])
+        runs += part.get("runs", [])
+        for quality, value in (part.get("metafeatures") or {}).items():
+            mfs.append((part["dataset"]["dataset_id"], quality, value))
+    if not datasets:
+        raise SystemExit(f"no finished datasets under {work / 'parts'}")
+    out.mkdir(parents=True, exist_ok=True)
+    ds = pd.DataFrame(datasets).sort_values("dataset_id")
+    runs_frame = pd.DataFrame(runs).sort_values(["dataset_id", "configuration_id"])
+    mf = pd.DataFrame(mfs, columns=["dataset_id", "quality", "value"]).sort_values(
+        ["dataset_id", "quality"])
+    mf["value"] = mf["value"].astype(float)
+    for obj_col in ("masked_columns", "drivers", "notes", "skipped"):
+        if obj_col in ds:
+            ds[obj_col] = ds[obj_col].astype("string")
+    ds.to_parquet(out / "datasets.parquet", index=False)
+    runs_frame.to_parquet(out / "runs.parquet", index=False)
+    mf.to_parquet(out / "metafeatures.parquet", index=False)
+    configs = {}
+    for task_type in METRIC:
+        for family, imputer, spec in configurations(task_type):
+            configs[f"{configuration_id(family, imputer)}:{task_type}"] = {
+                "configuration_id": configuration_id(family, imputer), "family": family,
+                "imputer": imputer, "task_type": task_type, "spec": spec}
+    with open(out / "configurations.json", "w", encoding="utf-8") as handle:
+        json.dump(configs, handle, indent=1, sort_keys=True)
+    done = ds[ds["skipped"].fillna("") == ""]
+    return {"datasets_run": int(len(done)), "datasets_skipped": int(len(ds) - len(done)),
+            "natural": int((done["kind"] == "natural").sum()),
+            "injected": int((done["kind"] == "injected").sum()),
+            "origins": int(done["origin"].nunique()), "runs": int(len(runs_frame))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--part", choices=["natural", "injected", "all"], default="all")
+    parser.add_argument("--origins", type=int, default=30, help="complete datasets to inject into")
+    parser.add_argument("--variants", type=int, default=4, help="injected copies per origin")
+    parser.add_argument("--max-rows", type=int, default=1000)
+    parser.add_argument("--max-features", type=int, default=30)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--budget-min", type=float, default=0.0, help="stop after N minutes")
+    parser.add_argument("--limit", type=int, default=0, help="run at most N tasks (0: all)")
+    parser.add_argument("--work", type=Path, default=WORK)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--consolidate", action="store_true", help="only write the tables")
+    args = parser.parse_args(argv)
+    if args.n_jobs > 2:
+        print("note: n_jobs above 2 competes with other work on this machine", file=sys.stderr)
+    if not args.consolidate:
+        if not SHARED.exists():
+            print(f"needs the shared data folder {SHARED}", file=sys.stderr)
+            return 2
+        tasks: list[Task] = []
+        if args.part in ("natural", "all"):
+            tasks += natural_tasks()
+        if args.part in ("injected", "all"):
+            tasks += injected_tasks(args.origins, args.variants)
+        if args.limit:
+            tasks = tasks[: args.limit]
+        try:
+            campaign(tasks, args)
+        except KeyboardInterrupt:
+            print("interrupted; finished datasets are kept, rerun to continue", file=sys.stderr)
+            return 130
+    try:
+        print(json.dumps(consolidate(args.work, args.out)))
+    except Exception:  # noqa: BLE001
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
