@@ -138,7 +138,7 @@ def main() -> int:
     ]
     for quality, row in per_quality.iterrows():
         lines.append(
-            f"| {quality} | {row['datasets']} | {row['share']:.0%} | {row['median_rel_diff']:.2g} |"
+            f"| {quality} | {int(row['datasets'])} | {row['share']:.0%} | {row['median_rel_diff']:.2g} |"
         )
     lines += [
         "",
