@@ -89,10 +89,13 @@ def configuration_id(family: str, imputer: str) -> str:
     return f"local-imputation-{family}-{imputer}"
 
 
-def configurations(task_type: str) -> list[tuple[str, str, dict[str, Any]]]:
+def configurations(task_type: str, families: tuple[str, ...] | None = None) -> list[
+        tuple[str, str, dict[str, Any]]]:
     """(family, imputer, spec) for every imputer x estimator pair that makes sense."""
     out = []
     for family, specs in ESTIMATORS.items():
+        if families is not None and family not in families:
+            continue
         for imputer in IMPUTERS:
             if imputer == "native" and family not in NATIVE_FAMILIES:
                 continue
@@ -251,12 +254,12 @@ def folds(y: pd.Series, task_type: str, n_folds: int, seed: int) -> list[tuple[n
 
 
 def run_dataset(X: pd.DataFrame, y: pd.Series, task_type: str, n_folds: int, n_jobs: int,
-                seed: int = 0) -> list[dict[str, Any]]:
+                seed: int = 0, families: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
     """Cross-validate every configuration on (X, y) with one shared set of folds."""
     from joblib import Parallel, delayed
 
     splits = folds(y, task_type, n_folds, seed)
-    configs = configurations(task_type)
+    configs = configurations(task_type, families)
     jobs = [(c, s) for c in range(len(configs)) for s in range(len(splits))]
     results = Parallel(n_jobs=n_jobs)(
         delayed(_fit_fold)(configs[c][2], X, y, *splits[s]) for c, s in jobs
@@ -286,6 +289,14 @@ def run_dataset(X: pd.DataFrame, y: pd.Series, task_type: str, n_folds: int, n_j
     return rows
 
 
+def _shown_path(path: Path) -> str:
+    # relative to the shared folder, so the committed tables name no machine-specific paths
+    try:
+        return str(path.relative_to(SHARED.parent.parent))
+    except ValueError:
+        return path.name
+
+
 def prepare(task: Task, max_rows: int, max_features: int, n_folds: int) -> tuple[
         pd.DataFrame, pd.Series, str, dict[str, Any]]:
     """Load, clean, subsample and (for injected tasks) inject; return X, y, task type, record."""
@@ -304,7 +315,7 @@ def prepare(task: Task, max_rows: int, max_features: int, n_folds: int) -> tuple
         notes += more
     record: dict[str, Any] = {
         "dataset_id": task.dataset_id, "origin": task.origin, "kind": task.kind,
-        "path": str(task.path.relative_to(SHARED.parent.parent)), "target": data.target,
+        "path": _shown_path(task.path), "target": data.target,
         "task_type": data.task, "n_rows_original": n_original, "n_rows": len(y),
         "n_features": X.shape[1],
         "n_classes": int(y.nunique()) if classification else None,
