@@ -1,0 +1,415 @@
+"""`MetaLearner`: from a dataset's meta-features to predicted performance of every configuration.
+
+Generic over any (datasets x configurations) performance matrix; see docs/metalearner.md.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import check_random_state
+
+from metarec.metalearning import evaluation
+from metarec.metalearning.models import NearestDatasets, Prediction, SingleBest
+from metarec.metalearning.preprocess import MetaFeatureScaler, mean_l1_distance
+from metarec.metalearning.surrogate import Objective, Surrogate
+from metarec.metalearning.targets import ConfigurationEncoder, Normalisation, normalise
+
+Model = Literal["auto", "knn", "surrogate", "sbs"]
+COMPONENTS = ("surrogate", "knn", "sbs")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One way of ranking that ``auto`` may choose: a blend of components, or the kNN order."""
+
+    weights: tuple[tuple[str, float], ...]
+    warm_start_order: bool = False
+
+    @property
+    def name(self) -> str:
+        if self.warm_start_order:
+            return "knn"
+        parts = [(m, w) for m, w in self.weights if w > 0]
+        if len(parts) == 1:
+            # the kNN *estimate* ranks by weighted neighbour scores, unlike the warm-start order
+            return "knn-estimate" if parts[0][0] == "knn" else parts[0][0]
+        return "blend(" + ", ".join(f"{m}={w:.2f}" for m, w in parts) + ")"
+
+    def uses(self) -> set[str]:
+        used = {m for m, w in self.weights if w > 0}
+        return used | ({"knn", "sbs"} if self.warm_start_order else set())
+
+
+def _combine(preds: dict[str, Prediction], candidate: Candidate) -> Prediction:
+    if candidate.warm_start_order:
+        return preds["knn"]
+    parts = [(preds[m], w) for m, w in candidate.weights if w > 0]
+    total = sum(w for _, w in parts)
+    z = sum(w * p.z for p, w in parts) / total
+    score = sum(w * p.score for p, w in parts) / total
+    # variance of the mixture: members' own variance plus their disagreement
+    var = sum(w * (p.uncertainty**2 + (p.score - score) ** 2) for p, w in parts) / total
+    return Prediction(z=z, score=score, uncertainty=np.sqrt(var))
+
+
+def _candidates(step: float) -> list[Candidate]:
+    grid = np.round(np.arange(0.0, 1.0 + 1e-9, step), 6)
+    out = [Candidate(weights=(("knn", 1.0),), warm_start_order=True)]
+    pure = [Candidate(weights=((m, 1.0),)) for m in ("sbs", "surrogate", "knn")]
+    out += pure
+    for ws, wk in itertools.product(grid, grid):
+        wb = round(1.0 - ws - wk, 6)
+        if wb < -1e-9:
+            continue
+        weights = (("surrogate", float(ws)), ("knn", float(wk)), ("sbs", max(float(wb), 0.0)))
+        if sum(w > 0 for _, w in weights) > 1:
+            out.append(Candidate(weights=weights))
+    return out
+
+
+class MetaLearner:
+    """Recommend configurations for a new dataset from a run history (see docs/metalearner.md).
+
+    Parameters
+    ----------
+    model:
+        ``"knn"`` (auto-sklearn's warm start), ``"surrogate"`` (LightGBM over meta-features and
+        configuration features), ``"sbs"`` (single best configuration), or ``"auto"``: the
+        candidate (one of those or a weighted blend) with the lowest top-1 normalised regret in
+        leave-datasets-out validation inside the training data.
+    n_neighbors:
+        Datasets averaged by the kNN estimate (the warm-start order walks all of them).
+    normalisation:
+        Per-dataset normalisation of performance the models learn from: ``"zscore"`` or
+        ``"rank"`` (rank-Gauss).
+    objective:
+        Surrogate loss: ``"regression"`` on normalised scores or ``"lambdarank"``.
+    n_members, n_estimators, learning_rate, num_leaves, min_child_samples:
+        Surrogate ensemble size and LightGBM settings.
+    inner_folds, blend_step:
+        ``auto``'s inner validation folds and the grid step of blend weights.
+    max_missing:
+        Meta-features missing on a larger share of the knowledge-base datasets are dropped.
+    ood_quantile:
+        Quantile of the knowledge base's leave-one-out nearest-neighbour distances used as the
+        out-of-distribution threshold.
+    similarity_threshold:
+        For ``rank(diverse=True)``: configurations whose knowledge-base performance profiles
+        correlate at least this much with an already chosen one count as near-copies.
+    n_jobs, random_state:
+        LightGBM threads; seed for the surrogate ensemble and the inner folds.
+    """
+
+    def __init__(self, model: Model = "auto", *, n_neighbors: int = 10,
+                 normalisation: Normalisation = "zscore", objective: Objective = "regression",
+                 n_members: int = 4, n_estimators: int = 120, learning_rate: float = 0.08,
+                 num_leaves: int = 31, min_child_samples: int = 20, inner_folds: int = 3,
+                 blend_step: float = 0.25, max_missing: float = 0.5, ood_quantile: float = 0.99,
+                 similarity_threshold: float = 0.95, n_jobs: int = 1,
+                 random_state: int | np.random.RandomState | None = None) -> None:
+        self.model = model
+        self.n_neighbors = n_neighbors
+        self.normalisation = normalisation
+        self.objective = objective
+        self.n_members = n_members
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.inner_folds = inner_folds
+        self.blend_step = blend_step
+        self.max_missing = max_missing
+        self.ood_quantile = ood_quantile
+        self.similarity_threshold = similarity_threshold
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, meta_features: pd.DataFrame, performance: pd.DataFrame, maximize: bool,
+            configuration_features: pd.DataFrame | None = None) -> MetaLearner:
+        """Learn from ``performance`` (datasets x configurations, NaN = not run).
+
+        Datasets present in both frames (by index) are used; configurations never run are
+        dropped. ``configuration_features`` (configurations x features; text columns are one-hot
+        encoded) let the surrogate generalise across configurations and score new ones.
+        """
+        if self.model not in ("auto", *COMPONENTS):
+            raise ValueError(f"unknown model {self.model!r}; use auto, knn, surrogate or sbs.")
+        if not isinstance(meta_features, pd.DataFrame) or not isinstance(performance,
+                                                                         pd.DataFrame):
+            raise TypeError("meta_features and performance must be pandas DataFrames.")
+        perf = performance.apply(pd.to_numeric, errors="coerce").astype(np.float64)
+        perf = perf.replace([np.inf, -np.inf], np.nan)
+        perf = perf.loc[perf.notna().any(axis=1), perf.notna().any(axis=0)]
+        common = perf.index[perf.index.isin(meta_features.index)]
+        if len(common) < 2 or perf.shape[1] < 1:
+            raise ValueError("need at least two datasets that have both meta-features and at "
+                             "least one run.")
+        perf = perf.loc[common]
+        mf = meta_features.loc[~meta_features.index.duplicated()].loc[common]
+        rng = check_random_state(self.random_state)
+        self._seed = int(rng.randint(0, 2**31 - 1))
+
+        self.maximize_ = bool(maximize)
+        self.datasets_ = pd.Index(common)
+        self.configurations_ = pd.Index(perf.columns)
+        scores = perf.to_numpy() if maximize else -perf.to_numpy()
+        self.scaler_ = MetaFeatureScaler(max_missing=self.max_missing).fit(mf)
+        self.metafeature_names_ = list(self.scaler_.columns_)
+        features = self.scaler_.transform(mf)
+        imputed = self.scaler_.impute(features)
+        self.encoder_ = ConfigurationEncoder().fit(configuration_features, self.configurations_)
+        config_matrix = self.encoder_.transform(
+            None if configuration_features is None else configuration_features.loc[
+                self.configurations_])
+        self._config_matrix = config_matrix
+        self._features, self._imputed, self._scores = features, imputed, scores
+        normalised = normalise(scores, self.normalisation)
+        self._z = normalised.z
+
+        if self.model == "auto":
+            self.selection_ = self._inner_validation(features, imputed, scores, config_matrix)
+            best = self.selection_.index[0]
+            self.candidate_ = self._candidate_by_name[best]
+            self.uncertainty_scale_ = float(self.selection_.loc[best, "uncertainty_scale"])
+        else:
+            self.candidate_ = Candidate(weights=((self.model, 1.0),),
+                                        warm_start_order=self.model == "knn")
+            self.selection_ = None
+            self.uncertainty_scale_ = 1.0
+        self.components_ = self._fit_components(features, imputed, scores, normalised,
+                                                config_matrix, self.candidate_.uses())
+
+        # out-of-distribution threshold: how far each KB dataset is from its nearest other one
+        dist = mean_l1_distance(features, imputed)
+        np.fill_diagonal(dist, np.inf)
+        nearest = dist.min(axis=1)
+        finite = nearest[np.isfinite(nearest)]
+        self.kb_nearest_distances_ = nearest
+        self.ood_threshold_ = float(np.quantile(finite, self.ood_quantile)) if finite.size else 0.0
+        filled = np.where(np.isnan(scores), -np.inf, scores)
+        self._best_per_dataset = np.argmax(filled, axis=1)
+        return self
+
+    def _fit_components(self, features: np.ndarray, imputed: np.ndarray, scores: np.ndarray,
+                        normalised, config_matrix: np.ndarray, needed: set[str]) -> dict:
+        comps: dict = {}
+        sbs = SingleBest().fit(scores, normalised)
+        comps["sbs"] = sbs
+        if "knn" in needed:
+            comps["knn"] = NearestDatasets(self.n_neighbors).fit(imputed, scores, normalised, sbs)
+        if "surrogate" in needed:
+            comps["surrogate"] = Surrogate(
+                objective=self.objective, n_members=self.n_members,
+                n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
+                n_jobs=self.n_jobs, random_state=self._seed,
+            ).fit(features, config_matrix, normalised, self.encoder_.by_id_)
+        return comps
+
+    def _predict_components(self, comps: dict, query: np.ndarray,
+                            config_matrix: np.ndarray) -> dict[str, Prediction]:
+        out: dict[str, Prediction] = {"sbs": comps["sbs"].predict(len(query))}
+        if "knn" in comps:
+            out["knn"] = comps["knn"].predict(query)
+        if "surrogate" in comps:
+            out["surrogate"] = comps["surrogate"].predict(query, config_matrix)
+        return out
+
+    def _inner_validation(self, features: np.ndarray, imputed: np.ndarray, scores: np.ndarray,
+                          config_matrix: np.ndarray) -> pd.DataFrame:
+        """Score every candidate by leave-datasets-out inside the training data."""
+        n = len(scores)
+        n_folds = max(2, min(self.inner_folds, n))
+        rng = np.random.RandomState(self._seed)
+        folds = np.array_split(rng.permutation(n), n_folds)
+        candidates = _candidates(self.blend_step)
+        self._candidate_by_name = {c.name: c for c in candidates}
+        tables: dict[str, list[pd.DataFrame]] = {c.name: [] for c in candidates}
+        sq_err: dict[str, list[np.ndarray]] = {c.name: [] for c in candidates}
+        for held in folds:
+            train = np.setdiff1d(np.arange(n), held)
+            normalised = normalise(scores[train], self.normalisation)
+            comps = self._fit_components(features[train], imputed[train], scores[train],
+                                         normalised, config_matrix, set(COMPONENTS))
+            preds = self._predict_components(comps, features[held], config_matrix)
+            truth = scores[held]
+            reference = preds["sbs"].z
+            for cand in candidates:
+                combined = _combine(preds, cand)
+                tables[cand.name].append(evaluation.per_dataset(
+                    truth, combined.ranking_key, reference, ks=(1, 5)))
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    ratio = (truth - combined.score) / np.maximum(combined.uncertainty, 1e-12)
+                sq_err[cand.name].append(ratio[~np.isnan(truth)] ** 2)
+        rows = []
+        for cand in candidates:
+            table = pd.concat(tables[cand.name], ignore_index=True)
+            scale = float(np.sqrt(np.nanmean(np.concatenate(sq_err[cand.name]))))
+            rows.append({"candidate": cand.name, **evaluation.summary(table, ks=(1, 5)),
+                         "uncertainty_scale": scale if np.isfinite(scale) else 1.0})
+        # lowest top-1 regret wins; top-5 regret breaks ties; pure models are listed first
+        return (pd.DataFrame(rows).set_index("candidate")
+                .sort_values(["regret@1", "regret@5"], kind="stable"))
+
+    # ------------------------------------------------------------------ prediction
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "components_"):
+            raise RuntimeError("this MetaLearner is not fitted yet; call fit() first.")
+
+    def _query(self, meta_features_new: pd.DataFrame) -> np.ndarray:
+        self._check_fitted()
+        if isinstance(meta_features_new, pd.Series):
+            meta_features_new = meta_features_new.to_frame().T
+        if not isinstance(meta_features_new, pd.DataFrame):
+            raise TypeError("meta_features_new must be a pandas DataFrame (datasets x features).")
+        return self.scaler_.transform(meta_features_new)
+
+    def _predict(self, meta_features_new: pd.DataFrame,
+                 configuration_features: pd.DataFrame | None = None
+                 ) -> tuple[Prediction, pd.Index, pd.Index]:
+        query = self._query(meta_features_new)
+        index = (meta_features_new.index if isinstance(meta_features_new, pd.DataFrame)
+                 else pd.Index([meta_features_new.name]))
+        if configuration_features is not None:
+            if "surrogate" not in self.components_:
+                raise ValueError(f"the {self.candidate_.name} model scores only configurations "
+                                 "it was trained on; new configurations need the surrogate.")
+            matrix = self.encoder_.transform(configuration_features)
+            pred = self.components_["surrogate"].predict(query, matrix)
+            columns = pd.Index(configuration_features.index)
+        else:
+            preds = self._predict_components(self.components_, query, self._config_matrix)
+            pred = _combine(preds, self.candidate_)
+            columns = self.configurations_
+        pred = Prediction(z=pred.z, score=pred.score,
+                          uncertainty=pred.uncertainty * self.uncertainty_scale_,
+                          order_key=pred.order_key)
+        return pred, index, columns
+
+    def _to_original(self, score: np.ndarray) -> np.ndarray:
+        return score if self.maximize_ else -score
+
+    def predict(self, meta_features_new: pd.DataFrame,
+                configuration_features: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Predicted performance (original metric and scale), new datasets x configurations.
+
+        With ``configuration_features``, the surrogate scores those configurations instead.
+        """
+        pred, index, columns = self._predict(meta_features_new, configuration_features)
+        return pd.DataFrame(self._to_original(pred.score), index=index, columns=columns)
+
+    def predict_uncertainty(self, meta_features_new: pd.DataFrame,
+                            configuration_features: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Uncertainty of :meth:`predict` as a standard deviation in the metric's units (>= 0)."""
+        pred, index, columns = self._predict(meta_features_new, configuration_features)
+        return pd.DataFrame(np.maximum(pred.uncertainty, 0.0), index=index, columns=columns)
+
+    def rank(self, meta_features_new: pd.DataFrame, top_k: int | None = None,
+             diverse: bool = False) -> pd.DataFrame:
+        """Ranked configurations per new dataset, best first (long format).
+
+        Columns: ``dataset``, ``rank`` (1 = best), ``configuration``, ``predicted``,
+        ``uncertainty``, ``score`` (the ranking key). With ``diverse=True`` a configuration whose
+        knowledge-base performance profile nearly copies one already ranked is passed over, unless
+        its predicted score beats the best alternative by more than their joint uncertainty.
+        """
+        pred, index, columns = self._predict(meta_features_new)
+        key = pred.ranking_key
+        k = len(columns) if top_k is None else max(0, min(int(top_k), len(columns)))
+        frames = []
+        for i, name in enumerate(index):
+            order = np.argsort(-key[i], kind="stable")
+            if diverse:
+                order = self._diversify(order, pred.score[i], pred.uncertainty[i], k)
+            chosen = order[:k]
+            frames.append(pd.DataFrame({
+                "dataset": [name] * len(chosen),
+                "rank": np.arange(1, len(chosen) + 1),
+                "configuration": columns[chosen],
+                "predicted": self._to_original(pred.score[i, chosen]),
+                "uncertainty": pred.uncertainty[i, chosen],
+                "score": key[i, chosen],
+            }))
+        return pd.concat(frames, ignore_index=True)
+
+    def similarity(self, a: int, b: int) -> float:
+        """Correlation of two configurations' normalised scores over the KB datasets running both.
+
+        Falls back to closeness of their configuration features where fewer than five datasets
+        ran both, and to 0 where there is neither.
+        """
+        both = ~np.isnan(self._z[:, a]) & ~np.isnan(self._z[:, b])
+        if both.sum() >= 5:
+            x, y = self._z[both, a], self._z[both, b]
+            if x.std() > 0 and y.std() > 0:
+                return float(np.corrcoef(x, y)[0, 1])
+            return 1.0 if np.allclose(x, y) else 0.0
+        if not self.encoder_.by_id_:
+            m = self._config_matrix
+            span = np.nanmax(m, axis=0) - np.nanmin(m, axis=0)
+            span = np.where(span > 0, span, 1.0)
+            diff = np.abs(m[a] - m[b]) / span
+            return float(1.0 - np.nanmean(np.where(np.isnan(diff), 1.0, diff)))
+        return 0.0
+
+    def _diversify(self, order: np.ndarray, score: np.ndarray, unc: np.ndarray,
+                   k: int) -> np.ndarray:
+        # Greedy: look at candidates in ranking order; a near-copy of one already chosen is
+        # deferred unless the evidence (score margin beyond joint uncertainty) says it is better.
+        remaining = list(order)
+        chosen: list[int] = []
+        while remaining and len(chosen) < k:
+            copies = [c for c in remaining
+                      if any(self.similarity(c, s) >= self.similarity_threshold for s in chosen)]
+            fresh = [c for c in remaining if c not in copies]
+            pick = remaining[0]
+            if pick in copies and fresh:
+                alt = fresh[0]
+                margin = score[pick] - score[alt]
+                if margin <= np.hypot(unc[pick], unc[alt]):
+                    pick = alt
+            chosen.append(pick)
+            remaining.remove(pick)
+        return np.array(chosen + remaining, dtype=int)
+
+    # ------------------------------------------------------------------ evidence
+    def neighbours(self, meta_features_new: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+        """The ``k`` nearest knowledge-base datasets per new dataset, with what won there.
+
+        Columns: ``dataset``, ``rank``, ``neighbour``, ``distance`` (mean absolute difference of
+        min-max scaled meta-features), ``best_configuration``, ``best_performance``.
+        """
+        query = self._query(meta_features_new)
+        index = (meta_features_new.index if isinstance(meta_features_new, pd.DataFrame)
+                 else pd.Index([meta_features_new.name]))
+        dist = mean_l1_distance(query, self._imputed)
+        k = max(0, min(int(k), len(self.datasets_)))
+        rows = []
+        for i, name in enumerate(index):
+            for r, j in enumerate(np.argsort(dist[i], kind="stable")[:k], start=1):
+                best = int(self._best_per_dataset[j])
+                rows.append({"dataset": name, "rank": r, "neighbour": self.datasets_[j],
+                             "distance": float(dist[i, j]),
+                             "best_configuration": self.configurations_[best],
+                             "best_performance": float(self._to_original(self._scores[j, best]))})
+        return pd.DataFrame(rows, columns=["dataset", "rank", "neighbour", "distance",
+                                           "best_configuration", "best_performance"])
+
+    def out_of_distribution(self, meta_features_new: pd.DataFrame) -> pd.DataFrame:
+        """Distance to the nearest knowledge-base dataset, the calibrated threshold, and the flag.
+
+        The threshold is the ``ood_quantile`` of the knowledge base's own leave-one-out
+        nearest-neighbour distances: at 0.99, one KB dataset in a hundred would be flagged.
+        """
+        query = self._query(meta_features_new)
+        index = (meta_features_new.index if isinstance(meta_features_new, pd.DataFrame)
+                 else pd.Index([meta_features_new.name]))
+        nearest = mean_l1_distance(query, self._imputed).min(axis=1)
+        return pd.DataFrame({"distance": nearest, "threshold": self.ood_threshold_,
+                             "is_ood": nearest > self.ood_threshold_}, index=index)

@@ -1,0 +1,101 @@
+"""Meta-feature preparation shared by every model: selection, log transform, scaling, distances.
+
+Meta-features come from heterogeneous sources (OpenML's stored qualities, a local profile of the
+user's file), so the transformer is fitted on the knowledge base only and applied unchanged to new
+datasets: columns are matched by name, unknown columns are ignored and absent ones become NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import skew
+
+_EPS = 1e-12
+
+
+def signed_log1p(values: np.ndarray) -> np.ndarray:
+    """``sign(x) * log1p(|x|)``: compresses counts and heavy tails, defined for negatives too."""
+    return np.sign(values) * np.log1p(np.abs(values))
+
+
+def as_float_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numeric copy of ``frame``: non-numeric cells and infinities become NaN."""
+    out = frame.apply(pd.to_numeric, errors="coerce").astype(np.float64)
+    return out.replace([np.inf, -np.inf], np.nan)
+
+
+class MetaFeatureScaler:
+    """Select, log-transform and min-max scale meta-features; NaN is kept (not imputed).
+
+    A column is kept when at most ``max_missing`` of the knowledge-base datasets lack it and it is
+    not constant. A column is log-transformed when that makes its distribution markedly less
+    skewed (counts such as NumberOfInstances span five orders of magnitude, and on a linear scale
+    a min-max scaled L1 distance would see only the largest datasets as different).
+    """
+
+    def __init__(self, max_missing: float = 0.5, skew_threshold: float = 2.0) -> None:
+        self.max_missing = max_missing
+        self.skew_threshold = skew_threshold
+
+    def fit(self, meta_features: pd.DataFrame) -> MetaFeatureScaler:
+        frame = as_float_frame(meta_features)
+        missing = frame.isna().mean()
+        keep = [c for c in frame.columns
+                if missing[c] <= self.max_missing and frame[c].nunique(dropna=True) > 1]
+        if not keep:
+            raise ValueError("no usable meta-feature: every column is constant or mostly missing.")
+        self.columns_: list[str] = [str(c) for c in keep]
+        log_cols = []
+        for col in keep:
+            values = frame[col].dropna().to_numpy()
+            raw_skew = abs(float(skew(values))) if values.size > 2 else 0.0
+            if raw_skew > self.skew_threshold:
+                if abs(float(skew(signed_log1p(values)))) < 0.5 * raw_skew:
+                    log_cols.append(col)
+        self.log_columns_: list[str] = [str(c) for c in log_cols]
+        values = self._transform_raw(frame[keep])
+        self.min_ = np.nanmin(values, axis=0)
+        span = np.nanmax(values, axis=0) - self.min_
+        self.scale_ = np.where(span > _EPS, span, 1.0)
+        scaled = (values - self.min_) / self.scale_
+        self.median_ = np.nanmedian(scaled, axis=0)
+        return self
+
+    def _transform_raw(self, frame: pd.DataFrame) -> np.ndarray:
+        values = frame.to_numpy(dtype=np.float64, copy=True)
+        log_mask = np.isin(np.asarray(frame.columns, dtype=str), self.log_columns_)
+        values[:, log_mask] = signed_log1p(values[:, log_mask])
+        return values
+
+    def transform(self, meta_features: pd.DataFrame) -> np.ndarray:
+        """Scaled values (about [0, 1] on the knowledge base), NaN where unknown."""
+        frame = as_float_frame(meta_features)
+        frame.columns = [str(c) for c in frame.columns]
+        frame = frame.reindex(columns=self.columns_)
+        return (self._transform_raw(frame) - self.min_) / self.scale_
+
+    def impute(self, scaled: np.ndarray) -> np.ndarray:
+        """Replace NaN by the knowledge base's median of each scaled column."""
+        return np.where(np.isnan(scaled), self.median_, scaled)
+
+
+def mean_l1_distance(query: np.ndarray, reference: np.ndarray, chunk: int = 128) -> np.ndarray:
+    """Mean absolute difference over the query's known features (L1 / number of features).
+
+    ``reference`` must be complete (imputed). Averaging over the query's known features instead of
+    imputing the query keeps a dataset that lacks half its meta-features from looking artificially
+    close to the median dataset; a query with no known feature is infinitely far from everything.
+    """
+    out = np.empty((query.shape[0], reference.shape[0]), dtype=np.float64)
+    for start in range(0, query.shape[0], chunk):
+        q = query[start:start + chunk]
+        known = ~np.isnan(q)
+        filled = np.where(known, q, 0.0)
+        diff = np.abs(filled[:, None, :] - reference[None, :, :]) * known[:, None, :]
+        n_known = known.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dist = diff.sum(axis=2) / n_known[:, None]
+        dist[n_known == 0] = np.inf
+        out[start:start + chunk] = dist
+    return out
