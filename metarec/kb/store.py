@@ -66,31 +66,44 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
 
 def write(tables: dict[str, pd.DataFrame], manifest: dict[str, Any], out: Path) -> dict[str, Any]:
     """Write ``tables`` and ``manifest`` to ``out`` atomically; return the completed manifest."""
+    from filelock import Timeout
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with lock_for(out):
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-        tmp.chmod(0o755)  # mkdtemp makes it private; a shipped KB must be readable by all
-        try:
-            entries = {}
-            for name in schema.TABLES:
-                frame = schema.conform(name, tables.get(name, schema.empty(name)))
-                file = tmp / f"{name}.parquet"
-                _write_table(frame, file)
-                entries[name] = {"file": file.name, "rows": len(frame), "sha256": _sha256(file)}
-            manifest = {**manifest, "tables": entries}
-            keep = [p for p in out.glob("*") if p.name not in {f"{n}.parquet" for n in entries}
-                    and p.name != schema.MANIFEST] if out.is_dir() else []
-            for extra in keep:  # e.g. README.md: carried over, not regenerated
-                if extra.is_file():
-                    shutil.copy2(extra, tmp / extra.name)
-            (tmp / schema.MANIFEST).write_text(
-                json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-            )
-            _swap(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+    try:
+        with lock_for(out):
+            return _write_locked(tables, manifest, out)
+    except Timeout:
+        raise KnowledgeBaseError(
+            f"another process is writing the knowledge base at {out}; try again when it is done."
+        ) from None
+
+
+def _write_locked(
+    tables: dict[str, pd.DataFrame], manifest: dict[str, Any], out: Path
+) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a shipped KB must be readable by all
+    try:
+        entries = {}
+        for name in schema.TABLES:
+            frame = schema.conform(name, tables.get(name, schema.empty(name)))
+            file = tmp / f"{name}.parquet"
+            _write_table(frame, file)
+            entries[name] = {"file": file.name, "rows": len(frame), "sha256": _sha256(file)}
+        manifest = {**manifest, "tables": entries}
+        keep = [p for p in out.glob("*") if p.name not in {f"{n}.parquet" for n in entries}
+                and p.name != schema.MANIFEST] if out.is_dir() else []
+        for extra in keep:  # e.g. README.md: carried over, not regenerated
+            if extra.is_file():
+                shutil.copy2(extra, tmp / extra.name)
+        (tmp / schema.MANIFEST).write_text(
+            json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        _swap(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return manifest
 
 

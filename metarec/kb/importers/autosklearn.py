@@ -38,7 +38,8 @@ SCALER = {
     "none": "none", "minmax": "minmax", "standardize": "standard", "normalize": "normalize",
     "robust_scaler": "robust", "quantile_transformer": "quantile", "power_transformer": "power",
 }
-CRITERION = {"mse": "squared_error", "mae": "absolute_error", "friedman_mse": "friedman_mse"}
+# friedman_mse is deprecated for forests in scikit-learn 1.9 and maps to squared_error anyway.
+CRITERION = {"mse": "squared_error", "mae": "absolute_error", "friedman_mse": "squared_error"}
 SCORE_FUNC = {"mutual_info": "mutual_info_classif"}
 
 
