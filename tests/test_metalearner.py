@@ -1,0 +1,235 @@
+"""MetaLearner on small synthetic run histories where the right answer is known.
+
+The synthetic world: configuration j has a setting t_j in [0, 1]; on a dataset whose meta-feature
+``a`` is x, its performance is -(x - t_j)^2 plus noise. The single best configuration is the
+middle one; a meta-learner that reads ``a`` should pick t close to x instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from metarec.metalearner import MetaLearner, evaluation
+
+FAST = {"n_estimators": 40, "n_members": 2, "min_child_samples": 5, "learning_rate": 0.15}
+
+
+def make_world(n_datasets: int = 80, n_configs: int = 11, seed: int = 0):
+    rng = np.random.RandomState(seed)
+    a = rng.rand(n_datasets)
+    mf = pd.DataFrame({
+        "a": a,
+        "NumberOfInstances": np.exp(rng.uniform(4, 12, n_datasets)),  # heavy-tailed count
+        "noise": rng.rand(n_datasets),
+        "mostly_missing": np.where(rng.rand(n_datasets) < 0.9, np.nan, 1.0),
+    }, index=[f"d{i:03d}" for i in range(n_datasets)])
+    t = np.linspace(0, 1, n_configs)
+    perf = pd.DataFrame(-(a[:, None] - t[None, :]) ** 2 + 0.002 * rng.randn(n_datasets, n_configs),
+                        index=mf.index, columns=[f"cfg{j:02d}" for j in range(n_configs)])
+    configs = pd.DataFrame({"t": t, "family": ["left" if v < 0.5 else "right" for v in t]},
+                           index=perf.columns)
+    return mf, perf, configs
+
+
+@pytest.fixture(scope="module")
+def world():
+    mf, perf, configs = make_world()
+    return mf.iloc[:60], perf.iloc[:60], mf.iloc[60:], perf.iloc[60:], configs
+
+
+@pytest.fixture(scope="module")
+def fitted(world):
+    mf, perf, _, _, configs = world
+    return {m: MetaLearner(m, random_state=0, **FAST).fit(mf, perf, True, configs)
+            for m in ("sbs", "knn", "surrogate", "auto")}
+
+
+def top1_regret(learner: MetaLearner, mf_test: pd.DataFrame, perf_test: pd.DataFrame) -> float:
+    ranking = learner.rank(mf_test, top_k=1)
+    key = np.zeros(perf_test.shape)
+    cols = list(perf_test.columns)
+    for i, cfg in enumerate(ranking["configuration"]):
+        key[i, cols.index(cfg)] = 1.0
+    table = evaluation.per_dataset(perf_test.to_numpy(), key, key, ks=(1,))
+    return float(table["regret@1"].mean())
+
+
+@pytest.mark.parametrize("model", ["knn", "surrogate", "auto"])
+def test_learners_recover_the_dependence_sbs_cannot(world, fitted, model):
+    _, _, mf_test, perf_test, _ = world
+    sbs = top1_regret(fitted["sbs"], mf_test, perf_test)
+    learned = top1_regret(fitted[model], mf_test, perf_test)
+    assert sbs > 0.1
+    assert learned < 0.5 * sbs
+
+
+def test_auto_reports_its_inner_validation(fitted):
+    auto = fitted["auto"]
+    table = auto.selection_
+    assert {"knn", "sbs", "surrogate"} <= set(table.index)
+    assert table["regret@1"].is_monotonic_increasing
+    assert auto.candidate_.name == table.index[0]
+    # SBS cannot be chosen in a world where the meta-feature decides
+    assert table.index[0] != "sbs"
+
+
+@pytest.mark.parametrize("model", ["sbs", "knn", "surrogate", "auto"])
+def test_shapes_alignment_and_non_negative_uncertainty(world, fitted, model):
+    _, perf, mf_test, _, _ = world
+    learner = fitted[model]
+    pred = learner.predict(mf_test)
+    unc = learner.predict_uncertainty(mf_test)
+    assert list(pred.index) == list(mf_test.index) == list(unc.index)
+    assert list(pred.columns) == list(perf.columns) == list(unc.columns)
+    assert np.isfinite(pred.to_numpy()).all()
+    assert (unc.to_numpy() >= 0).all() and np.isfinite(unc.to_numpy()).all()
+    # column order and extra columns of the query must not matter
+    shuffled = mf_test[mf_test.columns[::-1]].assign(unknown_quality=1.0)
+    pd.testing.assert_frame_equal(learner.predict(shuffled), pred)
+
+
+def test_predictions_are_on_the_original_scale(world, fitted):
+    _, perf, mf_test, perf_test, _ = world
+    pred = fitted["surrogate"].predict(mf_test)
+    assert perf.min().min() - 0.2 < pred.to_numpy().mean() < 0.05
+    # predicted and true performance agree in order within each dataset
+    corr = [np.corrcoef(pred.loc[d], perf_test.loc[d])[0, 1] for d in mf_test.index]
+    assert np.median(corr) > 0.7
+
+
+def test_nan_in_performance_and_meta_features(world):
+    mf, perf, mf_test, _, configs = world
+    rng = np.random.RandomState(1)
+    perf = perf.mask(rng.rand(*perf.shape) < 0.3)  # 30% "not run"
+    perf.iloc[0] = np.nan  # a dataset with no run at all is ignored
+    mf = mf.copy()
+    mf.iloc[::7, 1] = np.nan
+    query = mf_test.copy()
+    query.iloc[0, :] = np.nan  # nothing known about this one
+    query.iloc[1, 0] = np.nan
+    for model in ("knn", "surrogate", "sbs"):
+        learner = MetaLearner(model, random_state=0, **FAST).fit(mf, perf, True, configs)
+        assert learner.datasets_[0] != perf.index[0]
+        assert "mostly_missing" not in learner.metafeature_names_
+        assert np.isfinite(learner.predict(query).to_numpy()).all()
+        assert len(learner.rank(query, top_k=3)) == 3 * len(query)
+    assert learner.out_of_distribution(query)["is_ood"].iloc[0]
+
+
+def test_maximize_false_mirrors_maximize_true(world):
+    mf, perf, mf_test, _, configs = world
+    up = MetaLearner("knn").fit(mf, perf, True, configs)
+    down = MetaLearner("knn").fit(mf, -perf, False, configs)
+    pd.testing.assert_frame_equal(up.rank(mf_test)[["dataset", "configuration"]],
+                                  down.rank(mf_test)[["dataset", "configuration"]])
+    pd.testing.assert_frame_equal(up.predict(mf_test), -down.predict(mf_test))
+
+
+def test_knn_is_autosklearns_warm_start_order(world, fitted):
+    mf, perf, _, _, _ = world
+    learner = fitted["knn"]
+    query = mf.iloc[[5]]
+    nearest = learner.neighbours(query, k=len(mf))
+    expected = list(dict.fromkeys(perf.loc[nearest["neighbour"]].idxmax(axis=1)))
+    ranked = list(learner.rank(query)["configuration"])
+    assert ranked[: len(expected)] == expected
+
+
+def test_neighbours_and_ood(world, fitted):
+    mf, _, mf_test, _, _ = world
+    learner = fitted["knn"]
+    near = learner.neighbours(mf.iloc[[3]], k=3)
+    assert list(near["neighbour"])[0] == mf.index[3] and near["distance"].iloc[0] == 0.0
+    assert near["distance"].is_monotonic_increasing
+    far = mf_test.iloc[[0]].copy()
+    far.iloc[0] = [25.0, 1e15, -30.0, np.nan]
+    ood = learner.out_of_distribution(pd.concat([mf_test, far.rename(index=lambda _: "far")]))
+    assert list(ood.columns) == ["distance", "threshold", "is_ood"]
+    assert ood.loc["far", "is_ood"]
+    assert ood.loc[mf_test.index, "is_ood"].mean() <= 0.2
+    # calibration: about 1% of the KB itself lies beyond the 99th percentile
+    assert (learner.kb_nearest_distances_ > learner.ood_threshold_).mean() <= 0.05
+
+
+def test_surrogate_scores_configurations_never_run(world):
+    mf, perf, mf_test, _, configs = world
+    seen = [c for c in perf.columns if c not in ("cfg02", "cfg08")]  # t = 0.2 and 0.8 never run
+    learner = MetaLearner("surrogate", random_state=0, **FAST).fit(
+        mf, perf[seen], True, configs.loc[seen])
+    new = pd.DataFrame({"t": [0.2, 0.8], "family": ["left", "right"]}, index=["t02", "t08"])
+    pred = learner.predict(mf_test, configuration_features=new)
+    assert list(pred.columns) == ["t02", "t08"]
+    prefers_high = pred["t08"] > pred["t02"]
+    assert (prefers_high == (mf_test["a"] > 0.5)).mean() >= 0.8
+    with pytest.raises(ValueError, match="new configurations"):
+        MetaLearner("knn").fit(mf, perf, True, configs).predict(
+            mf_test, configuration_features=new)
+
+
+def test_diverse_ranking_skips_near_copies(world):
+    mf, perf, mf_test, _, _ = world
+    rng = np.random.RandomState(2)
+    copies = perf.add_suffix("_copy") + 1e-5 * rng.randn(*perf.shape)
+    learner = MetaLearner("sbs").fit(mf, pd.concat([perf, copies], axis=1), True)
+    plain = learner.rank(mf_test.iloc[[0]], top_k=4)["configuration"]
+    diverse = learner.rank(mf_test.iloc[[0]], top_k=4, diverse=True)["configuration"]
+    stems = [c.removesuffix("_copy") for c in diverse]
+    assert len(set(stems)) == 4
+    assert len({c.removesuffix("_copy") for c in plain}) < 4
+
+
+def test_random_state_makes_fits_reproducible(world):
+    mf, perf, mf_test, _, configs = world
+    one = MetaLearner("surrogate", random_state=3, **FAST).fit(mf, perf, True, configs)
+    two = MetaLearner("surrogate", random_state=3, **FAST).fit(mf, perf, True, configs)
+    pd.testing.assert_frame_equal(one.predict(mf_test), two.predict(mf_test))
+    pd.testing.assert_frame_equal(one.predict_uncertainty(mf_test),
+                                  two.predict_uncertainty(mf_test))
+
+
+def test_bad_use_is_refused(world):
+    mf, perf, _, _, _ = world
+    with pytest.raises(ValueError, match="unknown model"):
+        MetaLearner("magic").fit(mf, perf, True)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="not fitted"):
+        MetaLearner().predict(mf)
+    with pytest.raises(ValueError, match="two datasets"):
+        MetaLearner("sbs").fit(mf.iloc[:1], perf.iloc[:1], True)
+
+
+def test_evaluation_figures_by_hand():
+    # higher is better; dataset 0: configs score 0.9, 0.5, 0.7; dataset 1: 0.2, 0.6, 0.4
+    truth = np.array([[0.9, 0.5, 0.7], [0.2, 0.6, 0.4]])
+    model = np.array([[1.0, 0.0, 2.0], [0.0, 2.0, 1.0]])  # top-1: 0.7 and 0.6; top-2 adds 0.9
+    sbs = np.array([[0.0, 2.0, 1.0], [0.0, 2.0, 1.0]])  # always config 1: 0.5 and 0.6
+    table = evaluation.per_dataset(truth, model, sbs, ks=(1, 2))
+    assert table["sbs"].tolist() == [0.5, 0.6]
+    assert table["chosen@1"].tolist() == [0.7, 0.6]
+    assert table["regret@1"].tolist() == pytest.approx([0.5, 0.0])
+    assert table["rank@1"].tolist() == [2.0, 1.0]
+    assert table["chosen@2"].tolist() == [0.9, 0.6]
+    # gap: sum(chosen - sbs) / sum(vbs - sbs) = (0.2 + 0) / (0.4 + 0) = 0.5
+    assert evaluation.gap_closed(table, 1) == pytest.approx(0.5)
+    assert evaluation.gap_closed(table, 2) == pytest.approx(1.0)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n_datasets=st.integers(3, 9), n_configs=st.integers(1, 5),
+       seed=st.integers(0, 10_000), missing=st.floats(0.0, 0.6))
+def test_any_small_matrix_gives_a_complete_ranking(n_datasets, n_configs, seed, missing):
+    rng = np.random.RandomState(seed)
+    mf = pd.DataFrame(rng.randn(n_datasets, 3), columns=["x", "y", "z"])
+    perf = pd.DataFrame(rng.rand(n_datasets, n_configs)).mask(rng.rand(n_datasets, n_configs)
+                                                              < missing)
+    perf.iloc[:, 0] = perf.iloc[:, 0].fillna(0.5)  # every dataset has at least one run
+    for model in ("sbs", "knn"):
+        learner = MetaLearner(model).fit(mf, perf, bool(seed % 2))
+        ranking = learner.rank(mf.iloc[:2])
+        kept = len(learner.configurations_)
+        assert sorted(ranking["rank"]) == sorted(list(range(1, kept + 1)) * 2)
+        assert (ranking.groupby("dataset")["configuration"].nunique() == kept).all()
+        assert (learner.predict_uncertainty(mf.iloc[:2]).to_numpy() >= 0).all()
