@@ -85,6 +85,9 @@ def train(
     device: str = typer.Option("auto", help="auto (CUDA > MPS > CPU), cuda, mps or cpu."),
     threads: int | None = typer.Option(None, help="CPU threads for torch."),
     max_minutes: float | None = typer.Option(None, help="Stop after the epoch that passes this."),
+    max_cpu_minutes: float | None = typer.Option(
+        None, help="Stop after the epoch whose process CPU time passes this."
+    ),
     output: Path = typer.Option(Path("fewshot_model.pt"), "--output", "-o", help="Checkpoint."),
     force: bool = typer.Option(False, "--force", help="Overwrite --output if it exists."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -123,6 +126,7 @@ def train(
         epoch_episodes=epoch_episodes, val_way=val_way, val_episodes=val_episodes, lr=lr,
         lr_halve_every=lr_halve_every, meta_batch=meta_batch, rotations=rotations, seed=seed,
         device=device, time_limit_s=None if max_minutes is None else 60 * max_minutes,
+        cpu_time_limit_s=None if max_cpu_minutes is None else 60 * max_cpu_minutes,
         method_options=options,
     )  # fmt: skip
     meta = {"data": Path(data).name, "validation": how}
@@ -134,7 +138,8 @@ def train(
                 f"epoch {record.epoch:3d}  episodes {record.episodes:6d}  "
                 f"loss {record.train_loss:.3f}  train acc {100 * record.train_accuracy:5.1f}%  "
                 f"val acc {100 * record.val_accuracy:5.1f} ± {100 * record.val_ci95:.1f}%"
-                f"{'  *saved' if record.best else ''}  {record.seconds:.0f}s"
+                f"{'  *saved' if record.best else ''}  {record.seconds:.0f}s "
+                f"(cpu {record.cpu_seconds:.0f}s)"
             )
 
         result = run_training(
@@ -147,6 +152,7 @@ def train(
         "device": result.device,
         "episodes": result.episodes,
         "seconds": round(result.seconds, 1),
+        "cpu_seconds": round(result.cpu_seconds, 1),
         "best_epoch": result.best_epoch,
         "validation": {**result.best_val.as_dict(), "split": how},
         "history": [asdict(record) for record in result.history],
@@ -156,7 +162,8 @@ def train(
     else:
         print(
             f"Saved {output}: best validation accuracy {result.best_val} (epoch "
-            f"{result.best_epoch}), {result.episodes} episodes in {result.seconds:.0f}s on "
+            f"{result.best_epoch}), {result.episodes} episodes in {result.seconds:.0f}s "
+            f"({result.cpu_seconds:.0f}s CPU) on "
             f"{result.device}."
         )
 

@@ -1,0 +1,200 @@
+"""``metarec fewshot`` end to end: predictions, training, evaluation and bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from metarec.cli.main import app
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED_MODEL = REPO / "knowledge_base" / "fewshot" / "protonet_omniglot.pt"
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def glyph(class_index: int, size: int = 20, seed: int = 0) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    pixels = np.full((size, size), 255.0)
+    row, col = divmod(class_index, 3)
+    step = size // 4
+    pixels[row * step : (row + 1) * step, col * step : (col + 1) * step] = 0
+    pixels = np.clip(pixels - rng.uniform(0, 40, pixels.shape), 0, 255)
+    return Image.fromarray(pixels.astype(np.uint8))
+
+
+def make_support(root: Path, classes: int = 3, per_class: int = 2, size: int = 20) -> Path:
+    for c in range(classes):
+        (root / f"class{c}").mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            glyph(c, size, seed=i).save(root / f"class{c}" / f"{i}.png")
+    return root
+
+
+@pytest.fixture
+def tiny_model(tmp_path: Path) -> Path:
+    torch = pytest.importorskip("torch")
+    from metarec.fewshot.checkpoint import save_checkpoint
+    from metarec.fewshot.methods import build_method
+
+    torch.manual_seed(0)
+    path = tmp_path / "tiny.pt"
+    save_checkpoint(path, build_method("protonet", hidden=8, image_size=16).eval(), {})
+    return path
+
+
+def test_predict_maps_each_query_file_to_its_class(tmp_path: Path, tiny_model: Path) -> None:
+    support = make_support(tmp_path / "support")
+    query = tmp_path / "query"
+    query.mkdir()
+    # A query identical to a support image lies on that image's embedding, whatever the weights.
+    for c in range(3):
+        glyph(c, seed=0).convert("RGB").save(query / f"q{c}.png")
+    code, out, err = invoke(
+        "fewshot", "predict", "--support", str(support), "--query", str(query),
+        "--model", str(tiny_model), "--json", "--device", "cpu",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out) == {"q0.png": "class0", "q1.png": "class1", "q2.png": "class2"}
+
+
+@pytest.mark.skipif(not SHIPPED_MODEL.exists(), reason="the shipped model has not been trained")
+def test_predict_uses_the_shipped_model_by_default(tmp_path: Path) -> None:
+    support = make_support(tmp_path / "support", size=105)
+    query = tmp_path / "query"
+    query.mkdir()
+    glyph(1, 105, seed=0).save(query / "x.png")
+    code, out, err = invoke(
+        "fewshot", "predict", "--support", str(support), "--query", str(query), "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out) == {"x.png": "class1"}
+
+
+def _one_class(root: Path) -> None:
+    make_support(root, classes=1)
+
+
+def _empty_class(root: Path) -> None:
+    make_support(root)
+    (root / "class9").mkdir()
+
+
+def _non_image(root: Path) -> None:
+    make_support(root)
+    (root / "class0" / "notes.txt").write_text("not an image")
+
+
+def _corrupt_png(root: Path) -> None:
+    make_support(root)
+    (root / "class1" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 10)
+
+
+def _mismatched_sizes(root: Path) -> None:
+    make_support(root)
+    glyph(0, size=33).save(root / "class0" / "big.png")
+
+
+def _traversal_zip(root: Path) -> Path:
+    archive = root.parent / "support.zip"
+    buffer = io.BytesIO()
+    glyph(0).save(buffer, format="PNG")
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("class0/a.png", buffer.getvalue())
+        zf.writestr("class1/b.png", buffer.getvalue())
+        zf.writestr("../../escaped.png", buffer.getvalue())
+    return archive
+
+
+BAD_SUPPORT = {
+    "one class": (_one_class, "at least 2 classes"),
+    "empty class folder": (_empty_class, "contains no images"),
+    "non-image file": (_non_image, "is not an image file"),
+    "corrupt png": (_corrupt_png, "is not a readable image"),
+    "mismatched sizes": (_mismatched_sizes, "mismatched sizes"),
+    "zip with ../ paths": (_traversal_zip, "unsafe path"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SUPPORT))
+def test_bad_support_gives_one_sentence_and_exit_2(
+    case: str, tmp_path: Path, tiny_model: Path
+) -> None:
+    build, expected = BAD_SUPPORT[case]
+    support = tmp_path / "support"
+    support.mkdir()
+    support = build(support) or support
+    query = make_support(tmp_path / "query", classes=1) / "class0"
+    code, out, err = invoke(
+        "fewshot", "predict", "--support", str(support), "--query", str(query),
+        "--model", str(tiny_model),
+    )  # fmt: skip
+    assert code == 2, (out, err)
+    assert expected in err
+    assert err.startswith("metarec: error:") and err.count("\n") == 1
+    assert "Traceback" not in out + err
+    assert not (tmp_path.parent / "escaped.png").exists()
+
+
+def test_training_on_a_traversal_zip_is_refused(tmp_path: Path) -> None:
+    archive = _traversal_zip(tmp_path / "x")
+    code, _, err = invoke("fewshot", "train", "--data", str(archive), "-o", str(tmp_path / "m.pt"))
+    assert code == 2 and "unsafe path" in err
+
+
+def test_missing_or_foreign_model_is_a_clear_error(tmp_path: Path) -> None:
+    support = make_support(tmp_path / "support")
+    fake = tmp_path / "fake.pt"
+    fake.write_bytes(b"definitely not a checkpoint")
+    for model in (tmp_path / "missing.pt", fake):
+        code, _, err = invoke(
+            "fewshot", "predict", "--support", str(support), "--query", str(support / "class0"),
+            "--model", str(model),
+        )  # fmt: skip
+        assert code == 2 and err.startswith("metarec: error:") and "Traceback" not in err
+
+
+def test_train_then_evaluate_on_a_tiny_folder(tmp_path: Path) -> None:
+    data = make_support(tmp_path / "data", classes=8, per_class=4, size=16)
+    model = tmp_path / "model.pt"
+    common = ["--image-size", "16", "--threads", "1", "--device", "cpu"]
+    code, out, err = invoke(
+        "fewshot", "train", "--data", str(data), "--ways", "3", "--shots", "1", "--queries", "2",
+        "--episodes", "4", "--epoch-episodes", "2", "--val-way", "2", "--val-episodes", "2",
+        "--no-rotations", "-o", str(model), "--json", *common,
+    )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["episodes"] == 4 and len(summary["history"]) == 2 and model.exists()
+    code, out, err = invoke(
+        "fewshot", "evaluate", "--data", str(data), "--model", str(model), "--ways", "3",
+        "--episodes", "5", "--queries", "2", "--json", "--threads", "1", "--device", "cpu",
+    )  # fmt: skip
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["episodes"] == 5 and 0.0 <= result["accuracy"] <= 1.0 and result["ci95"] >= 0
+    # The user's file is never overwritten without --force.
+    code, _, err = invoke("fewshot", "train", "--data", str(data), "-o", str(model), *common)
+    assert code == 2 and "already exists" in err
+
+
+def test_importing_metarec_and_its_cli_does_not_import_torch() -> None:
+    code = "import metarec, metarec.cli.main, sys; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+    code = (
+        "import sys, metarec.fewshot as f; assert f.is_image_folder('.') in (True, False); "
+        "assert 'torch' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

@@ -1,0 +1,156 @@
+"""Few-shot methods learn trivially separable classes; checkpoints round-trip without pickle."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from metarec.errors import DataError, MetaRecError  # noqa: E402
+from metarec.fewshot.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from metarec.fewshot.data import EpisodeSampler, ImageSet  # noqa: E402
+from metarec.fewshot.device import select_device  # noqa: E402
+from metarec.fewshot.evaluate import evaluate, mean_ci95  # noqa: E402
+from metarec.fewshot.methods import build_method  # noqa: E402
+from metarec.fewshot.train import TrainConfig, train  # noqa: E402
+
+SIZE = 16
+TINY = {"hidden": 8, "image_size": SIZE}
+METHOD_CASES = [
+    ("protonet", {}),
+    ("matching", {}),
+    ("siamese", {}),
+    ("maml", {"first_order": False, "inner_lr": 0.5}),
+    ("maml", {"first_order": True, "inner_lr": 0.5}),
+]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One thread: on a busy CI machine more threads mostly wait for each other."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def separable_set(classes: int = 6, per_class: int = 8, seed: int = 0) -> ImageSet:
+    """Class c is a bright 4x4 square at its own place on a noisy background."""
+    generator = torch.Generator().manual_seed(seed)
+    images = []
+    for c in range(classes):
+        batch = 0.1 * torch.rand(per_class, 1, SIZE, SIZE, generator=generator)
+        row, col = divmod(c, 3)
+        batch[:, :, row * 5 : row * 5 + 4, col * 5 : col * 5 + 4] += 1.0
+        images.append(batch)
+    return ImageSet(images, [f"c{c}" for c in range(classes)], [""] * classes)
+
+
+def fixed_loss(model, data: ImageSet, episodes: int = 5) -> float:
+    sampler = EpisodeSampler(data, 3, 1, 3, seed=123)
+    model.train()
+    total = 0.0
+    for _ in range(episodes):
+        e = sampler.sample()
+        loss, _ = model.episode_loss(e.support, e.support_labels, e.query, e.query_labels, 3)
+        total += loss.item()
+    return total / episodes
+
+
+@pytest.mark.parametrize(("method", "options"), METHOD_CASES)
+def test_method_learns_separable_classes(method: str, options: dict, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    data = separable_set()
+    before = fixed_loss(build_method(method, **TINY, **options), data)
+    config = TrainConfig(
+        method=method, n_way=3, k_shot=1, n_query=3, episodes=40, epoch_episodes=20, val_way=3,
+        val_episodes=10, lr=5e-3, meta_batch=2, rotations=False, device="cpu",
+        method_options={"hidden": 8, **options},
+    )  # fmt: skip
+    result = train(config, data, separable_set(seed=1), tmp_path / "model.pt")
+    assert len(result.history) == 2 and result.episodes == 40
+    assert fixed_loss(result.model, data) < before
+    accuracy = evaluate(result.model, separable_set(seed=2), 3, 1, 3, episodes=20, seed=0)
+    assert accuracy.mean > 0.9
+
+
+def test_checkpoint_round_trip_uses_weights_only(tmp_path: Path) -> None:
+    model = build_method("maml", **TINY, first_order=True, inner_steps=2)
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, model, {"note": "test", "val_accuracy": 0.5})
+    raw = torch.load(path, map_location="cpu", weights_only=True)
+    assert raw["method"] == "maml" and raw["config"]["inner_steps"] == 2
+    loaded, meta = load_checkpoint(path)
+    assert meta["note"] == "test" and loaded.first_order and loaded.inner_steps == 2
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, loaded.state_dict()[key])
+    data = separable_set()
+    episode = EpisodeSampler(data, 3, 1, 2, seed=0).sample()
+    model.eval()
+    args = (episode.support, episode.support_labels, episode.query, 3)
+    assert torch.allclose(model(*args), loaded(*args))
+
+
+class _Trap:
+    """Unpickling this would create the marker file: the loader must never unpickle."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_pickled_objects_are_refused_not_executed(tmp_path: Path) -> None:
+    marker = tmp_path / "executed"
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "metarec-fewshot-1", "payload": _Trap(marker)}, path)
+    with pytest.raises(DataError, match="not a readable"):
+        load_checkpoint(path)
+    assert not marker.exists()
+    path.write_bytes(pickle.dumps({"format": "metarec-fewshot-1"}))
+    with pytest.raises(DataError):
+        load_checkpoint(path)
+
+
+def test_validation_checkpoint_keeps_the_best_epoch(tmp_path: Path) -> None:
+    config = TrainConfig(
+        method="protonet", n_way=3, k_shot=1, n_query=2, episodes=30, epoch_episodes=10,
+        val_way=3, val_episodes=5, rotations=False, device="cpu", method_options={"hidden": 8},
+    )  # fmt: skip
+    result = train(config, separable_set(), separable_set(seed=1), tmp_path / "best.pt")
+    best = max(result.history, key=lambda r: r.val_accuracy)
+    _, meta = load_checkpoint(tmp_path / "best.pt")
+    assert meta["val_accuracy"] == pytest.approx(best.val_accuracy)
+    assert meta["best_epoch"] == result.best_epoch == best.epoch
+
+
+def test_training_is_reproducible_with_a_seed(tmp_path: Path) -> None:
+    config = TrainConfig(
+        method="protonet", n_way=3, k_shot=1, n_query=2, episodes=6, epoch_episodes=6,
+        val_way=3, val_episodes=3, rotations=True, device="cpu", seed=7,
+        method_options={"hidden": 8},
+    )  # fmt: skip
+    first = train(config, separable_set(), separable_set(seed=1), tmp_path / "a.pt")
+    second = train(config, separable_set(), separable_set(seed=1), tmp_path / "b.pt")
+    for key, value in first.model.state_dict().items():
+        assert torch.equal(value, second.model.state_dict()[key])
+
+
+def test_device_selection_prefers_cuda_then_mps_then_cpu() -> None:
+    assert select_device("cpu").type == "cpu"
+    if torch.cuda.is_available():
+        assert select_device("auto").type == "cuda"
+    else:
+        assert select_device("auto").type in {"mps", "cpu"}
+        with pytest.raises(MetaRecError, match="no CUDA"):
+            select_device("cuda")
+
+
+def test_confidence_interval_shrinks_with_more_episodes() -> None:
+    mean, ci_small = mean_ci95([0.0, 1.0] * 5)
+    _, ci_large = mean_ci95([0.0, 1.0] * 500)
+    assert mean == 0.5 and ci_large < ci_small
