@@ -41,7 +41,27 @@ def problems(configurations: list[str]) -> dict[str, list[int]]:
             for fam, cols in _family_columns(pd.Index(configurations)).items()}
 
 
-def evaluate(kb_dir: Path, n_folds: int | None) -> tuple[pd.DataFrame, str, dict]:
+def metalearner_keys(mf_train: pd.DataFrame, perf_train: pd.DataFrame, mf_test: pd.DataFrame,
+                     fam_idx: dict[str, list[int]], configs: list[str]) -> np.ndarray | None:
+    """Ranking key from the project's generic MetaLearner, fitted per family; None if absent."""
+    try:
+        from metarec.metalearner import MetaLearner
+    except ImportError:
+        return None
+    key = np.full((len(mf_test), len(configs)), np.nan)
+    for _fam, idx in fam_idx.items():
+        block = perf_train.iloc[:, idx]
+        learner = MetaLearner(model="auto", random_state=0).fit(mf_train, block, maximize=True)
+        ranked = learner.rank(mf_test)
+        for i, name in enumerate(mf_test.index):
+            mine = ranked[ranked["dataset"] == name]
+            for _, row in mine.iterrows():
+                key[i, configs.index(str(row["configuration"]))] = -float(row["rank"])
+    return key
+
+
+def evaluate(kb_dir: Path, n_folds: int | None,
+             with_metalearner: bool = False) -> tuple[pd.DataFrame, str, dict]:
     from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
     mf, perf, groups = campaign_tables(kb_dir)
@@ -74,6 +94,11 @@ def evaluate(kb_dir: Path, n_folds: int | None) -> tuple[pd.DataFrame, str, dict
             put(model, test, key)
             if model == picked:
                 put("recommender", test, key)
+        if with_metalearner:
+            key = metalearner_keys(mf.iloc[train], perf.iloc[train], mf.iloc[test], fam_idx,
+                                   configs)
+            if key is not None:
+                put("metalearner", test, key)
         # auto-sklearn's warm start, for one pick: the best imputer of the nearest dataset
         dist = _l1(sel.scaler_.transform(mf.iloc[test]), sel.features_)
         nearest = np.argmin(dist, axis=1)
@@ -115,6 +140,7 @@ LABELS = {
     "gbm": "component: LightGBM P(within 0.01), 3 seeds",
     "blend": "component: mean of kNN and LightGBM",
     "single_best": "single best imputer per family (learned on training folds)",
+    "metalearner": "generic MetaLearner (metarec.metalearner, auto; per family)",
     "knn_1nn": "kNN baseline: best imputer of nearest dataset (auto-sklearn style)",
     "random": "random imputer (expected)",
 }
@@ -130,8 +156,8 @@ def markdown(table: pd.DataFrame, scheme: str, picked: dict, kb_dir: Path,
     by_kind = table.pivot_table(index="method", columns="kind", values="hit", aggfunc="mean")
     by_family = table.pivot_table(index="method", columns="family", values="hit", aggfunc="mean")
     by_mech = table.pivot_table(index="method", columns="mechanism", values="hit", aggfunc="mean")
-    order = ["recommender", "knn", "gbm", "blend", "knn_1nn", "single_best"] + sorted(
-        m for m in overall.index if m.startswith("always_")) + ["random"]
+    order = ["recommender", "knn", "gbm", "blend", "metalearner", "knn_1nn", "single_best"]
+    order += sorted(m for m in overall.index if m.startswith("always_")) + ["random"]
     order = [m for m in order if m in overall.index]
     n_natural = int((done["kind"] == "natural").sum())
     n_injected = int((done["kind"] == "injected").sum())
@@ -188,9 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=0,
                         help="grouped K-fold instead of leave-one-origin-out (0: leave-one-out)")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--metalearner", action="store_true",
+                        help="also score the generic MetaLearner (slower)")
     args = parser.parse_args(argv)
     started = time.time()
-    table, scheme, picked = evaluate(args.kb, args.folds or None)
+    table, scheme, picked = evaluate(args.kb, args.folds or None, args.metalearner)
     text = markdown(table, scheme, picked, args.kb, time.time() - started)
     print(text)
     if not args.no_write:

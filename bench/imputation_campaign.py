@@ -438,10 +438,16 @@ def consolidate(work: Path, out: Path) -> dict[str, int]:
     with open(out / "configurations.json", "w", encoding="utf-8") as handle:
         json.dump(configs, handle, indent=1, sort_keys=True)
     done = ds[ds["skipped"].fillna("") == ""]
-    return {"datasets_run": int(len(done)), "datasets_skipped": int(len(ds) - len(done)),
-            "natural": int((done["kind"] == "natural").sum()),
-            "injected": int((done["kind"] == "injected").sum()),
-            "origins": int(done["origin"].nunique()), "runs": int(len(runs_frame))}
+    summary = {"datasets_run": int(len(done)), "datasets_skipped": int(len(ds) - len(done)),
+               "natural": int((done["kind"] == "natural").sum()),
+               "injected": int((done["kind"] == "injected").sum()),
+               "injected_origins": int(done.loc[done["kind"] == "injected", "origin"].nunique()),
+               "origins": int(done["origin"].nunique()), "runs": int(len(runs_frame)),
+               "runs_failed": int(runs_frame["value"].isna().sum()),
+               "cpu_seconds": round(float(runs_frame["runtime_s"].sum()), 1)}
+    with open(out / "summary.json", "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=1)
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
