@@ -1,0 +1,148 @@
+"""``metarec recommend``: ranked pipelines for a dataset, with the evidence behind them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from metarec.cli.errors import handle_errors, warn
+
+KEY_HYPERPARAMETERS = 3
+
+
+@handle_errors
+def recommend(
+    data: Path = typer.Argument(
+        ..., help="CSV, TSV, Parquet or ARFF file (optionally .gz), or a folder of images."
+    ),
+    target: str | None = typer.Option(
+        None, "--target", "-t", help="Target column (default: the last column)."
+    ),
+    top: int = typer.Option(5, "--top", "-k", min=1, max=100, help="How many recommendations."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+    kb: Path | None = typer.Option(
+        None, "--kb", help="Knowledge base directory (default: shipped)."
+    ),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="Also draw the ranking and the dataset's place among KB datasets."
+    ),
+    lenient: bool = typer.Option(
+        False, "--lenient", help="Repair unusable columns instead of refusing (see `profile`)."
+    ),
+    encoding: str = typer.Option("utf-8", help="Text encoding of CSV/TSV/ARFF files."),
+    seed: int = typer.Option(0, help="Seed for sampling and the meta-learner."),
+) -> None:
+    """Recommend algorithms, hyperparameters and imputation for DATA."""
+    if data.is_dir():
+        _image_folder(data, as_json)
+        return
+    from metarec import kb as kb_module
+    from metarec.io import load_dataset
+    from metarec.recommend import recommend as run
+
+    dataset = load_dataset(data, target, lenient=lenient, encoding=encoding)
+    knowledge = kb_module.load(kb)
+    report = run(dataset, knowledge, top_k=top, random_state=seed)
+    if plot is not None:
+        from metarec.plotting import plot_report
+
+        plot_report(report, knowledge, plot)
+    if as_json:
+        from metarec.cli.render import dumps
+
+        typer.echo(dumps(report.to_dict()))
+        return
+    for note in report.notes:
+        warn(note)
+    _print_report(report)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _print_report(report: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    evidence = report.evidence
+    table = Table(
+        title=f"{report.dataset}: {report.task}, target {report.target!r}",
+        caption=f"learned from {evidence.n_datasets} datasets x {evidence.n_configurations} "
+        f"configurations ({evidence.source}); score = {evidence.score_name}",
+    )
+    for column, justify in (
+        ("rank", "right"),
+        ("algorithm", "left"),
+        ("imputer", "left"),
+        ("key hyperparameters", "left"),
+        ("predicted score", "right"),
+    ):
+        table.add_column(column, justify=justify)
+    for rec in report.recommendations:
+        hyper = ", ".join(
+            f"{k}={_short(v)}"
+            for k, v in list(rec["hyperparameters"].items())[:KEY_HYPERPARAMETERS]
+        )
+        table.add_row(
+            str(rec["rank"]),
+            rec["algorithm"],
+            rec["imputer"],
+            hyper,
+            f"{rec['predicted_score']:.3f} ± {rec['uncertainty']:.3f}",
+        )
+    console.print(table)
+    near = Table(title="Most similar datasets in the knowledge base")
+    for column in ("dataset", "distance", "best there", "its score"):
+        near.add_column(column)
+    for n in report.neighbours:
+        name = n["name"] or n["dataset_id"]
+        if n["openml_did"] is not None:
+            name += f" (OpenML {n['openml_did']})"
+        near.add_row(name, f"{n['distance']:.3f}", n["best_algorithm"], f"{n['best_score']:.3f}")
+    console.print(near)
+    ood = report.out_of_distribution
+    if ood["flag"]:
+        console.print(
+            f"[bold yellow]Warning:[/] this dataset is unlike anything in the knowledge base "
+            f"(distance {ood['distance']:.3f}, threshold {ood['threshold']:.3f}); the predicted "
+            "scores are less reliable."
+        )
+
+
+def _image_folder(folder: Path, as_json: bool) -> None:
+    from metarec.errors import DataError
+    from metarec.fewshot import is_image_folder
+
+    if not is_image_folder(folder):
+        raise DataError(
+            f"{folder} is a folder but not an image dataset (one sub-folder of images per "
+            "class); pass a data file instead."
+        )
+    command = f"metarec fewshot predict --support {folder} --query QUERY_DIR"
+    if as_json:
+        from metarec.cli.render import dumps
+
+        payload = {
+            "task": "image-few-shot",
+            "dataset": str(folder),
+            "recommendations": [
+                {
+                    "rank": 1,
+                    "algorithm": "protonet",
+                    "model": "shipped prototypical network",
+                    "command": command,
+                }
+            ],
+        }
+        typer.echo(dumps(payload))
+        return
+    typer.echo(
+        f"{folder} holds images, one folder per class: this is an image few-shot task, which "
+        "metarec answers with its neural few-shot learner (a prototypical network trained on "
+        f"Omniglot) rather than a tabular pipeline.\nClassify new images with:\n  {command}"
+    )

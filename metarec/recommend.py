@@ -1,0 +1,277 @@
+"""From a dataset to ranked pipeline recommendations, with the evidence behind them.
+
+The recommender profiles the dataset, picks the knowledge base's run history for the task type
+(the source and metric with the most datasets x configurations of evidence), asks the meta-learner
+for a diverse ranking with uncertainty, the nearest knowledge-base datasets and an
+out-of-distribution check, and fills each recommendation's imputer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metarec.errors import KnowledgeBaseError, MetaRecError
+from metarec.io import Dataset
+
+# Groups profiled for a recommendation. The meta-learner only uses qualities whose local values
+# reproduce OpenML's stored ones (simple, statistical, info-theory); missingness feeds the imputer
+# choice. Landmarkers are left out: their Weka originals are not reproduced faithfully.
+PROFILE_GROUPS = ["simple", "statistical", "info-theory", "missingness"]
+LEARNER_GROUPS = ["simple", "statistical", "info-theory"]
+# A run history with fewer datasets than this cannot support a recommendation.
+MIN_DATASETS = 20
+# Error-type metrics are reported as the matching score so that higher is always better.
+ERROR_TO_SCORE = {
+    "balanced_error_rate": "balanced_accuracy",
+    "error_rate": "accuracy",
+}
+
+
+@dataclass
+class Evidence:
+    """The run history a recommendation is learned from."""
+
+    source: str
+    metric: str
+    higher_is_better: bool
+    n_datasets: int
+    n_configurations: int
+
+    @property
+    def score_name(self) -> str:
+        return ERROR_TO_SCORE.get(self.metric, self.metric)
+
+    def to_score(self, value: np.ndarray | float) -> np.ndarray | float:
+        """Metric value -> reported score (error rates become 1 - error)."""
+        return 1.0 - value if self.metric in ERROR_TO_SCORE else value
+
+
+@dataclass
+class RecommendationReport:
+    """Everything ``metarec recommend`` shows; ``to_dict`` is the documented JSON object."""
+
+    task: str
+    dataset: str
+    target: str
+    evidence: Evidence
+    metafeatures: pd.Series
+    recommendations: list[dict[str, Any]]
+    neighbours: list[dict[str, Any]]
+    out_of_distribution: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "dataset": self.dataset,
+            "target": self.target,
+            "metric": self.evidence.score_name,
+            "evidence": {
+                "source": self.evidence.source,
+                "metric": self.evidence.metric,
+                "datasets": self.evidence.n_datasets,
+                "configurations": self.evidence.n_configurations,
+            },
+            "metafeatures": {k: _finite_or_none(v) for k, v in self.metafeatures.items()},
+            "recommendations": self.recommendations,
+            "neighbours": self.neighbours,
+            "out_of_distribution": self.out_of_distribution,
+            "notes": self.notes,
+        }
+
+
+def _finite_or_none(value: Any) -> Any:
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
+def choose_evidence(kb: Any, task: str) -> Evidence:
+    """The (source, metric) run history with the most evidence for ``task``."""
+    configs = kb.configurations[kb.configurations["task_type"] == task]["configuration_id"]
+    runs = kb.runs[kb.runs["configuration_id"].isin(configs)]
+    if runs.empty:
+        raise KnowledgeBaseError(f"the knowledge base has no runs for {task} tasks.")
+    best: Evidence | None = None
+    best_weight = -1.0
+    for (source, metric), group in runs.groupby(["source", "metric"], sort=True):
+        per_config = group.groupby("configuration_id")["dataset_id"].nunique()
+        # Configurations run on a single dataset say nothing about which data they suit.
+        shared = per_config[per_config >= 5]
+        n_datasets = group.loc[group["configuration_id"].isin(shared.index), "dataset_id"].nunique()
+        weight = float(n_datasets) * float(len(shared))
+        if weight > best_weight:
+            best_weight = weight
+            best = Evidence(
+                source=str(source),
+                metric=str(metric),
+                higher_is_better=bool(group["higher_is_better"].iloc[0]),
+                n_datasets=int(n_datasets),
+                n_configurations=int(len(shared)),
+            )
+    if best is None or best.n_datasets < MIN_DATASETS:
+        found = 0 if best is None else best.n_datasets
+        raise KnowledgeBaseError(
+            f"the knowledge base has runs on only {found} {task} dataset(s) shared across "
+            f"configurations; at least {MIN_DATASETS} are needed for a {task} recommendation."
+        )
+    return best
+
+
+def learner_inputs(kb: Any, evidence: Evidence) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Meta-features (OpenML-reproducible names only) and the performance matrix."""
+    import metafeatures
+
+    performance = kb.performance(evidence.metric, source=evidence.source)
+    counts = performance.notna().sum(axis=0)
+    performance = performance.loc[:, counts >= 5]
+    names = set(_learner_feature_names(metafeatures))
+    mf = kb.metafeatures[kb.metafeatures["quality"].isin(names)]
+    # One value per (dataset, quality): a locally computed one wins over OpenML's stored one
+    # because it is what the new dataset's profile will be compared with.
+    mf = mf.assign(preference=(mf["origin"] != "local").astype(int))
+    mf = mf.sort_values(["dataset_id", "quality", "preference"], kind="mergesort")
+    mf = mf.drop_duplicates(["dataset_id", "quality"])
+    matrix = mf.pivot(index="dataset_id", columns="quality", values="value")
+    return matrix, performance
+
+
+def _learner_feature_names(metafeatures: Any) -> list[str]:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=20), "b": pd.Categorical(rng.choice(["x", "y"], 20))})
+    y = pd.Series(pd.Categorical(rng.choice(["p", "q"], 20)))
+    return list(metafeatures.extract(X, y, groups=LEARNER_GROUPS).index)
+
+
+def profile(dataset: Dataset, random_state: int = 0) -> pd.Series:
+    import metafeatures
+
+    return metafeatures.extract(
+        dataset.X, dataset.y, groups=PROFILE_GROUPS, random_state=random_state, task=dataset.task
+    )
+
+
+def _recommendation(
+    rank: int,
+    row: pd.Series,
+    configuration: pd.Series,
+    evidence: Evidence,
+    imputer: dict[str, Any],
+) -> dict[str, Any]:
+    spec = json.loads(configuration["spec"])
+    spec["imputer"] = imputer["spec"]
+    score = float(evidence.to_score(row["predicted"]))
+    return {
+        "rank": rank,
+        "configuration_id": str(configuration["configuration_id"]),
+        "algorithm": str(configuration["algorithm"]),
+        "imputer": imputer["name"],
+        "hyperparameters": json.loads(configuration["hyperparameters"]),
+        "pipeline": spec,
+        "predicted_score": score,
+        "uncertainty": float(row["uncertainty"]),
+    }
+
+
+def recommend(
+    dataset: Dataset,
+    kb: Any = None,
+    top_k: int = 5,
+    random_state: int = 0,
+    learner: Any = None,
+) -> RecommendationReport:
+    """Rank pipelines for ``dataset`` from ``kb`` (default: the shipped knowledge base)."""
+    from metarec import kb as kb_module
+    from metarec.learner_store import fitted_learner
+
+    kb = kb if kb is not None else kb_module.load()
+    evidence = choose_evidence(kb, dataset.task)
+    profile_values = profile(dataset, random_state=random_state)
+    learner = learner if learner is not None else fitted_learner(kb, evidence, random_state)
+    query = profile_values.to_frame(name=dataset.source).T
+    ranking = learner.rank(query, top_k=top_k, diverse=True)
+    configurations = kb.configurations.set_index("configuration_id", drop=False)
+    recommendations = []
+    for _, row in ranking.iterrows():
+        configuration = configurations.loc[row["configuration"]]
+        imputer = choose_imputer(profile_values, configuration)
+        recommendations.append(
+            _recommendation(int(row["rank"]), row, configuration, evidence, imputer)
+        )
+    neighbours = _neighbours(kb, learner, query, configurations, evidence)
+    ood = learner.out_of_distribution(query).iloc[0]
+    report = RecommendationReport(
+        task=dataset.task,
+        dataset=dataset.source,
+        target=dataset.target,
+        evidence=evidence,
+        metafeatures=profile_values,
+        recommendations=recommendations,
+        neighbours=neighbours,
+        out_of_distribution={
+            "flag": bool(ood["is_ood"]),
+            "distance": float(ood["distance"]),
+            "threshold": float(ood["threshold"]),
+        },
+        notes=list(dataset.notes),
+    )
+    return report
+
+
+def choose_imputer(profile_values: pd.Series, configuration: pd.Series) -> dict[str, Any]:
+    """The imputer for one recommended configuration.
+
+    Without missing values no imputation is needed, but the pipeline keeps the configuration's
+    imputer so that missing values arriving later at prediction time are still handled.
+    """
+    spec = json.loads(configuration["spec"])
+    if not profile_values.get("NumberOfMissingValues", 0) > 0:
+        return {"name": "none needed", "spec": spec.get("imputer")}
+    fallback = {"name": _imputer_name(spec.get("imputer")), "spec": spec.get("imputer")}
+    try:
+        from metarec.imputation import recommend_imputer
+
+        ranked = recommend_imputer(profile_values, estimator=str(configuration["algorithm"]))
+    except (ImportError, MetaRecError):
+        # No imputer model available: the configuration's own imputer is the evidence left.
+        return fallback
+    if not ranked:
+        return fallback
+    return {"name": ranked[0]["imputer"], "spec": ranked[0]["imputer"]}
+
+
+def _imputer_name(imputer: Any) -> str:
+    return imputer["name"] if isinstance(imputer, dict) else str(imputer)
+
+
+def _neighbours(
+    kb: Any, learner: Any, query: pd.DataFrame, configurations: pd.DataFrame, evidence: Evidence
+) -> list[dict[str, Any]]:
+    datasets = kb.datasets.set_index("dataset_id")
+    out = []
+    for _, row in learner.neighbours(query, k=3).iterrows():
+        info = datasets.loc[row["neighbour"]] if row["neighbour"] in datasets.index else None
+        winner = configurations.loc[row["best_configuration"]]
+        did = None if info is None or pd.isna(info["openml_did"]) else int(info["openml_did"])
+        out.append(
+            {
+                "dataset_id": str(row["neighbour"]),
+                "name": None if info is None else str(info["name"]),
+                "openml_did": did,
+                "distance": float(row["distance"]),
+                "best_algorithm": str(winner["algorithm"]),
+                "best_configuration_id": str(row["best_configuration"]),
+                "best_score": float(evidence.to_score(row["best_performance"])),
+            }
+        )
+    return out
+
+
+def default_kb_path() -> Path:
+    from metarec.kb.store import default_path
+
+    return default_path()

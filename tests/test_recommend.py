@@ -1,0 +1,149 @@
+"""`metarec recommend` end to end on a small, real knowledge base built by the tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metarec import kb as kb_module
+from metarec import pipelines
+from metarec.errors import KnowledgeBaseError
+from metarec.io import split_target
+from metarec.recommend import choose_evidence, recommend
+from tests.kb_factory import CONFIGURATIONS, make_kb, synthetic_dataset
+
+
+@pytest.fixture(scope="module")
+def kb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_kb(tmp_path_factory.mktemp("kb") / "knowledge_base")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("METAREC_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+@pytest.fixture
+def data_csv(tmp_path: Path) -> Path:
+    X, y = synthetic_dataset(300, 5, seed=99, missing=0.1)
+    X.assign(label=y).to_csv(tmp_path / "new.csv", index=False)
+    return tmp_path / "new.csv"
+
+
+def test_recommendations_are_ranked_buildable_pipelines(kb_dir: Path) -> None:
+    X, y = synthetic_dataset(300, 5, seed=99, missing=0.1)
+    dataset = split_target(X.assign(label=y), "label", source="new")
+    report = recommend(dataset, kb_module.load(kb_dir), top_k=3)
+    recs = report.recommendations
+    assert [r["rank"] for r in recs] == [1, 2, 3]
+    assert {r["configuration_id"] for r in recs} <= set(CONFIGURATIONS)
+    for rec in recs:
+        assert 0 <= rec["predicted_score"] <= 1
+        assert rec["uncertainty"] >= 0
+        model = pipelines.build(rec["pipeline"]).fit(dataset.X, dataset.y)
+        assert model.predict(dataset.X.head(5)).shape == (5,)
+    assert len(report.neighbours) == 3
+    assert all(n["distance"] >= 0 for n in report.neighbours)
+
+
+def test_json_output_has_the_documented_fields(cli, kb_dir: Path, data_csv: Path) -> None:
+    code, stdout, stderr = cli(
+        "recommend", str(data_csv), "--target", "label", "--json", "--kb", str(kb_dir)
+    )
+    assert code == 0, stderr
+    payload = json.loads(stdout)
+    assert payload["task"] == "classification"
+    assert {"metafeatures", "recommendations", "neighbours", "out_of_distribution"} <= set(payload)
+    first = payload["recommendations"][0]
+    assert {
+        "rank",
+        "algorithm",
+        "imputer",
+        "hyperparameters",
+        "pipeline",
+        "predicted_score",
+        "uncertainty",
+    } <= set(first)
+    assert isinstance(payload["out_of_distribution"]["flag"], bool)
+    assert payload["out_of_distribution"]["distance"] >= 0
+
+
+def test_table_output_and_single_feature_dataset(cli, kb_dir: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    pd.DataFrame({"x": x, "y": np.where(x > 0, "a", "b")}).to_csv(tmp_path / "one.csv", index=False)
+    code, stdout, stderr = cli("recommend", str(tmp_path / "one.csv"), "--kb", str(kb_dir))
+    assert code == 0, stderr
+    assert "predicted score" in stdout
+    assert "Most similar datasets" in stdout
+    assert stdout.count("unlike anything in the knowledge base") <= 1
+
+
+def test_far_away_dataset_is_flagged(kb_dir: Path) -> None:
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.lognormal(sigma=3, size=(5000, 60)))
+    X.columns = [f"c{i}" for i in range(60)]
+    y = pd.Series(pd.Categorical(rng.choice(list("abcdefghij"), 5000)))
+    report = recommend(split_target(X.assign(t=y), "t", source="far"), kb_module.load(kb_dir))
+    ood = report.out_of_distribution
+    assert ood["flag"]
+    assert ood["distance"] > ood["threshold"]
+
+
+def test_no_runs_for_the_task_type_is_a_clear_error(kb_dir: Path, cli, tmp_path: Path) -> None:
+    with pytest.raises(KnowledgeBaseError, match="no runs for regression"):
+        choose_evidence(kb_module.load(kb_dir), "regression")
+    x = np.linspace(0, 1, 100)
+    pd.DataFrame({"x": x, "y": x**2 + 0.1}).to_csv(tmp_path / "reg.csv", index=False)
+    code, _, stderr = cli("recommend", str(tmp_path / "reg.csv"), "--kb", str(kb_dir))
+    assert code == 2
+    assert "no runs for regression" in stderr
+
+
+@pytest.mark.parametrize("damage", ["empty", "corrupt_table", "no_manifest"])
+def test_broken_knowledge_base_is_one_sentence(cli, kb_dir, data_csv, tmp_path, damage):
+    broken = tmp_path / "broken_kb"
+    broken.mkdir()
+    if damage != "empty":
+        for file in kb_dir.iterdir():
+            if file.is_file():
+                (broken / file.name).write_bytes(file.read_bytes())
+    if damage == "corrupt_table":
+        runs = broken / "runs.parquet"
+        runs.write_bytes(runs.read_bytes()[: runs.stat().st_size // 2])
+    if damage == "no_manifest":
+        (broken / "manifest.json").unlink()
+    code, stdout, stderr = cli("recommend", str(data_csv), "--kb", str(broken))
+    assert code == 2
+    assert "Traceback" not in stderr + stdout
+    assert stderr.startswith("metarec: error: ") and stderr.count("\n") == 1
+
+
+def test_image_folder_is_routed_to_few_shot(cli, tmp_path: Path) -> None:
+    from PIL import Image
+
+    for label in ("alpha", "beta"):
+        folder = tmp_path / "images" / label
+        folder.mkdir(parents=True)
+        for i in range(2):
+            Image.new("L", (28, 28), color=40 * i).save(folder / f"{i}.png")
+    code, stdout, stderr = cli("recommend", str(tmp_path / "images"), "--json")
+    assert code == 0, stderr
+    payload = json.loads(stdout)
+    assert payload["task"] == "image-few-shot"
+    assert payload["recommendations"][0]["algorithm"] == "protonet"
+
+
+def test_plot_is_written(cli, kb_dir: Path, data_csv: Path, tmp_path: Path) -> None:
+    target = tmp_path / "ranking.png"
+    code, _, stderr = cli(
+        "recommend", str(data_csv), "-t", "label", "--kb", str(kb_dir), "--plot", str(target)
+    )
+    assert code == 0, stderr
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
