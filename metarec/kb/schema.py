@@ -58,8 +58,11 @@ TABLES: dict[str, dict[str, str]] = {
         "higher_is_better": "bool",
         "runtime_s": "float64",
         "source": "string",
+        "openml_run_id": "Int64",  # set for runs fetched from OpenML (refresh is incremental)
     },
 }
+# Columns an older writer may not provide; they are filled with missing values.
+OPTIONAL: dict[str, set[str]] = {"runs": {"openml_run_id"}}
 
 # Sort keys make the build deterministic whatever order the importers produce rows in.
 SORT_KEYS: dict[str, list[str]] = {
@@ -77,6 +80,7 @@ def empty(table: str) -> pd.DataFrame:
 def conform(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` with exactly the declared columns, in order, with the declared dtypes."""
     columns = TABLES[table]
+    frame = frame.assign(**{c: pd.NA for c in OPTIONAL.get(table, ()) if c not in frame.columns})
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise KnowledgeBaseError(

@@ -94,8 +94,12 @@ def _write_locked(
         manifest = {**manifest, "tables": entries}
         keep = [p for p in out.glob("*") if p.name not in {f"{n}.parquet" for n in entries}
                 and p.name != schema.MANIFEST] if out.is_dir() else []
-        for extra in keep:  # e.g. README.md: carried over, not regenerated
-            if extra.is_file():
+        for extra in keep:  # README.md, other teams' sub-folders: carried over untouched
+            if extra.name.startswith(f".{out.name}."):
+                continue
+            if extra.is_dir():
+                shutil.copytree(extra, tmp / extra.name)
+            else:
                 shutil.copy2(extra, tmp / extra.name)
         (tmp / schema.MANIFEST).write_text(
             json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"

@@ -14,7 +14,8 @@ import pandas as pd
 
 from metarec.kb.importers._common import ImportResult
 
-SOURCE = "local"
+# The values carry origin "local"; the source name differs from the imputation campaign's.
+SOURCE = "local_metafeatures"
 FOLDER = "datasets"
 # Profiling every raw dataset takes minutes; the shipped build caps it per dataset size.
 # Profiled after the run sources, only for the OpenML datasets those bring (see build.py).
