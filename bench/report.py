@@ -21,9 +21,12 @@ HEADER = (
 
 
 def machine_line() -> str:
+    # The load average says how much else the machine was doing while the figures were taken.
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, {datetime.now(timezone.utc):%Y-%m-%d}"
+        f"Python {platform.python_version()}, {datetime.now(timezone.utc):%Y-%m-%d}, "
+        f"1-min load average {load:.1f} at the start"
     )
 
 
