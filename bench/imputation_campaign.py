@@ -374,12 +374,29 @@ def _part_path(work: Path, dataset_id: str) -> Path:
     return work / "parts" / f"{safe}.json"
 
 
+def _plain(value: Any) -> Any:
+    """JSON-ready: numpy scalars unwrapped, NaN and infinities as null."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
 def _write_atomic(path: Path, payload: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part.", suffix=".json")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, allow_nan=False)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(_plain(payload), handle, allow_nan=False)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def campaign(tasks: list[Task], args: argparse.Namespace) -> None:
@@ -391,7 +408,12 @@ def campaign(tasks: list[Task], args: argparse.Namespace) -> None:
         if deadline and time.time() > deadline:
             print(f"budget reached; {len(tasks) - i} task(s) left for a rerun", flush=True)
             return
-        result = process(task, args)
+        try:
+            result = process(task, args)
+        except Exception as exc:  # noqa: BLE001 - recorded; the campaign goes on
+            result = {"dataset": {"dataset_id": task.dataset_id, "origin": task.origin,
+                                  "kind": task.kind,
+                                  "skipped": f"error: {type(exc).__name__}: {exc}"[:300]}}
         _write_atomic(part, result)
         ds = result["dataset"]
         status = ds.get("skipped") or f"{len(result.get('runs', []))} runs, {ds.get('wall_s')} s"
@@ -403,6 +425,8 @@ def campaign(tasks: list[Task], args: argparse.Namespace) -> None:
 
 def read_parts(work: Path) -> Iterator[dict[str, Any]]:
     for path in sorted((work / "parts").glob("*.json")):
+        if path.name.startswith("."):
+            continue  # a temporary file an interrupted write left behind
         with open(path, encoding="utf-8") as handle:
             yield json.load(handle)
 
