@@ -275,7 +275,10 @@ def _categorical_steps(cat: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 def _scaler(scaler: Mapping[str, Any]) -> Any:
     dotted = SCALERS[scaler["name"]]
-    return None if dotted is None else _resolve(dotted)(**scaler["params"])
+    params = dict(scaler["params"])
+    if "quantile_range" in params:  # JSON has lists; scikit-learn insists on a tuple
+        params["quantile_range"] = tuple(params["quantile_range"])
+    return None if dotted is None else _resolve(dotted)(**params)
 
 
 def _accepts(cls: type, param: str) -> bool:

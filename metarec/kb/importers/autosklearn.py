@@ -195,10 +195,14 @@ def _feature_preprocessor(
                                                  "include_bias": params["include_bias"],
                                                  "interaction_only": params["interaction_only"]}}
     if choice == "random_trees_embedding":
-        out = {k: v for k, v in params.items() if k != "bootstrap"}
+        # Its search space fixes min_weight_fraction_leaf=1.0, which scikit-learn rejects (> 0.5)
+        # and auto-sklearn's wrapper never passed on; bootstrap no longer exists.
+        out = {k: v for k, v in params.items()
+               if k not in ("bootstrap", "min_weight_fraction_leaf")}
         for key in ("n_estimators", "max_depth", "min_samples_leaf", "min_samples_split"):
             out[key] = int(out[key])
-        notes.append("RandomTreesEmbedding: bootstrap no longer exists; dense output")
+        notes.append("RandomTreesEmbedding: bootstrap and min_weight_fraction_leaf dropped; "
+                     "dense output")
         return {"name": "random_trees_embedding", "params": {**out, "sparse_output": False}}
     if choice.startswith("select_percentile"):
         func = SCORE_FUNC.get(params["score_func"], params["score_func"])
