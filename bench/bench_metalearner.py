@@ -32,7 +32,7 @@ from bench.report import machine_line, write_section  # noqa: E402
 from metarec.metalearner import MetaLearner, evaluation  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
-MODELS = ("sbs", "knn", "surrogate", "auto")
+MODELS = ("sbs", "knn", "surrogate", "forest", "auto")
 
 
 # ----------------------------------------------------------------------------- data

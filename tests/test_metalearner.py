@@ -45,7 +45,7 @@ def world():
 def fitted(world):
     mf, perf, _, _, configs = world
     return {m: MetaLearner(m, random_state=0, **FAST).fit(mf, perf, True, configs)
-            for m in ("sbs", "knn", "surrogate", "auto")}
+            for m in ("sbs", "knn", "surrogate", "forest", "auto")}
 
 
 def top1_regret(learner: MetaLearner, mf_test: pd.DataFrame, perf_test: pd.DataFrame) -> float:
@@ -58,7 +58,7 @@ def top1_regret(learner: MetaLearner, mf_test: pd.DataFrame, perf_test: pd.DataF
     return float(table["regret@1"].mean())
 
 
-@pytest.mark.parametrize("model", ["knn", "surrogate", "auto"])
+@pytest.mark.parametrize("model", ["knn", "surrogate", "forest", "auto"])
 def test_learners_recover_the_dependence_sbs_cannot(world, fitted, model):
     _, _, mf_test, perf_test, _ = world
     sbs = top1_regret(fitted["sbs"], mf_test, perf_test)
@@ -77,7 +77,7 @@ def test_auto_reports_its_inner_validation(fitted):
     assert table.index[0] != "sbs"
 
 
-@pytest.mark.parametrize("model", ["sbs", "knn", "surrogate", "auto"])
+@pytest.mark.parametrize("model", ["sbs", "knn", "surrogate", "forest", "auto"])
 def test_shapes_alignment_and_non_negative_uncertainty(world, fitted, model):
     _, perf, mf_test, _, _ = world
     learner = fitted[model]
@@ -111,7 +111,7 @@ def test_nan_in_performance_and_meta_features(world):
     query = mf_test.copy()
     query.iloc[0, :] = np.nan  # nothing known about this one
     query.iloc[1, 0] = np.nan
-    for model in ("knn", "surrogate", "sbs"):
+    for model in ("knn", "surrogate", "forest", "sbs"):
         learner = MetaLearner(model, random_state=0, **FAST).fit(mf, perf, True, configs)
         assert learner.datasets_[0] != perf.index[0]
         assert "mostly_missing" not in learner.metafeature_names_

@@ -14,13 +14,13 @@ import pandas as pd
 from sklearn.utils import check_random_state
 
 from metarec.metalearning import evaluation
-from metarec.metalearning.models import NearestDatasets, Prediction, SingleBest
+from metarec.metalearning.models import ForestModel, NearestDatasets, Prediction, SingleBest
 from metarec.metalearning.preprocess import MetaFeatureScaler, mean_l1_distance
 from metarec.metalearning.surrogate import Objective, Surrogate
 from metarec.metalearning.targets import ConfigurationEncoder, Normalisation, normalise
 
-Model = Literal["auto", "knn", "surrogate", "sbs"]
-COMPONENTS = ("surrogate", "knn", "sbs")
+Model = Literal["auto", "knn", "surrogate", "forest", "sbs"]
+COMPONENTS = ("surrogate", "forest", "knn", "sbs")
 
 
 @dataclass(frozen=True)
@@ -58,17 +58,18 @@ def _combine(preds: dict[str, Prediction], candidate: Candidate) -> Prediction:
 
 
 def _candidates(step: float) -> list[Candidate]:
-    grid = np.round(np.arange(0.0, 1.0 + 1e-9, step), 6)
+    """The kNN warm start, each pure model, then every blend on a grid of weights summing to 1."""
+    steps = int(round(1.0 / step))
     out = [Candidate(weights=(("knn", 1.0),), warm_start_order=True)]
-    pure = [Candidate(weights=((m, 1.0),)) for m in ("sbs", "surrogate", "knn")]
-    out += pure
-    for ws, wk in itertools.product(grid, grid):
-        wb = round(1.0 - ws - wk, 6)
-        if wb < -1e-9:
+    out += [Candidate(weights=((m, 1.0),)) for m in ("sbs", "surrogate", "forest", "knn")]
+    for parts in itertools.product(range(steps + 1), repeat=len(COMPONENTS) - 1):
+        last = steps - sum(parts)
+        if last < 0:
             continue
-        weights = (("surrogate", float(ws)), ("knn", float(wk)), ("sbs", max(float(wb), 0.0)))
-        if sum(w > 0 for _, w in weights) > 1:
-            out.append(Candidate(weights=weights))
+        counts = (*parts, last)
+        if sum(c > 0 for c in counts) > 1:
+            out.append(Candidate(weights=tuple(
+                (m, c / steps) for m, c in zip(COMPONENTS, counts, strict=True))))
     return out
 
 
@@ -79,9 +80,10 @@ class MetaLearner:
     ----------
     model:
         ``"knn"`` (auto-sklearn's warm start), ``"surrogate"`` (LightGBM over meta-features and
-        configuration features), ``"sbs"`` (single best configuration), or ``"auto"``: the
-        candidate (one of those or a weighted blend) with the lowest top-1 normalised regret in
-        leave-datasets-out validation inside the training data.
+        configuration features), ``"forest"`` (multi-output extremely randomised trees from
+        meta-features to every configuration's normalised score), ``"sbs"`` (single best
+        configuration), or ``"auto"``: the candidate (one of those or a weighted blend) with the
+        lowest top-1 normalised regret in leave-datasets-out validation inside the training data.
     n_neighbors:
         Datasets averaged by the kNN estimate (the warm-start order walks all of them).
     normalisation:
@@ -91,6 +93,8 @@ class MetaLearner:
         Surrogate loss: ``"regression"`` on normalised scores or ``"lambdarank"``.
     n_members, n_estimators, learning_rate, num_leaves, min_child_samples:
         Surrogate ensemble size and LightGBM settings.
+    n_trees:
+        Trees of the ``forest`` model.
     inner_folds, blend_step:
         ``auto``'s inner validation folds and the grid step of blend weights.
     max_missing:
@@ -106,9 +110,10 @@ class MetaLearner:
     """
 
     def __init__(self, model: Model = "auto", *, n_neighbors: int = 10,
-                 normalisation: Normalisation = "zscore", objective: Objective = "regression",
+                 normalisation: Normalisation = "rank", objective: Objective = "regression",
                  n_members: int = 4, n_estimators: int = 120, learning_rate: float = 0.08,
-                 num_leaves: int = 31, min_child_samples: int = 20, inner_folds: int = 3,
+                 num_leaves: int = 31, min_child_samples: int = 20, n_trees: int = 200,
+                 inner_folds: int = 3,
                  blend_step: float = 0.25, max_missing: float = 0.5, ood_quantile: float = 0.99,
                  similarity_threshold: float = 0.95, n_jobs: int = 1,
                  random_state: int | np.random.RandomState | None = None) -> None:
@@ -121,6 +126,7 @@ class MetaLearner:
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
+        self.n_trees = n_trees
         self.inner_folds = inner_folds
         self.blend_step = blend_step
         self.max_missing = max_missing
@@ -139,7 +145,8 @@ class MetaLearner:
         encoded) let the surrogate generalise across configurations and score new ones.
         """
         if self.model not in ("auto", *COMPONENTS):
-            raise ValueError(f"unknown model {self.model!r}; use auto, knn, surrogate or sbs.")
+            raise ValueError(f"unknown model {self.model!r}; use auto, knn, surrogate, forest "
+                             "or sbs.")
         if not isinstance(meta_features, pd.DataFrame) or not isinstance(performance,
                                                                          pd.DataFrame):
             raise TypeError("meta_features and performance must be pandas DataFrames.")
@@ -170,7 +177,9 @@ class MetaLearner:
         self._config_matrix = config_matrix
         self._features, self._imputed, self._scores = features, imputed, scores
         normalised = normalise(scores, self.normalisation)
-        self._z = normalised.z
+        # similarity of configurations uses z-scores whatever the training normalisation: ranks
+        # would make two copies of one configuration look different wherever they swap places
+        self._z = normalise(scores, "zscore").z
 
         if self.model == "auto":
             self.selection_ = self._inner_validation(features, imputed, scores, config_matrix)
@@ -203,6 +212,9 @@ class MetaLearner:
         comps["sbs"] = sbs
         if "knn" in needed:
             comps["knn"] = NearestDatasets(self.n_neighbors).fit(imputed, scores, normalised, sbs)
+        if "forest" in needed:
+            comps["forest"] = ForestModel(n_estimators=self.n_trees, n_jobs=self.n_jobs,
+                                          random_state=self._seed).fit(imputed, normalised)
         if "surrogate" in needed:
             comps["surrogate"] = Surrogate(
                 objective=self.objective, n_members=self.n_members,
@@ -217,6 +229,8 @@ class MetaLearner:
         out: dict[str, Prediction] = {"sbs": comps["sbs"].predict(len(query))}
         if "knn" in comps:
             out["knn"] = comps["knn"].predict(query)
+        if "forest" in comps:
+            out["forest"] = comps["forest"].predict(self.scaler_.impute(query))
         if "surrogate" in comps:
             out["surrogate"] = comps["surrogate"].predict(query, config_matrix)
         return out

@@ -132,3 +132,71 @@ class NearestDatasets:
                     key[best] = float(len(order) - rank)
             order_key[i] = key
         return Prediction(z=z, score=score, uncertainty=unc, order_key=order_key)
+
+
+class LocationScale:
+    """Predicts a dataset's score location and log-scale from its meta-features.
+
+    Normalised predictions (z) are turned back into the metric's own scale with
+    ``location + scale * z``; both are learned from the knowledge base's datasets.
+    """
+
+    def __init__(self, n_jobs: int = 1, random_state: int = 0) -> None:
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def fit(self, features: np.ndarray, normalised: NormalisedScores) -> LocationScale:
+        from lightgbm import LGBMRegressor
+
+        n = len(features)
+        params = dict(n_estimators=100, learning_rate=0.05, num_leaves=7,
+                      min_child_samples=max(2, min(10, n // 5)), n_jobs=self.n_jobs,
+                      random_state=self.random_state, verbose=-1)
+        self.location_ = LGBMRegressor(**params).fit(features, normalised.location)
+        self.log_scale_ = LGBMRegressor(**params).fit(features, np.log(normalised.scale))
+        return self
+
+    def predict(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(location, scale), each of shape (n, 1)."""
+        return (self.location_.predict(features)[:, None],
+                np.exp(self.log_scale_.predict(features))[:, None])
+
+
+class ForestModel:
+    """Multi-output extremely randomised trees: meta-features -> every configuration's z.
+
+    One forest predicts the whole vector of normalised scores, so each split must help across
+    configurations: a learned similarity between datasets, in contrast to kNN's fixed metric.
+    Runs that are missing are filled with the configuration's mean z for training. The spread of
+    the trees' predictions is the uncertainty.
+    """
+
+    def __init__(self, n_estimators: int = 200, max_features: float = 0.3,
+                 min_samples_leaf: int = 2, n_jobs: int = 1, random_state: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.max_features = max_features
+        self.min_samples_leaf = min_samples_leaf
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def fit(self, features: np.ndarray, normalised: NormalisedScores) -> ForestModel:
+        from sklearn.ensemble import ExtraTreesRegressor
+
+        z = normalised.z
+        with np.errstate(invalid="ignore"):
+            column_mean = np.nan_to_num(np.nanmean(z, axis=0))
+        target = np.where(np.isnan(z), column_mean, z)
+        self.forest_ = ExtraTreesRegressor(
+            n_estimators=self.n_estimators, max_features=self.max_features,
+            min_samples_leaf=self.min_samples_leaf, n_jobs=self.n_jobs,
+            random_state=self.random_state,
+        ).fit(features, target)
+        self.scale_model_ = LocationScale(self.n_jobs, self.random_state).fit(features, normalised)
+        return self
+
+    def predict(self, features: np.ndarray) -> Prediction:
+        per_tree = np.stack([t.predict(features) for t in self.forest_.estimators_])
+        per_tree = per_tree.reshape(len(self.forest_.estimators_), len(features), -1)
+        z = per_tree.mean(axis=0)
+        location, scale = self.scale_model_.predict(features)
+        return Prediction(z=z, score=location + scale * z, uncertainty=scale * per_tree.std(axis=0))

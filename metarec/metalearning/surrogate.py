@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 from lightgbm import LGBMRanker, LGBMRegressor
 
-from metarec.metalearning.models import Prediction
+from metarec.metalearning.models import LocationScale, Prediction
 from metarec.metalearning.targets import NormalisedScores, standardise_rows
 
 Objective = Literal["regression", "lambdarank"]
@@ -104,12 +104,7 @@ class Surrogate:
         probe = rng.choice(len(x), size=min(len(x), 5000), replace=False)
         member_out = np.stack([m.predict(x[probe]) for m in self.members_])
         self.mean_spread_ = float(np.sqrt(np.mean(member_out.var(axis=0))))
-        # location and log-scale of each dataset's scores, from its meta-features
-        small = dict(n_estimators=100, learning_rate=0.05, num_leaves=7,
-                     min_child_samples=max(2, min(10, n_ds // 5)), n_jobs=self.n_jobs,
-                     random_state=self.random_state, verbose=-1)
-        self.location_model_ = LGBMRegressor(**small).fit(features, normalised.location)
-        self.scale_model_ = LGBMRegressor(**small).fit(features, np.log(normalised.scale))
+        self.scale_model_ = LocationScale(self.n_jobs, self.random_state).fit(features, normalised)
         return self
 
     def predict(self, features: np.ndarray, configurations: np.ndarray) -> Prediction:
@@ -124,6 +119,5 @@ class Surrogate:
         spread = outs.std(axis=0)
         extra = max(self.oob_rmse_**2 - self.mean_spread_**2, 0.0)
         spread = np.sqrt(spread**2 + extra)
-        location = self.location_model_.predict(features)[:, None]
-        scale = np.exp(self.scale_model_.predict(features))[:, None]
+        location, scale = self.scale_model_.predict(features)
         return Prediction(z=z, score=location + scale * z, uncertainty=scale * spread)
