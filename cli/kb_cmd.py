@@ -82,3 +82,42 @@ def build(
         f"Built {target}: {figures['datasets']:,} datasets, {figures['configurations']:,} "
         f"configurations, {figures['runs']:,} runs in {manifest['build_seconds']:.1f} s."
     )
+
+
+@app.command("refresh")
+@handle_errors
+def refresh(
+    openml: bool = typer.Option(False, "--openml", help="Fetch new runs from OpenML."),
+    suite: str | None = typer.Option("99", "--suite", help="OpenML benchmark suite id or alias."),
+    flows: str = typer.Option("6969,6970,8784", "--flows", help="Comma-separated OpenML flows."),
+    metrics: str = typer.Option("predictive_accuracy", "--metrics", help="Comma-separated."),
+    page_size: int = typer.Option(10_000, "--page-size", min=1, help="Runs per OpenML request."),
+    kb: Path | None = typer.Option(
+        None, "--kb", help="Knowledge base to update (default: your user KB, never the shipped)."
+    ),
+) -> None:
+    """Add runs from OpenML that the knowledge base does not hold yet (incremental, cached)."""
+    from metarec.errors import KnowledgeBaseError
+    from metarec.kb import refresh as kb_refresh
+
+    if not openml:
+        raise KnowledgeBaseError("say where to refresh from: only --openml is supported.")
+    try:
+        flow_ids = tuple(int(f) for f in flows.split(",") if f.strip())
+    except ValueError:
+        raise KnowledgeBaseError(
+            f"--flows must be comma-separated integers, not {flows!r}."
+        ) from None
+    suite_id: int | str | None = None if suite in (None, "", "none") else (
+        int(suite) if str(suite).isdigit() else suite)
+    result = kb_refresh.refresh_openml(
+        kb, suite=suite_id, flows=flow_ids,
+        metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()),
+        page_size=page_size, progress=lambda msg: typer.echo(msg, err=True),
+        cache=kb_refresh.cache_dir(),
+    )
+    typer.echo(
+        f"{result['added_runs']:,} new runs added to {result['target']} "
+        f"({result['fetched']:,} fetched, {result['already_known']:,} OpenML runs already known, "
+        f"{result['unsupported_runs']:,} of unsupported flows skipped)."
+    )

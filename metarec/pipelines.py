@@ -122,8 +122,8 @@ FEATURE_PREPROCESSORS: dict[str, str] = {
     "kitchen_sinks": _SK + "kernel_approximation.RBFSampler",
     "nystroem": _SK + "kernel_approximation.Nystroem",
     "polynomial": _SK + "preprocessing.PolynomialFeatures",
-    "select_percentile": _SK + "feature_selection.SelectPercentile",
-    "select_rates": _SK + "feature_selection.GenericUnivariateSelect",
+    "select_percentile": "metarec.pipelines.KeepOneSelectPercentile",
+    "select_rates": "metarec.pipelines.KeepOneGenericUnivariateSelect",
     "select_from_model": _SK + "feature_selection.SelectFromModel",
     "random_trees_embedding": _SK + "ensemble.RandomTreesEmbedding",
 }
@@ -391,10 +391,41 @@ def _capped_agglomeration() -> type:
     return CappedFeatureAgglomeration
 
 
+def _keep_one(base_name: str) -> type:
+    from sklearn import feature_selection
+
+    base = getattr(feature_selection, base_name)
+
+    class KeepOne(base):  # type: ignore[misc, valid-type]
+        """Univariate selection that keeps the best feature when none passes the test.
+
+        auto-sklearn's wrappers raised an error in that case, which made whole pipelines fail on
+        datasets without a significant feature; keeping the single best one is the useful reading.
+        """
+
+        def _get_support_mask(self) -> Any:
+            mask = super()._get_support_mask()
+            if not mask.any():
+                mask = np.zeros_like(mask)
+                mask[int(np.nanargmax(np.nan_to_num(self.scores_, nan=-np.inf)))] = True
+            return mask
+
+    KeepOne.__name__ = KeepOne.__qualname__ = f"KeepOne{base_name}"
+    KeepOne.__module__ = __name__
+    return KeepOne
+
+
+_LAZY_CLASSES = {
+    "CappedFeatureAgglomeration": _capped_agglomeration,
+    "KeepOneSelectPercentile": lambda: _keep_one("SelectPercentile"),
+    "KeepOneGenericUnivariateSelect": lambda: _keep_one("GenericUnivariateSelect"),
+}
+
+
 def __getattr__(name: str) -> Any:
     # Defined lazily so that importing this module does not import scikit-learn.
-    if name == "CappedFeatureAgglomeration":
-        cls = _capped_agglomeration()
+    if name in _LAZY_CLASSES:
+        cls = _LAZY_CLASSES[name]()
         globals()[name] = cls
         return cls
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

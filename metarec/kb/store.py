@@ -64,12 +64,23 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
     pq.write_table(table, path, compression="lz4", row_group_size=1 << 20)
 
 
-def write(tables: dict[str, pd.DataFrame], manifest: dict[str, Any], out: Path) -> dict[str, Any]:
-    """Write ``tables`` and ``manifest`` to ``out`` atomically; return the completed manifest."""
+def write(
+    tables: dict[str, pd.DataFrame],
+    manifest: dict[str, Any],
+    out: Path,
+    acquire_lock: bool = True,
+) -> dict[str, Any]:
+    """Write ``tables`` and ``manifest`` to ``out`` atomically; return the completed manifest.
+
+    ``acquire_lock=False`` is for callers that already hold ``lock_for(out)`` around a
+    read-modify-write (refresh, add), so that no update is lost between their read and write.
+    """
     from filelock import Timeout
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if not acquire_lock:
+        return _write_locked(tables, manifest, out)
     try:
         with lock_for(out):
             return _write_locked(tables, manifest, out)
