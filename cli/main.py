@@ -7,7 +7,7 @@ Sub-commands live in their own modules and import the library lazily inside the 
 from __future__ import annotations
 
 import typer
-from metarec.cli import fewshot_cmd, kb_cmd, profile_cmd, recommend_cmd
+from metarec.cli import fewshot_cmd, kb_cmd, profile_cmd, recommend_cmd, tune_cmd
 
 app = typer.Typer(
     name="metarec",
@@ -25,6 +25,7 @@ def _root() -> None:
 
 app.command("profile")(profile_cmd.profile)
 app.command("recommend")(recommend_cmd.recommend)
+app.command("tune")(tune_cmd.tune)
 app.add_typer(kb_cmd.app, name="kb", help="Inspect, build and refresh the knowledge base.")
 app.add_typer(fewshot_cmd.app, name="fewshot", help="Few-shot learning on image folders.")
 

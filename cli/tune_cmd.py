@@ -1,0 +1,225 @@
+"""``metarec tune``: a warm-started Optuna study for a dataset, and the fitted best pipeline."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import typer
+from metarec.cli.errors import handle_errors, warn
+
+BEST_SHOWN = 5
+
+
+@handle_errors
+def tune(
+    data: Path = typer.Argument(..., help="CSV, TSV, Parquet or ARFF file (optionally .gz)."),
+    target: str | None = typer.Option(
+        None, "--target", "-t", help="Target column (default: the last column)."
+    ),
+    trials: int = typer.Option(
+        50, "--trials", "-n", help="Trials to run in this process (0: fit the top recommendation)."
+    ),
+    timeout: float | None = typer.Option(
+        None, "--timeout", help="Stop starting new trials after this many seconds."
+    ),
+    cv: int = typer.Option(5, "--cv", help="Cross-validation folds per trial."),
+    top: int = typer.Option(5, "--top", "-k", help="Recommendations enqueued as the first trials."),
+    storage: str | None = typer.Option(
+        None, "--storage",
+        help="Optuna RDB storage: a file path (SQLite) or a URL such as "
+        "postgresql://user@host/db; processes sharing it and --study-name cooperate.",
+    ),
+    study_name: str | None = typer.Option(
+        None, "--study-name", help="Study name in --storage (default: metarec-tune)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Save the fitted best pipeline here (skops format)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
+    kb: Path | None = typer.Option(
+        None, "--kb", help="Knowledge base directory (default: shipped)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+    n_jobs: int | None = typer.Option(
+        None, "--jobs", help="Parallel cross-validation folds per trial."
+    ),
+    lenient: bool = typer.Option(
+        False, "--lenient", help="Repair unusable columns instead of refusing (see `profile`)."
+    ),
+    encoding: str = typer.Option("utf-8", help="Text encoding of CSV/TSV/ARFF files."),
+    seed: int | None = typer.Option(0, help="Seed for the sampler, the folds and the models."),
+) -> None:
+    """Tune a pipeline for DATA with Optuna, starting from metarec's recommendations."""
+    from metarec import warmstart
+    from metarec.errors import MetaRecError
+    from metarec.io import load_dataset
+
+    if trials < 0:
+        raise warmstart.TuningError(f"--trials must be zero or more, not {trials}.")
+    if top < 0:
+        raise warmstart.TuningError(f"--top must be zero or more, not {top}.")
+    if out is not None and out.exists() and not force:
+        raise MetaRecError(f"{out} already exists; choose another --out or pass --force.")
+    dataset = load_dataset(data, target, lenient=lenient, encoding=encoding)
+    for note in dataset.notes:
+        warn(note)
+    X, y, task = dataset.X, dataset.y, dataset.task
+    warmstart.check_data(X, y, task)
+    warmstart.cv_splitter(y, task, cv, seed)  # one clear sentence for unsplittable data, now
+    found = warmstart.recommendations_for(X, y, task, kb=kb, top_k=max(top, 1),
+                                          random_state=seed or 0, source=data.name)
+    if found.source != "meta-learner":
+        warn(f"recommendations come from the {found.source} (the meta-learner was unavailable)")
+    with warmstart.quiet_optuna(_quiet_level()), _Progress(trials, as_json) as progress:
+        study, best = warmstart.tune(
+            X, y, found.recommendations, n_trials=trials, timeout=timeout, cv=cv,
+            storage=storage, study_name=study_name, random_state=seed, n_jobs=n_jobs,
+            callbacks=[progress.update], task=task, k=top, kb=kb,
+        )
+    pipeline = _fit(best, X, y, seed)
+    saved = warmstart.save_pipeline(pipeline, out, overwrite=force) if out is not None else None
+    summary = _summary(study, best, found, data.name, task, saved)
+    if as_json:
+        from metarec.cli.render import dumps
+
+        typer.echo(dumps(summary))
+        return
+    _print_summary(summary)
+
+
+def _quiet_level() -> int:
+    import logging
+
+    # Failed trials are counted in the final table; Optuna's per-trial tracebacks would bury it.
+    return logging.ERROR + 10
+
+
+def _fit(spec: dict[str, Any], X: Any, y: Any, seed: int | None) -> Any:
+    import warnings
+
+    from metarec.pipelines import build
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return build(spec, random_state=seed).fit(X, y)
+
+
+class _Progress:
+    """A rich progress bar over this process's trials, showing the study's best score so far."""
+
+    def __init__(self, total: int, silent: bool) -> None:
+        self.total, self.silent = total, silent
+        self.progress: Any = None
+
+    def __enter__(self) -> _Progress:
+        if self.silent or self.total == 0:
+            return self
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("tuning"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("best {task.fields[best]}"), TimeElapsedColumn(),
+            console=Console(stderr=True), transient=False,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task("tune", total=self.total, best="—")
+        return self
+
+    def update(self, study: Any, trial: Any) -> None:
+        if self.progress is None:
+            return
+        best = _best_value(study)
+        self.progress.update(self.task, advance=1,
+                             best="—" if best is None else f"{best:.4f}")
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def _best_value(study: Any) -> float | None:
+    try:
+        return float(study.best_value)
+    except ValueError:  # no completed trial yet
+        return None
+
+
+def _summary(study: Any, best: dict[str, Any], found: Any, name: str, task: str,
+             saved: Path | None) -> dict[str, Any]:
+    import optuna
+
+    from metarec.warmstart import DEFAULT_SCORING, ERROR_ATTR
+
+    trials = study.get_trials(deepcopy=False)
+    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
+    ranked = sorted(done, key=lambda t: t.value, reverse=True)[:BEST_SHOWN]
+    return {
+        "dataset": name,
+        "task": task,
+        "metric": study.user_attrs.get("metarec:scoring", DEFAULT_SCORING[task]),
+        "study_name": study.study_name,
+        "recommendations_from": found.source,
+        "trials": {"complete": len(done), "failed": len(failed), "total": len(trials)},
+        "best_score": _best_value(study),
+        "best_pipeline": best,
+        "best_trials": [
+            {
+                "number": t.number,
+                "score": t.value,
+                "cv_std": t.user_attrs.get("metarec:cv_std"),
+                "algorithm": t.params.get("algorithm"),
+                "warm_start_rank": t.user_attrs.get("metarec:warm_start_rank"),
+                "params": {k.split(":", 1)[-1]: v for k, v in t.params.items()
+                           if k != "algorithm"},
+            }
+            for t in ranked
+        ],
+        "failures": [t.user_attrs.get(ERROR_ATTR) for t in failed][:BEST_SHOWN],
+        "model": None if saved is None else str(saved),
+    }
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    counts = summary["trials"]
+    table = Table(
+        title=f"{summary['dataset']}: best trials ({summary['metric']}, cross-validated)",
+        caption=f"study {summary['study_name']!r}: {counts['complete']} complete, "
+        f"{counts['failed']} failed; warm start from the {summary['recommendations_from']}",
+    )
+    for column, justify in (("trial", "right"), ("score", "right"), ("± std", "right"),
+                            ("algorithm", "left"), ("warm start", "right"),
+                            ("hyperparameters", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for row in summary["best_trials"]:
+        params = ", ".join(f"{k}={_short(v)}" for k, v in row["params"].items())
+        std = row["cv_std"]
+        table.add_row(
+            str(row["number"]), f"{row['score']:.4f}",
+            "—" if std is None else f"{std:.4f}", str(row["algorithm"]),
+            "—" if row["warm_start_rank"] is None else f"#{row['warm_start_rank']}", params,
+        )
+    console.print(table)
+    if summary["model"]:
+        console.print(f"fitted best pipeline saved to {summary['model']} (skops)")
+    if counts["complete"] == 0:
+        console.print("no trial ran here: the top recommendation was fitted")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.4g}"
+    return str(value)

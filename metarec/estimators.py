@@ -1,0 +1,247 @@
+"""scikit-learn estimators that recommend, optionally tune, and fit a pipeline from experience.
+
+``MetaRecClassifier().fit(X, y)`` profiles the data, asks for recommendations (the meta-learner
+when available, else the single-best configurations of the knowledge base, else a portfolio of
+library defaults; see :func:`metarec.warmstart.recommendations_for`), tunes for ``n_trials``
+warm-started trials (0: take the top recommendation), and fits the chosen pipeline on all data.
+
+``kb`` is a knowledge-base path, None for the shipped one, or False for none at all (the default
+portfolio: fast and deterministic, e.g. for tests).
+
+Inputs: numpy arrays (validated as scikit-learn does: NaN is imputed, infinity rejected) or pandas
+DataFrames, whose categorical/text columns and missing values the pipelines encode and impute.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    check_array,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from metarec.pipelines import build, normalize_spec
+
+log = logging.getLogger(__name__)
+
+# Profile groups for ``metafeatures_`` when the recommender did not profile: the same cheap groups
+# the recommender uses. Landmarking is left out: nothing downstream uses it and it would dominate
+# the fit time on small data.
+PROFILE_GROUPS = ("simple", "statistical", "info-theory", "missingness")
+
+
+def _best_has(method: str) -> Any:
+    def check(self: Any) -> bool:
+        check_is_fitted(self, "best_pipeline_")
+        return hasattr(self.best_pipeline_, method)
+
+    return check
+
+
+class _MetaRecBase(BaseEstimator):
+    _task = "classification"
+
+    def __init__(
+        self,
+        n_trials: int = 0,
+        timeout: float | None = None,
+        cv: int = 5,
+        kb: Any = None,
+        top_k: int = 5,
+        random_state: int | None = None,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.n_trials = n_trials
+        self.timeout = timeout
+        self.cv = cv
+        self.kb = kb
+        self.top_k = top_k
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # every pipeline imputes (or handles NaN natively)
+        return tags
+
+    # -- input handling ---------------------------------------------------------------------
+    def _frame(self, X: Any, reset: bool) -> pd.DataFrame:
+        """Validate X and return it as the DataFrame the pipelines expect."""
+        if isinstance(X, pd.DataFrame) and not all(
+            pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
+            for t in X.dtypes
+        ):
+            # Mixed types: keep the columns' own dtypes for the pipeline's encoders.
+            _check_feature_names(self, X, reset=reset)
+            _check_n_features(self, X, reset=reset)
+            numeric = X.select_dtypes("number")
+            if numeric.size and np.isinf(numeric.to_numpy(dtype=float)).any():
+                raise ValueError("Input X contains infinity or a value too large for dtype.")
+            if len(X) == 0:
+                raise ValueError("Found array with 0 sample(s); a minimum of 1 is required.")
+            frame = X.copy()
+        else:
+            arr = validate_data(self, X, reset=reset, ensure_all_finite="allow-nan",
+                                dtype=np.float64)
+            frame = pd.DataFrame(arr)
+        if reset:
+            self._columns = [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else [
+                f"x{i}" for i in range(frame.shape[1])]
+        frame.columns = self._columns
+        return frame.reset_index(drop=True)
+
+    def _target(self, y: Any) -> np.ndarray:
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        y = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=True,
+                        input_name="y")
+        return column_or_1d(y, warn=True)
+
+    # -- fitting ----------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        if not isinstance(self.n_trials, (int, np.integer)) or self.n_trials < 0:
+            raise ValueError(f"n_trials must be an integer >= 0, got {self.n_trials!r}.")
+        if not isinstance(self.top_k, (int, np.integer)) or self.top_k < 1:
+            raise ValueError(f"top_k must be an integer >= 1, got {self.top_k!r}.")
+
+    def _seed(self) -> int | None:
+        if self.random_state is None or isinstance(self.random_state, (int, np.integer)):
+            return None if self.random_state is None else int(self.random_state)
+        return int(np.random.RandomState(self.random_state).randint(2**31 - 1))
+
+    def _fit(self, X: Any, y_fit: np.ndarray) -> None:
+        from metarec import warmstart
+
+        self._check_params()
+        if len(y_fit) < 2:
+            raise ValueError(f"got {len(y_fit)} sample; at least 2 samples are needed to fit.")
+        seed = self._seed()
+        found = warmstart.recommendations_for(X, pd.Series(y_fit), self._task, kb=self.kb,
+                                              top_k=self.top_k, random_state=seed or 0)
+        self.recommendations_ = found.recommendations
+        self.recommendation_source_ = found.source
+        self.metafeatures_ = (found.metafeatures if found.metafeatures is not None
+                              else self._profile(X, y_fit, seed))
+        candidates = [r["pipeline"] for r in self.recommendations_]
+        if self.n_trials > 0:
+            with warmstart.quiet_optuna():
+                self.study_, best = warmstart.tune(
+                    X, y_fit, self.recommendations_, n_trials=int(self.n_trials),
+                    timeout=self.timeout, cv=self.cv, random_state=seed, n_jobs=self.n_jobs,
+                    task=self._task, k=self.top_k, kb=self.kb,
+                )
+            candidates = [best, *candidates]
+        self.best_spec_, self.best_pipeline_ = self._fit_first(candidates, X, y_fit, seed)
+
+    def _fit_first(self, specs: list[Any], X: pd.DataFrame, y: np.ndarray,
+                   seed: int | None) -> tuple[dict[str, Any], Any]:
+        # A recommendation can be unfit for this particular data (more neighbours than rows,
+        # a solver that fails): the next one is tried, and the first error reported if all fail.
+        first_error: Exception | None = None
+        for spec in specs:
+            spec = normalize_spec({**spec, "task": self._task})
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    pipeline = build(spec, random_state=seed).fit(X, y)
+            except Exception as exc:  # any estimator error: try the next recommendation
+                log.info("could not fit %s (%s); trying the next", spec["algorithm"], exc)
+                first_error = first_error or exc
+                continue
+            return spec, pipeline
+        assert first_error is not None
+        raise first_error
+
+    def _profile(self, X: pd.DataFrame, y: np.ndarray, seed: int | None) -> pd.Series:
+        import metafeatures
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return metafeatures.extract(X, pd.Series(y), groups=list(PROFILE_GROUPS),
+                                            random_state=seed or 0, task=self._task)
+        except metafeatures.MetaFeatureError as exc:
+            log.info("could not profile the data (%s)", exc)
+            return pd.Series(dtype=np.float64)
+
+    def _predict_frame(self, X: Any) -> pd.DataFrame:
+        check_is_fitted(self, "best_pipeline_")
+        return self._frame(X, reset=False)
+
+
+class MetaRecClassifier(ClassifierMixin, _MetaRecBase):
+    """A classifier whose pipeline (algorithm, hyperparameters, imputation) is recommended from
+    the knowledge base and optionally tuned with a warm-started Optuna study.
+
+    Attributes after ``fit``: ``classes_``, ``recommendations_``, ``recommendation_source_``,
+    ``metafeatures_``, ``best_spec_``, ``best_pipeline_`` (fitted on all data), ``study_`` (when
+    ``n_trials > 0``), ``n_features_in_`` and ``feature_names_in_`` (for named columns).
+    """
+
+    _task = "classification"
+
+    def fit(self, X: Any, y: Any) -> MetaRecClassifier:
+        from sklearn.preprocessing import LabelEncoder
+        from sklearn.utils.multiclass import check_classification_targets
+
+        frame = self._frame(X, reset=True)
+        y = self._target(y)
+        if len(y) != len(frame):
+            raise ValueError(f"X has {len(frame)} rows but y has {len(y)} values.")
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError("the target has only one class; a classifier needs at least two.")
+        self._fit(frame, encoder.transform(y))
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        frame = self._predict_frame(X)
+        codes = self.best_pipeline_.predict(frame)
+        return self.classes_[np.asarray(codes, dtype=int)]
+
+    @available_if(_best_has("predict_proba"))
+    def predict_proba(self, X: Any) -> np.ndarray:
+        frame = self._predict_frame(X)
+        proba = self.best_pipeline_.predict_proba(frame)
+        # The pipeline saw classes 0..K-1; a class missing from no fold keeps its column.
+        out = np.zeros((proba.shape[0], len(self.classes_)))
+        out[:, np.asarray(self.best_pipeline_.classes_, dtype=int)] = proba
+        return out
+
+
+class MetaRecRegressor(RegressorMixin, _MetaRecBase):
+    """A regressor whose pipeline is recommended from the knowledge base and optionally tuned;
+    attributes as :class:`MetaRecClassifier` (without ``classes_``)."""
+
+    _task = "regression"
+
+    def fit(self, X: Any, y: Any) -> MetaRecRegressor:
+        frame = self._frame(X, reset=True)
+        y = self._target(y)
+        if len(y) != len(frame):
+            raise ValueError(f"X has {len(frame)} rows but y has {len(y)} values.")
+        y = np.asarray(y, dtype=np.float64)
+        self._fit(frame, y)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        frame = self._predict_frame(X)
+        return np.asarray(self.best_pipeline_.predict(frame), dtype=np.float64)
+
+
+__all__ = ["MetaRecClassifier", "MetaRecRegressor"]
