@@ -121,3 +121,41 @@ def refresh(
         f"({result['fetched']:,} fetched, {result['already_known']:,} OpenML runs already known, "
         f"{result['unsupported_runs']:,} of unsupported flows skipped)."
     )
+
+
+@app.command("add")
+@handle_errors
+def add(
+    data: Path = typer.Argument(..., help="CSV, TSV, Parquet or ARFF file (gzip ok)."),
+    target: str = typer.Option(..., "--target", help="Name of the target column."),
+    kb: Path | None = typer.Option(
+        None, "--kb", help="User knowledge base to add to (default: your user KB)."
+    ),
+    portfolio_size: int = typer.Option(16, "--portfolio-size", min=1),
+    folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds."),
+    n_jobs: int = typer.Option(1, "--n-jobs", help="joblib workers (-1: all cores)."),
+    backend: str | None = typer.Option(
+        None, "--backend", help="joblib backend, e.g. loky (default), dask or ray."
+    ),
+) -> None:
+    """Run a portfolio of KB configurations on your dataset and add the runs to your user KB."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from metarec.kb import add as kb_add
+
+    with Progress(BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
+        task = bar.add_task("portfolio", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = kb_add.add_dataset(data, target, kb, portfolio_size=portfolio_size, folds=folds,
+                                    n_jobs=n_jobs, backend=backend, progress=progress)
+    best = result["best"]
+    best_text = (f"best {result['metric']} {best['value']:.4f} ({best['configuration_id']})"
+                 if best else "no configuration could be fitted")
+    typer.echo(
+        f"Added {data.name} as {result['dataset_id']} to {result['target']}: "
+        f"{result['portfolio']} configurations ({result['evaluated_now']} run now, "
+        f"{result['failed']} failed); {best_text}."
+    )

@@ -212,9 +212,13 @@ def _feature_preprocessor(
                 "params": {"score_func": func, "percentile": params["percentile"]}}
     if choice.startswith("select_rates"):
         func = SCORE_FUNC.get(params["score_func"], params["score_func"])
-        # auto-sklearn leaves `mode` unset for mutual information; its default is 'fpr'.
-        return {"name": "select_rates", "params": {"score_func": func,
-                                                   "mode": params.get("mode", "fpr"),
+        mode = params.get("mode", "fpr")
+        if func.startswith("mutual_info"):
+            # Mutual information has no p-values; auto-sklearn's wrapper switches to
+            # mode='percentile' (with alpha as the percentile) for it, and so do we.
+            mode = "percentile"
+            notes.append("mutual information has no p-values: mode='percentile' as auto-sklearn")
+        return {"name": "select_rates", "params": {"score_func": func, "mode": mode,
                                                    "param": params["alpha"]}}
     raise ValueError(f"unknown auto-sklearn feature preprocessor {choice!r}")
 

@@ -1,0 +1,231 @@
+"""Add a user's dataset to a (user) knowledge base by running a configuration portfolio on it.
+
+The portfolio is chosen greedily from the knowledge base: each step adds the configuration that
+most raises the summed best normalised score over the KB's datasets of the same task type, so a
+few configurations cover most datasets' best choices (Wistuba et al.'s greedy portfolio). Each
+configuration is cross-validated on the user's data; the work is spread with joblib, so the same
+code runs on a Dask or Ray cluster through joblib's backend, e.g.::
+
+    from dask.distributed import Client; client = Client("scheduler:8786")
+    metarec kb add data.csv --target y --backend dask
+
+Every finished configuration is appended to a progress file at once, so an interrupted run resumes
+where it stopped; the knowledge base itself is written only at the end, atomically and under its
+lock, and the shipped knowledge base is never modified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metarec.errors import DataError, KnowledgeBaseError
+from metarec.kb import schema, store
+from metarec.kb.refresh import check_target, user_kb_path
+
+SOURCE = "user"
+METRIC = {"classification": "balanced_accuracy", "regression": "r2"}
+Progress = Callable[[int, int], None]
+
+
+def normalised_scores(kb: store.KnowledgeBase, task_type: str) -> pd.DataFrame:
+    """Datasets x configurations, 1 = best and 0 = worst run on that dataset and metric."""
+    configs = kb.configurations[kb.configurations["task_type"] == task_type]
+    runs = kb.runs[kb.runs["configuration_id"].isin(configs["configuration_id"])]
+    runs = runs.dropna(subset=["value"])
+    if runs.empty:
+        return pd.DataFrame()
+    signed = np.where(runs["higher_is_better"], runs["value"], -runs["value"])
+    runs = runs.assign(signed=signed)
+    keys = ["dataset_id", "metric"]
+    grouped = runs.groupby(keys)["signed"]
+    low, high = grouped.transform("min"), grouped.transform("max")
+    spread = (high - low).replace(0, np.nan)
+    runs = runs.assign(score=((runs["signed"] - low) / spread).fillna(1.0))
+    return runs.pivot_table(index="dataset_id", columns="configuration_id", values="score",
+                            aggfunc="mean")
+
+
+def greedy_portfolio(scores: pd.DataFrame, size: int, min_datasets: int = 10) -> list[str]:
+    """Pick ``size`` configurations that together score best on the most datasets."""
+    counts = scores.notna().sum()
+    candidates = scores.loc[:, counts[counts >= min_datasets].index]
+    candidates = candidates.reindex(sorted(candidates.columns), axis=1).fillna(0.0)
+    if candidates.shape[1] == 0:
+        return []
+    values = candidates.to_numpy()
+    covered = np.zeros(values.shape[0])
+    chosen: list[int] = []
+    for _ in range(min(size, values.shape[1])):
+        gains = np.maximum(values, covered[:, None]).sum(axis=0)
+        gains[chosen] = -np.inf
+        best = int(np.argmax(gains))  # ties -> the smallest configuration id
+        chosen.append(best)
+        covered = np.maximum(covered, values[:, best])
+    return [str(candidates.columns[i]) for i in chosen]
+
+
+def _evaluate(config_id: str, spec: dict, X: pd.DataFrame, y: pd.Series, task: str,
+              folds: int) -> dict[str, Any]:
+    """Cross-validate one configuration (runs in a joblib worker)."""
+    import warnings
+
+    from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
+
+    from metarec import pipelines
+
+    splitter = (StratifiedKFold(folds, shuffle=True, random_state=0) if task == "classification"
+                else KFold(folds, shuffle=True, random_state=0))
+    started = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = cross_validate(pipelines.build(spec), X, y, cv=splitter,
+                                    scoring=METRIC[task], error_score="raise")
+        value, error = float(np.mean(result["test_score"])), ""
+    except Exception as exc:  # a configuration that cannot fit this data is a result too
+        value, error = float("nan"), f"{type(exc).__name__}: {exc}"[:300]
+    return {"configuration_id": config_id, "value": value, "error": error,
+            "runtime_s": time.perf_counter() - started}
+
+
+def progress_file(target: Path, dataset_id: str) -> Path:
+    return target.parent / f".{target.name}.add-{dataset_id}.jsonl"
+
+
+def _done(path: Path) -> dict[str, dict]:
+    done: dict[str, dict] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by an interruption: that configuration reruns
+            done[record["configuration_id"]] = record
+    return done
+
+
+def _append(path: Path, record: dict) -> None:
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def add_dataset(
+    data: str | Path,
+    target_column: str | None,
+    kb_path: Path | None = None,
+    portfolio_size: int = 16,
+    folds: int = 5,
+    n_jobs: int = 1,
+    backend: str | None = None,
+    min_datasets: int = 10,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Run the portfolio on ``data`` and add its runs and meta-features to the user KB."""
+    import joblib
+
+    import metafeatures
+    from metarec.io import load_dataset
+
+    target = Path(kb_path) if kb_path is not None else user_kb_path()
+    check_target(target)
+    path = Path(data)
+    dataset = load_dataset(path, target_column)
+    if dataset.y.shape[0] < 2 * folds:
+        raise DataError(f"{path.name} has {len(dataset.y)} rows; {folds}-fold CV needs "
+                        f"at least {2 * folds}.")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    dataset_id = f"user-{digest}"
+    base = store.load(target if (target / schema.MANIFEST).exists() else None)
+    scores = normalised_scores(base, dataset.task)
+    portfolio = greedy_portfolio(scores, portfolio_size, min_datasets)
+    if not portfolio:
+        raise KnowledgeBaseError(
+            f"the knowledge base has no {dataset.task} configurations run on at least "
+            f"{min_datasets} datasets to choose a portfolio from."
+        )
+    specs = base.configurations.set_index("configuration_id")["spec"]
+    work = progress_file(target, dataset_id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    done = _done(work)
+    todo = [c for c in portfolio if c not in done]
+    progress = progress or (lambda _d, _t: None)
+    progress(len(portfolio) - len(todo), len(portfolio))
+    jobs = (joblib.delayed(_evaluate)(c, json.loads(specs[c]), dataset.X, dataset.y,
+                                      dataset.task, folds) for c in todo)
+    with joblib.parallel_config(backend=backend) if backend else nullcontext():
+        for record in joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
+            _append(work, record)
+            done[record["configuration_id"]] = record
+            progress(len(done), len(portfolio))
+
+    values = metafeatures.extract(dataset.X, dataset.y, task=dataset.task, random_state=0)
+    with store.lock_for(target):
+        current = store.load(target if (target / schema.MANIFEST).exists() else None)
+        tables = _merge(current, dataset, dataset_id, path, values,
+                        [done[c] for c in portfolio])
+        manifest = dict(current.manifest)
+        user_runs = tables["runs"][tables["runs"]["source"] == SOURCE]
+        manifest["sources"] = {**manifest.get("sources", {}), SOURCE: {
+            "provenance_file": None,
+            "provenance": "datasets added by `metarec kb add`: greedy portfolio from the KB, "
+                          f"{folds}-fold cross-validation on the user's data",
+            "datasets": int(user_runs["dataset_id"].nunique()),
+            "configurations": 0,
+            "runs": int(len(user_runs)),
+        }}
+        manifest["figures"] = {"datasets": int(tables["runs"]["dataset_id"].nunique()),
+                               "configurations": int(len(tables["configurations"])),
+                               "runs": int(len(tables["runs"]))}
+        store.write(tables, manifest, target, acquire_lock=False)
+    work.unlink(missing_ok=True)
+    results = [done[c] for c in portfolio]
+    best = max((r for r in results if np.isfinite(r["value"])), key=lambda r: r["value"],
+               default=None)
+    return {"target": str(target), "dataset_id": dataset_id, "task": dataset.task,
+            "metric": METRIC[dataset.task], "portfolio": len(portfolio),
+            "evaluated_now": len(todo), "failed": sum(1 for r in results if r["error"]),
+            "best": best}
+
+
+def _merge(base: store.KnowledgeBase, dataset: Any, dataset_id: str, path: Path,
+           values: pd.Series, results: list[dict]) -> dict[str, pd.DataFrame]:
+    X, y = dataset.X, dataset.y
+    row = pd.DataFrame([{
+        "dataset_id": dataset_id, "name": path.name, "source": SOURCE, "openml_did": pd.NA,
+        "openml_task_id": pd.NA, "task_type": dataset.task, "n_instances": len(y),
+        "n_features": X.shape[1] + 1,  # OpenML's convention: the target counts
+        "n_classes": int(y.nunique()) if dataset.task == "classification" else pd.NA,
+        "has_missing": bool(X.isna().any().any()), "id_mapping": "added by the user",
+    }])
+    mf = pd.DataFrame({"dataset_id": dataset_id, "quality": values.index.astype(str),
+                       "value": values.to_numpy(dtype=float), "origin": "local",
+                       "source": SOURCE}).dropna(subset=["value"])
+    runs = pd.DataFrame([{
+        "dataset_id": dataset_id, "openml_task_id": pd.NA,
+        "configuration_id": r["configuration_id"], "metric": METRIC[dataset.task],
+        "value": r["value"], "higher_is_better": True, "runtime_s": r["runtime_s"],
+        "source": SOURCE, "openml_run_id": pd.NA,
+    } for r in results if np.isfinite(r["value"])], columns=list(schema.TABLES["runs"]))
+
+    def keep(frame: pd.DataFrame) -> pd.DataFrame:  # adding the same file again replaces it
+        return frame[frame["dataset_id"] != dataset_id]
+
+    tables = {
+        "datasets": pd.concat([keep(base.datasets), schema.conform("datasets", row)]),
+        "metafeatures": pd.concat([keep(base.metafeatures), schema.conform("metafeatures", mf)]),
+        "configurations": base.configurations,
+        "runs": pd.concat([keep(base.runs), schema.conform("runs", runs)]),
+    }
+    return {name: schema.sort(name, schema.conform(name, frame)) for name, frame in tables.items()}

@@ -1,0 +1,138 @@
+"""`metarec kb add`: greedy portfolio, cross-validation, resumable after a kill, user KB only."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metarec.errors import KnowledgeBaseError
+from metarec.kb import add, load, store
+from tests.test_kb_store import manifest
+
+ALGORITHMS = ["decision_tree", "gaussian_nb", "k_nearest_neighbors"]
+
+
+def portfolio_kb(out: Path, n_datasets: int = 12) -> Path:
+    """A KB where each of three configurations is best on a third of the datasets."""
+    ids = [f"openml-{i}" for i in range(n_datasets)]
+    datasets = pd.DataFrame({
+        "dataset_id": ids, "name": ids, "source": "test", "openml_did": range(n_datasets),
+        "openml_task_id": pd.NA, "task_type": "classification", "n_instances": 100,
+        "n_features": 5, "n_classes": 2, "has_missing": False, "id_mapping": "test",
+    })
+    configs = pd.DataFrame({
+        "configuration_id": [f"test-{a}" for a in ALGORITHMS], "source": "test",
+        "task_type": "classification", "algorithm": ALGORITHMS, "imputer": "mean",
+        "hyperparameters": "{}", "original": "{}", "translation": "",
+        "spec": [json.dumps({"algorithm": a}) for a in ALGORITHMS],
+    })
+    rows = []
+    for i, dataset in enumerate(ids):
+        for j, config in enumerate(configs["configuration_id"]):
+            rows.append({"dataset_id": dataset, "openml_task_id": pd.NA,
+                         "configuration_id": config, "metric": "accuracy",
+                         "value": 0.9 if i % 3 == j else 0.6, "higher_is_better": True,
+                         "runtime_s": 1.0, "source": "test"})
+    metafeatures = pd.DataFrame({"dataset_id": ids, "quality": "NumberOfInstances",
+                                 "value": 100.0, "origin": "openml", "source": "test"})
+    store.write({"datasets": datasets, "configurations": configs, "runs": pd.DataFrame(rows),
+                 "metafeatures": metafeatures}, manifest(), out)
+    return out
+
+
+@pytest.fixture
+def user_kb(tmp_path) -> Path:
+    return portfolio_kb(tmp_path / "user-kb")
+
+
+@pytest.fixture
+def csv(tmp_path) -> Path:
+    rng = np.random.default_rng(0)
+    n = 60
+    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n),
+                          "colour": rng.choice(["red", "blue"], size=n)})
+    frame.loc[::9, "a"] = np.nan
+    frame["label"] = np.where(frame["b"] > 0, "yes", "no")
+    path = tmp_path / "mine.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_greedy_portfolio_covers_every_datasets_best_configuration(user_kb):
+    kb = load(user_kb)
+    scores = add.normalised_scores(kb, "classification")
+    chosen = add.greedy_portfolio(scores, size=3, min_datasets=1)
+    assert sorted(chosen) == sorted(kb.configurations["configuration_id"])
+    assert len(add.greedy_portfolio(scores, size=1, min_datasets=1)) == 1
+    assert add.greedy_portfolio(scores, size=3, min_datasets=50) == []
+
+
+def test_add_runs_the_portfolio_and_records_runs_and_meta_features(user_kb, csv):
+    result = add.add_dataset(csv, "label", user_kb, portfolio_size=3, folds=3)
+    assert result["portfolio"] == 3 and result["failed"] == 0
+    kb = load(user_kb)
+    mine = kb.runs[kb.runs["dataset_id"] == result["dataset_id"]]
+    assert len(mine) == 3 and (mine["metric"] == "balanced_accuracy").all()
+    assert mine["value"].between(0, 1).all() and (mine["source"] == "user").all()
+    assert (kb.metafeatures["dataset_id"] == result["dataset_id"]).sum() > 10
+    row = kb.datasets.set_index("dataset_id").loc[result["dataset_id"]]
+    assert row["has_missing"] and row["n_instances"] == 60
+    assert not add.progress_file(user_kb, result["dataset_id"]).exists()
+
+
+def test_killed_add_leaves_the_kb_intact_and_resumes(user_kb, csv, tmp_path, monkeypatch):
+    before = json.loads((user_kb / "manifest.json").read_text())["tables"]
+    ready = tmp_path / "ready"
+    script = textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from metarec.kb import add
+        real = add._append
+        def append_then_stall(path, record):
+            real(path, record)
+            Path({str(ready)!r}).write_text("x")
+            time.sleep(60)
+        add._append = append_then_stall
+        add.add_dataset(Path({str(csv)!r}), "label", Path({str(user_kb)!r}),
+                        portfolio_size=3, folds=3)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script],
+                             cwd=Path(__file__).resolve().parents[1])
+    try:
+        deadline = time.monotonic() + 120
+        while not ready.exists():
+            assert child.poll() is None, "kb add exited before it was killed"
+            assert time.monotonic() < deadline, "kb add never finished a configuration"
+            time.sleep(0.05)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+
+    assert json.loads((user_kb / "manifest.json").read_text())["tables"] == before
+    assert len(load(user_kb).runs) == 36
+    calls = []
+    real_evaluate = add._evaluate
+    monkeypatch.setattr(add, "_evaluate", lambda c, *a: calls.append(c) or real_evaluate(c, *a))
+    result = add.add_dataset(csv, "label", user_kb, portfolio_size=3, folds=3)
+    assert result["evaluated_now"] == 2 and len(calls) == 2
+    assert len(load(user_kb).runs) == 36 + 3
+
+
+def test_add_never_touches_the_shipped_kb(csv):
+    with pytest.raises(KnowledgeBaseError, match="never modified"):
+        add.add_dataset(csv, "label", store.default_path())
+
+
+def test_cli_add_bad_target_is_one_sentence(user_kb, csv, cli):
+    code, _, err = cli("kb", "add", str(csv), "--target", "nope", "--kb", str(user_kb))
+    assert code == 2 and "target column 'nope'" in err and "Traceback" not in err
