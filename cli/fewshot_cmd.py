@@ -79,6 +79,9 @@ def train(
     inner_steps: int = typer.Option(1, help="MAML: inner-loop steps in training."),
     eval_inner_steps: int = typer.Option(3, help="MAML: inner-loop steps in evaluation."),
     rotations: bool = typer.Option(True, help="Rotations by 90/180/270 degrees as new classes."),
+    augment: bool = typer.Option(
+        False, help="Random small shifts, rotations, scalings and shears of training images."
+    ),
     image_size: int = typer.Option(28, help="Side of the square network input, in pixels."),
     mixed_sizes: bool = typer.Option(False, "--mixed-sizes", help="Accept images of mixed sizes."),
     seed: int = typer.Option(0, help="Random seed (model, episodes, split)."),
@@ -124,7 +127,8 @@ def train(
     config = TrainConfig(
         method=method, n_way=ways, k_shot=shots, n_query=queries, episodes=episodes,
         epoch_episodes=epoch_episodes, val_way=val_way, val_episodes=val_episodes, lr=lr,
-        lr_halve_every=lr_halve_every, meta_batch=meta_batch, rotations=rotations, seed=seed,
+        lr_halve_every=lr_halve_every, meta_batch=meta_batch, rotations=rotations,
+        augment=augment, seed=seed,
         device=device, time_limit_s=None if max_minutes is None else 60 * max_minutes,
         cpu_time_limit_s=None if max_cpu_minutes is None else 60 * max_cpu_minutes,
         method_options=options,

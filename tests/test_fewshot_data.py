@@ -159,6 +159,23 @@ def test_sampler_is_reproducible_and_rotations_add_classes() -> None:
     assert rotated.sample().support.shape[0] == 8
 
 
+def test_augmentation_distorts_images_but_keeps_episodes() -> None:
+    import torch
+
+    from metarec.fewshot.data import EpisodeSampler, ImageSet
+
+    square = torch.zeros(10, 1, 16, 16)
+    square[:, :, 4:12, 4:12] = 1.0
+    data = ImageSet([square, square.flip(2)], ["a", "b"], ["", ""])
+    plain = EpisodeSampler(data, 2, 2, 3, seed=0).sample()
+    distorted = EpisodeSampler(data, 2, 2, 3, seed=0, augment=True).sample()
+    assert distorted.support.shape == plain.support.shape
+    assert torch.equal(distorted.query_labels, plain.query_labels)
+    assert not torch.allclose(distorted.support, plain.support)
+    # Small distortions: most of the stroke mass stays in the picture.
+    assert distorted.support.sum() > 0.7 * plain.support.sum()
+
+
 def test_sampler_rejects_impossible_episodes() -> None:
     from metarec.fewshot.data import EpisodeSampler
 

@@ -154,3 +154,13 @@ def test_confidence_interval_shrinks_with_more_episodes() -> None:
     mean, ci_small = mean_ci95([0.0, 1.0] * 5)
     _, ci_large = mean_ci95([0.0, 1.0] * 500)
     assert mean == 0.5 and ci_large < ci_small
+
+
+@pytest.mark.parametrize("method", ["protonet", "matching", "siamese"])
+def test_cached_embeddings_score_the_same_episodes_identically(method: str) -> None:
+    torch.manual_seed(0)
+    model = build_method(method, **TINY)
+    data = separable_set(seed=3)
+    cached = evaluate(model, data, 3, 1, 2, episodes=10, cache_embeddings=True)
+    direct = evaluate(model, data, 3, 1, 2, episodes=10, cache_embeddings=False)
+    assert cached.mean == pytest.approx(direct.mean)

@@ -11,6 +11,7 @@ import torch
 from metarec.fewshot.data import Episode, EpisodeSampler, ImageSet
 from metarec.fewshot.device import autocast
 from metarec.fewshot.methods import FewShotMethod
+from metarec.fewshot.methods.base import MetricMethod
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,17 @@ def mean_ci95(values: list[float]) -> tuple[float, float]:
     return mean, 1.96 * math.sqrt(variance / n)
 
 
+def embed_set(
+    model: MetricMethod, data: ImageSet, device: torch.device, amp: torch.dtype | None
+) -> ImageSet:
+    """Embed every image once (eval mode): (n_c, D) float tensors in place of the images."""
+    embedded = []
+    with torch.no_grad(), autocast(device, amp):
+        for images in data.images:
+            embedded.append(model.backbone(images.to(device)).float())
+    return ImageSet(embedded, data.class_names, data.groups)
+
+
 def evaluate(
     model: FewShotMethod,
     data: ImageSet,
@@ -57,18 +69,31 @@ def evaluate(
     device: torch.device | None = None,
     amp: torch.dtype | None = None,
     on_episode: Callable[[int], None] | None = None,
+    cache_embeddings: bool = True,
 ) -> Accuracy:
-    """Accuracy on ``episodes`` seeded episodes (the same episodes for every model and run)."""
+    """Accuracy on ``episodes`` seeded episodes (the same episodes for every model and run).
+
+    Metric methods are scored from embeddings computed once per image, which makes thousands
+    of episodes cheap; the episodes and the accuracy are the same as without the cache.
+    """
     device = device or next(model.parameters()).device
-    sampler = EpisodeSampler(data, n_way, k_shot, n_query, rotations=False, seed=seed)
     was_training = model.training
     model.eval()
+    cached = cache_embeddings and isinstance(model, MetricMethod)
+    source = embed_set(model, data, device, amp) if cached else data
+    sampler = EpisodeSampler(source, n_way, k_shot, n_query, rotations=False, seed=seed)
     scores = []
     with torch.no_grad():
         for index in range(episodes):
             episode = episode_to(sampler.sample(), device)
             with autocast(device, amp):
-                logits = model(episode.support, episode.support_labels, episode.query, n_way)
+                if cached:
+                    assert isinstance(model, MetricMethod)
+                    logits = model.scores(
+                        episode.support, episode.support_labels, episode.query, n_way
+                    )
+                else:
+                    logits = model(episode.support, episode.support_labels, episode.query, n_way)
             scores.append((logits.argmax(1) == episode.query_labels).float().mean().item())
             if on_episode is not None:
                 on_episode(index + 1)

@@ -69,6 +69,34 @@ class FewShotMethod(nn.Module):
         return F.cross_entropy(logits.float(), query_labels), logits
 
 
+class MetricMethod(FewShotMethod):
+    """A method whose scores see the images only through one embedding per image.
+
+    In eval mode (batch norm on running statistics) an image's embedding does not depend on
+    the episode, so an evaluator may embed every test image once and score many episodes from
+    the cached embeddings with :meth:`scores`; the results are the same as with ``forward``.
+    """
+
+    def scores(
+        self,
+        support_emb: torch.Tensor,
+        support_labels: torch.Tensor,
+        query_emb: torch.Tensor,
+        n_way: int,
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(
+        self,
+        support: torch.Tensor,
+        support_labels: torch.Tensor,
+        query: torch.Tensor,
+        n_way: int,
+    ) -> torch.Tensor:
+        support_emb, query_emb = self.embed_episode(support, query)
+        return self.scores(support_emb, support_labels, query_emb, n_way)
+
+
 def class_means(values: torch.Tensor, labels: torch.Tensor, n_way: int) -> torch.Tensor:
     """Average the rows of ``values`` (support x features) per class: (n_way x features).
 

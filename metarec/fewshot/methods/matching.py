@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from metarec.fewshot.methods.base import FewShotMethod
+from metarec.fewshot.methods.base import MetricMethod
 
 
-class MatchingNet(FewShotMethod):
+class MatchingNet(MetricMethod):
     """Attention over the support set by cosine similarity; the class scores are log of the
     attention mass on each class.
 
@@ -25,14 +25,13 @@ class MatchingNet(FewShotMethod):
         super().__init__(in_channels, hidden, image_size)
         self.log_scale = nn.Parameter(torch.tensor(math.log(10.0)))
 
-    def forward(
+    def scores(
         self,
-        support: torch.Tensor,
+        support_emb: torch.Tensor,
         support_labels: torch.Tensor,
-        query: torch.Tensor,
+        query_emb: torch.Tensor,
         n_way: int,
     ) -> torch.Tensor:
-        support_emb, query_emb = self.embed_episode(support, query)
         similarity = (
             F.normalize(query_emb.float(), dim=1) @ F.normalize(support_emb.float(), dim=1).T
         )

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import torch
 
-from metarec.fewshot.methods.base import FewShotMethod, class_means
+from metarec.fewshot.methods.base import MetricMethod, class_means
 
 
-class ProtoNet(FewShotMethod):
+class ProtoNet(MetricMethod):
     """Each class is the mean embedding of its shots; scores are negative squared distances."""
 
     name = "protonet"
 
-    def forward(
+    def scores(
         self,
-        support: torch.Tensor,
+        support_emb: torch.Tensor,
         support_labels: torch.Tensor,
-        query: torch.Tensor,
+        query_emb: torch.Tensor,
         n_way: int,
     ) -> torch.Tensor:
-        support_emb, query_emb = self.embed_episode(support, query)
         prototypes = class_means(support_emb.float(), support_labels, n_way)
         # Distances in float32 even under mixed precision: squared norms overflow float16.
         # Broadcasting rather than torch.cdist, whose backward pass is several times slower

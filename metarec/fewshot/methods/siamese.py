@@ -6,10 +6,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from metarec.fewshot.methods.base import FewShotMethod, class_means
+from metarec.fewshot.methods.base import MetricMethod, class_means
 
 
-class SiameseNet(FewShotMethod):
+class SiameseNet(MetricMethod):
     """A verification network: is this query the same class as that support image?
 
     Pairs are scored by a linear layer on the absolute difference of their embeddings and
@@ -24,19 +24,18 @@ class SiameseNet(FewShotMethod):
         super().__init__(in_channels, hidden, image_size)
         self.head = nn.Linear(self.embedding_dim, 1)
 
-    def pair_logits(self, support: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
-        support_emb, query_emb = self.embed_episode(support, query)
+    def pair_logits(self, support_emb: torch.Tensor, query_emb: torch.Tensor) -> torch.Tensor:
         difference = (query_emb.float()[:, None, :] - support_emb.float()[None, :, :]).abs()
         return self.head(difference).squeeze(-1)  # (queries, supports)
 
-    def forward(
+    def scores(
         self,
-        support: torch.Tensor,
+        support_emb: torch.Tensor,
         support_labels: torch.Tensor,
-        query: torch.Tensor,
+        query_emb: torch.Tensor,
         n_way: int,
     ) -> torch.Tensor:
-        pairs = self.pair_logits(support, query)
+        pairs = self.pair_logits(support_emb, query_emb)
         return class_means(pairs.T, support_labels, n_way).T
 
     def episode_loss(
@@ -47,7 +46,7 @@ class SiameseNet(FewShotMethod):
         query_labels: torch.Tensor,
         n_way: int,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        pairs = self.pair_logits(support, query)
+        pairs = self.pair_logits(*self.embed_episode(support, query))
         same = (query_labels[:, None] == support_labels[None, :]).float()
         weight = torch.tensor(float(max(n_way - 1, 1)), device=pairs.device)
         loss = F.binary_cross_entropy_with_logits(pairs, same, pos_weight=weight)
