@@ -245,7 +245,7 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
         splits = load_splits(args.seed)
-        for name in args.methods.split(","):
+        for name in filter(None, args.methods.split(",")):
             record = run_method(name, args, splits)
             (out / f"{name}.json").write_text(json.dumps(record, indent=2))
         shipped = evaluate_shipped(args, splits[2])
