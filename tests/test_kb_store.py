@@ -114,11 +114,14 @@ def test_missing_kb_directory_is_a_clear_error(tmp_path, cli):
     assert code == 2 and "no knowledge base" in err
 
 
-def test_rewrite_replaces_tables_and_keeps_readme(kb_dir):
+def test_rewrite_replaces_tables_and_keeps_readme_and_sub_folders(kb_dir):
     (kb_dir / "README.md").write_text("docs\n")
+    (kb_dir / "imputation").mkdir()
+    (kb_dir / "imputation" / "runs.parquet").write_bytes(b"another team's table")
     store.write(tiny_tables(n_runs=6), manifest(), kb_dir)
     assert len(store.load(kb_dir).runs) == 6
     assert (kb_dir / "README.md").read_text() == "docs\n"
+    assert (kb_dir / "imputation" / "runs.parquet").read_bytes() == b"another team's table"
     assert not [p for p in kb_dir.parent.iterdir() if p.name.startswith(".kb.")]
 
 

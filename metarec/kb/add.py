@@ -98,6 +98,24 @@ def _evaluate(config_id: str, spec: dict, X: pd.DataFrame, y: pd.Series, task: s
             "runtime_s": time.perf_counter() - started}
 
 
+def _register_backend(backend: str | None) -> None:
+    # joblib knows loky/threading itself and registers dask when dask.distributed is installed;
+    # ray needs its own registration call.
+    if backend == "ray":
+        try:
+            from ray.util.joblib import register_ray
+        except ImportError:
+            raise KnowledgeBaseError("--backend ray needs the ray package installed.") from None
+        register_ray()
+    if backend == "dask":
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise KnowledgeBaseError(
+                "--backend dask needs dask.distributed installed (and a running Client)."
+            ) from None
+
+
 def progress_file(target: Path, dataset_id: str) -> Path:
     return target.parent / f".{target.name}.add-{dataset_id}.jsonl"
 
@@ -164,6 +182,7 @@ def add_dataset(
     progress(len(portfolio) - len(todo), len(portfolio))
     jobs = (joblib.delayed(_evaluate)(c, json.loads(specs[c]), dataset.X, dataset.y,
                                       dataset.task, folds) for c in todo)
+    _register_backend(backend)
     with joblib.parallel_config(backend=backend) if backend else nullcontext():
         for record in joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
             _append(work, record)

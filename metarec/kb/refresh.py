@@ -25,7 +25,7 @@ from metarec.errors import KnowledgeBaseError
 from metarec.kb import schema, store
 from metarec.kb.importers import openml_live
 
-DEFAULT_FLOWS = (6969, 6970, 8784)  # the OpenML100 random-search flows (RF, AdaBoost, SVC)
+DEFAULT_FLOWS = openml_live.DEFAULT_FLOWS
 PAGE_SIZE = 10_000
 RETRIES = 4
 Progress = Callable[[str], None]

@@ -22,6 +22,7 @@ from metarec.kb import schema
 from metarec.kb.importers._common import configuration_row
 
 SOURCE = "openml"
+DEFAULT_FLOWS = (6969, 6970, 8784)  # the OpenML100 random-search flows (RF, AdaBoost, SVC)
 _FULL_NAME = re.compile(r"^(?P<flow>[\w.]+)\((?P<version>\d+)\)_(?P<param>\w+)$")
 # Estimator class name -> KB algorithm; meta-estimators first, so that AdaBoost wins over its tree.
 ESTIMATORS = {
