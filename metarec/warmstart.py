@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import math
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
@@ -39,6 +40,10 @@ ERROR_ATTR = "metarec:error"
 # A configuration must have been run on this many datasets (and half of its source's datasets)
 # before its mean normalised score is trusted by the single-best fallback.
 _MIN_DATASETS = 5
+
+
+_STORAGE_ATTEMPTS = 5
+_RACE_MARKERS = ("IntegrityError", "UNIQUE constraint", "already exists", "database is locked")
 
 
 class TuningError(MetaRecError):
@@ -338,21 +343,29 @@ def open_storage(storage: Any) -> Any:
         url = f"sqlite:///{Path(url).expanduser().resolve()}"
     from optuna.storages import RDBStorage
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            # The heartbeat lets a cooperating process mark a crashed process's trials failed.
-            return RDBStorage(url, heartbeat_interval=60, grace_period=180)
-    except ImportError as exc:
-        raise TuningError(
-            f"the storage {_redact(url)} needs a database driver that is not installed ({exc})."
-        ) from None
-    except Exception as exc:  # sqlalchemy raises many types for bad URLs and dead servers
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TuningError(
-            f"cannot open the study storage {_redact(url)} ({reason[:200]}); check the URL, that "
-            "the database server is reachable and that the path or database exists."
-        ) from None
+    for attempt in range(_STORAGE_ATTEMPTS):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                # The heartbeat lets a cooperating process mark a dead process's trials failed.
+                return RDBStorage(url, heartbeat_interval=60, grace_period=180)
+        except ImportError as exc:
+            raise TuningError(
+                f"the storage {_redact(url)} needs a database driver that is not installed "
+                f"({exc})."
+            ) from None
+        except Exception as exc:  # sqlalchemy raises many types for bad URLs and dead servers
+            text = str(exc)
+            # Processes starting together race to create the schema; the loser retries.
+            if attempt + 1 < _STORAGE_ATTEMPTS and any(m in text for m in _RACE_MARKERS):
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            reason = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+            raise TuningError(
+                f"cannot open the study storage {_redact(url)} ({reason[:200]}); check the URL, "
+                "that the database server is reachable and that the path or database exists."
+            ) from None
+    raise AssertionError("unreachable")
 
 
 def _redact(url: str) -> str:

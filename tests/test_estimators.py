@@ -1,0 +1,126 @@
+"""MetaRecClassifier / MetaRecRegressor: scikit-learn's estimator checks, DataFrames with
+categories and missing values, composition (Pipeline, cross_val_score, GridSearchCV), tuning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from threadpoolctl import threadpool_limits
+
+from metarec import MetaRecClassifier, MetaRecRegressor
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # OpenMP estimators (histogram boosting, LightGBM) crawl when the machine is oversubscribed.
+    with threadpool_limits(limits=1):
+        yield
+
+
+# kb=False: the default portfolio, so the checks are fast and do not depend on which knowledge
+# base is installed; test_with_the_knowledge_base covers the recommender path.
+@parametrize_with_checks([MetaRecClassifier(kb=False, random_state=0),
+                          MetaRecRegressor(kb=False, random_state=0)])
+def test_sklearn_compatible(estimator, check) -> None:
+    check(estimator)
+
+
+def _frame(n: int = 80, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({
+        "num": rng.normal(size=n),
+        "noise": rng.normal(size=n),
+        "colour": pd.Categorical(rng.choice(["red", "green", "blue"], n)),
+        "flag": rng.choice(["on", "off"], n).astype(object),
+    })
+    y = pd.Series(np.where((X["num"] > 0) ^ (X["colour"] == "red"), "pos", "neg"))
+    X.loc[::6, "num"] = np.nan
+    X.loc[::9, "colour"] = np.nan
+    X.loc[::7, "flag"] = None
+    return X, y
+
+
+def test_dataframe_with_categories_and_missing_values() -> None:
+    X, y = _frame()
+    model = MetaRecClassifier(kb=False, random_state=0).fit(X, y)
+    assert list(model.feature_names_in_) == list(X.columns)
+    assert model.n_features_in_ == 4
+    assert set(model.classes_) == {"neg", "pos"}
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(X), 2) and np.allclose(proba.sum(axis=1), 1.0)
+    assert model.score(X, y) > 0.7
+    assert model.recommendations_ and model.recommendation_source_ == "default portfolio"
+    assert model.best_spec_["algorithm"] == model.recommendations_[0]["algorithm"]
+    assert "NumberOfInstances" in model.metafeatures_.index
+    assert not hasattr(model, "study_")  # n_trials=0: no study
+
+
+def test_composes_with_pipeline_cross_val_score_and_grid_search() -> None:
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 3))
+    y = X[:, 0] - X[:, 1] + 0.1 * rng.normal(size=60)
+    scores = cross_val_score(make_pipeline(StandardScaler(), MetaRecRegressor(kb=False)), X, y,
+                             cv=3)
+    assert scores.mean() > 0.5
+    grid = GridSearchCV(MetaRecClassifier(kb=False, random_state=0), {"top_k": [1, 2]}, cv=2)
+    grid.fit(X, (y > 0).astype(int))
+    assert grid.best_params_["top_k"] in (1, 2) and grid.best_score_ > 0.6
+
+
+def test_n_trials_tunes_a_warm_started_study() -> None:
+    X, y = _frame(60)
+    model = MetaRecClassifier(kb=False, n_trials=3, cv=2, top_k=2, random_state=0).fit(X, y)
+    trials = model.study_.trials
+    assert len(trials) == 3
+    # The first two trials are the two recommendations, enqueued.
+    assert [t.params["algorithm"] for t in trials[:2]] == [
+        r["algorithm"] for r in model.recommendations_[:2]]
+    assert model.best_spec_["algorithm"] == model.study_.best_trial.params["algorithm"]
+    assert model.predict(X).shape == (60,)
+
+
+def test_bad_parameters_and_data_raise_value_errors() -> None:
+    X, y = _frame(30)
+    with pytest.raises(ValueError, match="n_trials"):
+        MetaRecClassifier(kb=False, n_trials=-1).fit(X, y)
+    with pytest.raises(ValueError, match="one class"):
+        MetaRecClassifier(kb=False).fit(X, ["a"] * len(X))
+    with pytest.raises(ValueError, match="infinity"):
+        MetaRecRegressor(kb=False).fit(X.assign(num=np.inf), np.arange(len(X), dtype=float))
+
+
+def _shipped_kb() -> object:
+    from metarec.warmstart import load_kb
+
+    kb = load_kb(None)
+    if kb is None:
+        pytest.skip("no knowledge base is installed (knowledge_base/ is empty)")
+    return kb
+
+
+def test_single_best_fallback_with_the_shipped_knowledge_base(monkeypatch) -> None:
+    from metarec import warmstart
+
+    _shipped_kb()
+    monkeypatch.setattr(warmstart, "_real_recommender", lambda: None)
+    X, y = _frame(60)
+    model = MetaRecClassifier(random_state=0, top_k=3).fit(X, y)
+    assert model.recommendation_source_ == "single-best fallback"
+    assert len({r["algorithm"] for r in model.recommendations_}) == 3  # one per algorithm
+    assert model.predict(X).shape == (60,)
+
+
+@pytest.mark.slow  # the first recommendation in a process fits the meta-learner (~30 s)
+def test_meta_learner_recommendations() -> None:
+    _shipped_kb()
+    X, y = _frame(60)
+    model = MetaRecClassifier(random_state=0).fit(X, y)
+    assert model.recommendation_source_ == "meta-learner"
+    assert model.best_spec_["algorithm"] == model.recommendations_[0]["algorithm"]
+    assert model.predict(X).shape == (60,)

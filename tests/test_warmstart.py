@@ -1,0 +1,258 @@
+"""Search space mapping, warm start (enqueued trials come first), tuning and its failure modes."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from threadpoolctl import threadpool_limits
+
+from metarec.errors import DataError, MetaRecError
+from metarec.pipelines import build
+from metarec.searchspace import ALGORITHM_PARAM, build_space, kb_ranges
+from metarec.warmstart import (
+    TuningError,
+    default_portfolio,
+    load_pipeline,
+    save_pipeline,
+    single_best_recommendations,
+    tune,
+    warm_start,
+)
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # OpenMP estimators (histogram boosting, LightGBM) crawl when the machine is oversubscribed.
+    with threadpool_limits(limits=1):
+        yield
+
+
+def _data(n: int = 60, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n),
+                      "c": pd.Categorical(rng.choice(["u", "v"], n))})
+    y = pd.Series(np.where(X["a"] + (X["c"] == "u") > 0.5, "yes", "no"), name="label")
+    return X, y
+
+
+def _recs(specs: list[dict]) -> list[dict]:
+    """A local stand-in for the recommender's output shape."""
+    return [{"rank": i + 1, "algorithm": s["algorithm"], "imputer": s.get("imputer", "mean"),
+             "hyperparameters": s.get("hyperparameters", {}), "pipeline": s,
+             "predicted_score": 0.9 - 0.01 * i, "uncertainty": 0.05}
+            for i, s in enumerate(specs)]
+
+
+def _spec(algorithm: str, task: str = "classification", **hp: object) -> dict:
+    return {"task": task, "algorithm": algorithm, "hyperparameters": hp}
+
+
+# -- search space ---------------------------------------------------------------------------
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_every_algorithm_maps_both_ways_inside_the_distributions(task: str) -> None:
+    space = build_space(task, has_missing=True)
+    dists = space.distributions()
+    for algorithm in space.algorithms:
+        params = space.spec_to_params(_spec(algorithm, task), n_samples=100, n_features=4)
+        assert params is not None and params[ALGORITHM_PARAM] == algorithm
+        for name, value in params.items():
+            dist = dists[name]
+            assert dist._contains(dist.to_internal_repr(value)), (name, value)
+        spec = space.params_to_spec(params)
+        assert spec["algorithm"] == algorithm
+        # The spec round-trips to the same point and builds a pipeline.
+        assert space.spec_to_params(spec, n_samples=100, n_features=4) == params
+        build(spec)
+
+
+def test_out_of_range_values_are_clipped_and_units_converted() -> None:
+    space = build_space("classification", has_missing=False)
+    params = space.spec_to_params(
+        _spec("random_forest", n_estimators=100000, max_features="sqrt", min_samples_split=0.1),
+        n_samples=200, n_features=16,
+    )
+    assert params is not None
+    n_est = space.distributions()["random_forest:n_estimators"]
+    assert params["random_forest:n_estimators"] == n_est.high
+    assert params["random_forest:max_features"] == pytest.approx(4 / 16)
+    assert params["random_forest:min_samples_split"] == 20
+    assert "imputer" not in params  # no missing values: the imputer is not searched
+    svm = space.spec_to_params(_spec("svm", gamma="auto", kernel="rbf"), n_features=8)
+    assert svm is not None and svm["svm:gamma"] == pytest.approx(1 / 8)
+    assert "svm:degree" not in svm  # conditional on kernel="poly"
+
+
+def test_kb_ranges_widen_bounds_within_hard_limits() -> None:
+    configs = pd.DataFrame({
+        "task_type": ["classification"] * 3,
+        "algorithm": ["svm", "svm", "random_forest"],
+        # 1e9 lies beyond C's hard limit; 0.001 is a fraction, not a count of samples.
+        "hyperparameters": [json.dumps({"C": 1e5}), json.dumps({"C": 1e9}),
+                            json.dumps({"min_samples_split": 0.001})],
+    })
+    ranges = kb_ranges(configs)
+    assert ranges[("classification", "svm", "C")] == (1e5, 1e9)
+    space = build_space("classification", ranges=ranges)
+    c = next(p for p in space.params["svm"] if p.name == "C")
+    assert c.high == 1e6  # widened to the KB's range, capped at the hard limit
+    mss = next(p for p in space.params["random_forest"] if p.name == "min_samples_split")
+    assert mss.low == 2
+
+
+def test_algorithms_outside_the_space_are_not_mapped() -> None:
+    space = build_space("regression")
+    assert space.spec_to_params(_spec("gaussian_process", "regression")) is None
+
+
+# -- recommendations fallback ---------------------------------------------------------------
+class _TinyKB:
+    """Two configurations run on six datasets: the fallback must rank the better one first."""
+
+    path = "tiny-kb"
+
+    def __init__(self) -> None:
+        good = json.dumps(_spec("extra_trees", n_estimators=50))
+        bad = json.dumps(_spec("k_nearest_neighbors", n_neighbors=3))
+        self.configurations = pd.DataFrame({
+            "configuration_id": ["good", "bad"], "task_type": ["classification"] * 2,
+            "algorithm": ["extra_trees", "k_nearest_neighbors"], "spec": [good, bad],
+            "hyperparameters": [json.dumps({"n_estimators": 50}), json.dumps({"n_neighbors": 3})],
+        })
+        rows = [(f"d{i}", cid, err) for i in range(6)
+                for cid, err in (("good", 0.1 + 0.01 * i), ("bad", 0.3))]
+        self.runs = pd.DataFrame(rows, columns=["dataset_id", "configuration_id", "value"]).assign(
+            metric="balanced_error_rate", higher_is_better=False, source="oboe")
+
+
+def test_single_best_fallback_ranks_by_mean_normalised_score() -> None:
+    recs = single_best_recommendations(_TinyKB(), "classification", top_k=3)
+    assert [r["algorithm"] for r in recs[:2]] == ["extra_trees", "k_nearest_neighbors"]
+    assert recs[0]["predicted_score"] == 1.0 and recs[1]["predicted_score"] == 0.0
+    assert [r["rank"] for r in recs] == [1, 2, 3]
+    assert recs[2]["source"] == "default portfolio"  # filled from robust defaults
+
+
+# -- warm start -----------------------------------------------------------------------------
+def test_warm_start_enqueues_top_k_first_in_rank_order() -> None:
+    space = build_space("classification", has_missing=False)
+    recs = _recs([_spec("random_forest", n_estimators=30), _spec("gaussian_process"),
+                  _spec("logistic_regression", C=0.5), _spec("random_forest", n_estimators=30),
+                  _spec("k_nearest_neighbors", n_neighbors=7), _spec("svm", C=2.0)])
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(0))
+    enqueued = warm_start(study, list(reversed(recs)), k=3, space=space)
+    # gaussian_process is not searched and the repeated random forest is a duplicate.
+    assert [p[ALGORITHM_PARAM] for p in enqueued] == [
+        "random_forest", "logistic_regression", "k_nearest_neighbors"]
+    study.optimize(lambda t: float(len(space.suggest(t)["algorithm"])), n_trials=4)
+    first = [t.params for t in study.trials[:3]]
+    assert first == enqueued
+    assert study.trials[2].params["k_nearest_neighbors:n_neighbors"] == 7
+
+
+# -- tuning ---------------------------------------------------------------------------------
+def test_tune_scores_trials_records_failures_and_returns_best_spec() -> None:
+    X, y = _data()
+    # 64 neighbours cannot be found among ~40 training rows: that trial must fail, not stop.
+    recs = _recs([_spec("k_nearest_neighbors", n_neighbors=64),
+                  _spec("logistic_regression", C=1.0)])
+    study, best = tune(X, y, recs, n_trials=3, cv=2, random_state=0, kb=False)
+    states = [t.state for t in study.trials]
+    assert states[0] == optuna.trial.TrialState.FAIL
+    assert "metarec:error" in study.trials[0].user_attrs
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 2
+    assert 0.0 <= study.best_value <= 1.0
+    assert best["algorithm"] == study.best_trial.params["algorithm"]
+    build(best).fit(X, y)
+
+
+def test_tune_regression_uses_r2() -> None:
+    X, _ = _data(40)
+    y = X["a"] * 2.0 + X["b"]
+    study, best = tune(X, y, _recs([_spec("ard_regression", "regression")]), n_trials=1,
+                       cv=2, kb=False)
+    assert study.user_attrs["metarec:scoring"] == "r2"
+    assert study.best_value > 0.5 and best["task"] == "regression"
+
+
+def test_zero_trials_returns_the_top_recommendation() -> None:
+    X, y = _data()
+    study, best = tune(X, y, _recs([_spec("gaussian_nb")]), n_trials=0, cv=2, kb=False)
+    assert best["algorithm"] == "gaussian_nb" and len(study.trials) == 1  # enqueued, not run
+
+
+@pytest.mark.parametrize("n_trials", [-1, -10])
+def test_negative_trials_are_refused(n_trials: int) -> None:
+    X, y = _data()
+    with pytest.raises(TuningError, match="zero or more"):
+        tune(X, y, n_trials=n_trials, kb=False)
+
+
+def test_unfittable_data_is_refused_with_a_sentence() -> None:
+    X, y = _data()
+    with pytest.raises(DataError, match="only one class"):
+        tune(X, pd.Series(["a"] * len(X)), n_trials=1, kb=False)
+    with pytest.raises(DataError, match="no feature columns"):
+        tune(X.iloc[:, :0], y, n_trials=1, kb=False)
+
+
+def test_study_with_another_direction_is_refused(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    optuna.create_study(storage=url, study_name="s", direction="minimize")
+    X, y = _data()
+    with pytest.raises(TuningError, match="minimises"):
+        tune(X, y, n_trials=1, storage=url, study_name="s", kb=False)
+
+
+@pytest.mark.parametrize("url", ["nosuchdialect://host/db", "sqlite:////nonexistent/dir/x.db"])
+def test_unusable_storage_is_refused(url: str) -> None:
+    X, y = _data()
+    with pytest.raises(TuningError, match="storage"):
+        tune(X, y, n_trials=1, storage=url, kb=False)
+
+
+def test_study_in_sqlite_is_resumed_without_duplicate_warm_starts(tmp_path) -> None:
+    X, y = _data()
+    recs = _recs([_spec("gaussian_nb"), _spec("logistic_regression")])
+    path = tmp_path / "study.db"  # a plain path means an SQLite file
+    tune(X, y, recs, n_trials=2, cv=2, storage=str(path), study_name="s", kb=False)
+    study, _ = tune(X, y, recs, n_trials=1, cv=2, storage=str(path), study_name="s", kb=False)
+    assert len(study.trials) == 3
+    warm = [t for t in study.trials if "metarec:warm_start_rank" in t.user_attrs]
+    assert len(warm) == 2
+
+
+# -- saving ---------------------------------------------------------------------------------
+def _double(X: object) -> object:
+    return X
+
+
+def test_pipelines_round_trip_through_skops_and_unknown_types_are_refused(tmp_path) -> None:
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = _data()
+    fitted = build({"task": "classification", "algorithm": "lightgbm",
+                    "hyperparameters": {"n_estimators": 5}}).fit(X, y)
+    path = save_pipeline(fitted, tmp_path / "model.skops")
+    loaded = load_pipeline(path)
+    np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))
+    with pytest.raises(MetaRecError, match="already exists"):
+        save_pipeline(fitted, path)
+    # A function from outside metarec is exactly what a hostile file would smuggle in.
+    odd = make_pipeline(FunctionTransformer(_double)).fit(X[["a"]])
+    save_pipeline(odd, tmp_path / "odd.skops")
+    with pytest.raises(MetaRecError, match="does not trust"):
+        load_pipeline(tmp_path / "odd.skops")
+
+
+def test_default_portfolio_has_no_invented_scores() -> None:
+    recs = default_portfolio("regression", top_k=3)
+    assert len(recs) == 3 and all(math.isnan(r["predicted_score"]) for r in recs)
+    assert all(r["pipeline"]["task"] == "regression" for r in recs)
