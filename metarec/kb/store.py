@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,11 @@ def default_path() -> Path:
     override = os.environ.get("METAREC_KB")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "knowledge_base"
+    beside_package = Path(__file__).resolve().parents[2] / "knowledge_base"
+    # A regular (non-editable) install has no repository around the package; data files
+    # installed with it would land under <prefix>/share/metarec.
+    candidates = [beside_package, Path(sys.prefix) / "share" / "metarec" / "knowledge_base"]
+    return next((c for c in candidates if (c / schema.MANIFEST).is_file()), beside_package)
 
 
 def _sha256(path: Path) -> str:
@@ -199,7 +204,10 @@ def _fail(path: Path, why: str) -> KnowledgeBaseError:
 def read_manifest(path: Path) -> dict[str, Any]:
     file = path / schema.MANIFEST
     if not path.is_dir():
-        raise KnowledgeBaseError(f"no knowledge base at {path} (not a directory).")
+        raise KnowledgeBaseError(
+            f"no knowledge base at {path} (not a directory); build one with "
+            "`metarec kb build --from ../shared/data --out DIR` or set METAREC_KB."
+        )
     if not file.is_file():
         raise _fail(path, "has no manifest.json (it is incomplete)")
     try:
