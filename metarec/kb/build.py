@@ -208,10 +208,11 @@ def _provenance(root: Path, results: list[ImportResult], tables: dict[str, pd.Da
     sources = {}
     for res in results:
         mine = runs[runs["source"] == res.source]
-        path = root / res.provenance
+        files = [res.provenance] if isinstance(res.provenance, str) else list(res.provenance)
+        texts = [(root / f).read_text(encoding="utf-8") for f in files if (root / f).is_file()]
         sources[res.source] = {
             "provenance_file": res.provenance,
-            "provenance": path.read_text(encoding="utf-8") if path.exists() else None,
+            "provenance": "\n".join(texts) if texts else None,
             "datasets": int(mine["dataset_id"].nunique()),
             "configurations": int((configs["source"] == res.source).sum()),
             "runs": int(len(mine)),

@@ -32,7 +32,7 @@ DATASET_COLUMNS = [
 @dataclass
 class ImportResult:
     source: str
-    provenance: str  # path of PROVENANCE.txt relative to the data root
+    provenance: str | list[str]  # PROVENANCE.txt path(s) relative to the data root
     datasets: pd.DataFrame
     configurations: pd.DataFrame = field(default_factory=pd.DataFrame)
     runs: pd.DataFrame = field(default_factory=pd.DataFrame)  # dataset_key instead of dataset_id

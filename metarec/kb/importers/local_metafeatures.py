@@ -77,7 +77,7 @@ def load(root: Path, only: set[int] | None = None) -> ImportResult:
     )
     return ImportResult(
         source=SOURCE,
-        provenance="datasets/openml_arff/PROVENANCE.txt",
+        provenance=["datasets/openml_arff/PROVENANCE.txt", "datasets/pmlb/PROVENANCE.txt"],
         datasets=pd.DataFrame(columns=["dataset_key", "openml_did"]),
         metafeatures=mf.dropna(subset=["value"]),
         reference_only=True,
