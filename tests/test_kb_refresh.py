@@ -138,3 +138,23 @@ def test_cli_refresh(fake, user_kb, tmp_path, cli, monkeypatch):
     assert "3 new runs" in out
     code, _, err = cli("kb", "refresh", "--kb", str(user_kb))
     assert code == 2 and "--openml" in err
+
+
+def test_adaboost_setup_translates_its_base_tree_and_drops_removed_parameters():
+    from metarec import pipelines
+    from metarec.kb.importers import openml_live
+
+    ada = "sklearn.ensemble.weight_boosting.AdaBoostClassifier(12)"
+    tree = "sklearn.tree.tree.DecisionTreeClassifier(9)"
+    parameters = {
+        f"{ada}_algorithm": '"SAMME.R"', f"{ada}_learning_rate": "0.5",
+        f"{ada}_n_estimators": "200", f"{tree}_max_depth": "3",
+        "sklearn.preprocessing.imputation.Imputer(3)_strategy": '"most_frequent"',
+    }
+    spec, notes = openml_live.translate(parameters)
+    assert spec["algorithm"] == "adaboost" and spec["imputer"] == "most_frequent"
+    assert spec["hyperparameters"] == {"learning_rate": 0.5, "n_estimators": 200, "max_depth": 3}
+    assert any("algorithm" in note for note in notes)
+    pipe = pipelines.build(spec)
+    assert pipe.named_steps["model"].estimator.max_depth == 3
+    assert openml_live.translate({"weka.J48(1)_C": "0.25"}) is None
