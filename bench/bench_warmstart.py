@@ -1,0 +1,353 @@
+"""Warm start vs cold start: Optuna TPE alone vs TPE seeded with metarec's recommendations.
+
+Same search space, same budget (``--trials``, 50 by default), same cross-validation folds and
+model seeds for both arms; three sampler seeds per dataset. For each (dataset, seed): the number of
+trials each arm needs to come within 0.5% of the best score either arm found, and the best score
+after 10 trials. Datasets are classification sets from ``../shared/data/datasets`` that are not in
+the knowledge base (by OpenML id, by name, and by shape: a KB dataset with the same number of rows
+(+-10%) and features (+-1) counts as the same), so the recommender never saw them; large ones are
+subsampled (seeded, stratified; recorded in the table).
+
+    OMP_NUM_THREADS=1 nice python -m bench.bench_warmstart [--datasets 10] [--seeds 3]
+
+Results are cached per (dataset, arm, seed) in ``bench/out/warmstart.json`` so an interrupted run
+resumes; the section ``warmstart`` of ``docs/benchmarks.md`` is rewritten at the end.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per fit: fair and no oversubscription
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data" / "datasets"
+OUT = ROOT / "bench" / "out"
+TOLERANCE = 0.005  # "within 0.5% of the best score either arm found"
+EARLY = 10  # the score after this many trials is reported
+
+
+@dataclass
+class Candidate:
+    name: str
+    path: Path
+    target: str | None
+    n_rows: int
+    n_features: int
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(text).lower())
+
+
+class KBIndex:
+    """Which datasets the knowledge base holds, to keep the benchmark's datasets out of it."""
+
+    def __init__(self, kb: Any) -> None:
+        ds = kb.datasets
+        self.dids = set(ds["openml_did"].dropna().astype(int))
+        self.names = {_norm(n) for n in ds["name"].dropna()}
+        self.rows = ds["n_instances"].astype("float").to_numpy()
+        self.features = ds["n_features"].astype("float").to_numpy()
+        self.classes = ds["n_classes"].astype("float").to_numpy()
+
+    def holds(self, name: str, n_rows: float, n_features: float, did: float | None,
+              n_classes: float | None = None) -> bool:
+        if did is not None and not np.isnan(did) and int(did) in self.dids:
+            return True
+        if _norm(re.sub(r"^\d+_", "", name)) in self.names or _norm(name) in self.names:
+            return True
+        same = (np.abs(self.rows - n_rows) <= 0.1 * n_rows) & (
+            np.abs(self.features - n_features) <= 1)
+        if n_classes is not None and not np.isnan(n_classes):
+            same &= (self.classes == n_classes) | np.isnan(self.classes)
+        return bool(same.any())
+
+
+def candidates(kb: Any, min_rows: int = 100, max_features: int = 100,
+               min_features: int = 3) -> list[Candidate]:
+    """Held-out classification datasets: PMLB first, then liac-arff; duplicates by shape dropped."""
+    index = KBIndex(kb)
+    found: list[Candidate] = []
+    seen_shapes: set[tuple[int, int]] = set()
+    pmlb = pd.read_csv(DATA / "pmlb" / "INDEX.csv")
+    pmlb = pmlb[pmlb["task"] == "classification"].sort_values("name")
+    for row in pmlb.itertuples():
+        if row.n_rows < min_rows or not min_features <= row.n_features <= max_features:
+            continue
+        if index.holds(row.name, row.n_rows, row.n_features, row.openml_did, row.n_classes):
+            continue
+        path = DATA / "pmlb" / "datasets" / row.name / f"{row.name}.tsv.gz"
+        shape = (int(row.n_rows), int(row.n_features))
+        if path.exists() and shape not in seen_shapes:
+            seen_shapes.add(shape)
+            found.append(Candidate(row.name, path, "target", int(row.n_rows),
+                                   int(row.n_features)))
+    liac = pd.read_csv(DATA / "liac_arff" / "INDEX.csv")
+    liac = liac[liac["parse_ok"].astype(bool) & (liac["last_attr_type"] == "nominal")]
+    for row in liac.sort_values("path").itertuples():
+        n_features = int(row.n_attributes) - 1
+        if row.n_rows < min_rows or not min_features <= n_features <= max_features:
+            continue
+        name = str(row.relation)
+        if index.holds(name, row.n_rows, n_features, None):
+            continue
+        shape = (int(row.n_rows), n_features)
+        if shape not in seen_shapes:
+            seen_shapes.add(shape)
+            found.append(Candidate(f"{name} (liac)", DATA / "liac_arff" / row.path, None,
+                                   int(row.n_rows), n_features))
+    return found
+
+
+def load(candidate: Candidate, max_rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series,
+                                                                        str]:
+    """The dataset, stratified-subsampled to ``max_rows`` (seeded); returns a note on it."""
+    from sklearn.model_selection import train_test_split
+
+    from metarec.io import load_dataset
+
+    dataset = load_dataset(candidate.path, candidate.target, lenient=True)
+    if dataset.task != "classification":
+        raise ValueError("not a classification dataset")
+    X, y = dataset.X, dataset.y
+    counts = y.value_counts()
+    keep = counts[counts >= 5].index  # classes too rare for 5-fold CV are left out
+    X, y = X[y.isin(keep)], y[y.isin(keep)]
+    y = y.cat.remove_unused_categories() if hasattr(y, "cat") else y
+    note = f"{len(X)}"
+    if len(X) > max_rows:
+        X, _, y, _ = train_test_split(X, y, train_size=max_rows, stratify=y, random_state=seed)
+        note = f"{max_rows} of {len(dataset.X)}"
+        counts = y.value_counts()
+        keep = counts[counts >= 5].index
+        X, y = X[y.isin(keep)], y[y.isin(keep)]
+    if y.nunique() < 2:
+        raise ValueError("fewer than two classes")
+    return X.reset_index(drop=True), y.reset_index(drop=True), note
+
+
+# -- one arm ---------------------------------------------------------------------------------
+def run_arm(X: pd.DataFrame, y: pd.Series, recs: list[dict[str, Any]], seed: int, trials: int,
+            cv: int, space: Any, cache: dict[str, float | None]) -> list[float | None]:
+    """Per-trial CV scores (None: failed) of one TPE study, warm-started with ``recs``."""
+    import optuna
+
+    from metarec import warmstart
+
+    y_arr = np.asarray(y)
+    splitter = warmstart.cv_splitter(y_arr, "classification", cv, 0)
+    objective = warmstart.make_objective(X, y_arr, space, splitter, "balanced_accuracy", None, 0)
+
+    def cached(trial: Any) -> float:
+        space.suggest(trial)  # fixes the trial's parameters before the cache is consulted
+        key = json.dumps(trial.params, sort_keys=True, default=str)
+        if key not in cache:
+            try:
+                cache[key] = objective(trial)
+            except Exception:
+                cache[key] = None
+        if cache[key] is None:
+            raise RuntimeError("trial failed")
+        return float(cache[key])  # type: ignore[arg-type]
+
+    with warmstart.quiet_optuna(50):
+        study = warmstart.create_study(None, None, seed, "classification", "balanced_accuracy")
+        warmstart.warm_start(study, recs, 5, space, n_samples=len(X), n_features=X.shape[1])
+        study.optimize(cached, n_trials=trials, catch=(Exception,))
+    done = optuna.trial.TrialState.COMPLETE
+    return [t.value if t.state == done else None for t in study.trials]
+
+
+def running_best(values: list[float | None]) -> list[float]:
+    best, out = -np.inf, []
+    for v in values:
+        if v is not None:
+            best = max(best, v)
+        out.append(best)
+    return out
+
+
+def trials_to(values: list[float | None], target: float) -> int | None:
+    for i, best in enumerate(running_best(values), start=1):
+        if best >= target:
+            return i
+    return None
+
+
+# -- reporting -------------------------------------------------------------------------------
+def summarise(results: dict[str, Any], trials: int) -> tuple[str, dict[str, float]]:
+    rows, ratios, cold_n, warm_n = [], [], [], []
+    early_cold, early_warm, final_cold, final_warm = [], [], [], []
+    for name, entry in results["datasets"].items():
+        per_seed = []
+        for seed, arms in entry["seeds"].items():
+            cold, warm = arms["cold"], arms["warm"]
+            best = max(max(running_best(cold)), max(running_best(warm)))
+            target = best - TOLERANCE * abs(best)
+            # Never reached: counted as budget + 1, which understates the arm's true need.
+            nc = trials_to(cold, target) or trials + 1
+            nw = trials_to(warm, target) or trials + 1
+            ratios.append(nc / nw)
+            cold_n.append(nc)
+            warm_n.append(nw)
+            ec, ew = running_best(cold)[:EARLY][-1], running_best(warm)[:EARLY][-1]
+            early_cold.append(ec)
+            early_warm.append(ew)
+            final_cold.append(max(running_best(cold)))
+            final_warm.append(max(running_best(warm)))
+            per_seed.append((seed, nc, nw, ec, ew))
+        med_c = statistics.median(p[1] for p in per_seed)
+        med_w = statistics.median(p[2] for p in per_seed)
+        rows.append(
+            f"| {name} | {entry['rows']} | {entry['source']} | {med_c:.0f} | {med_w:.0f} | "
+            f"{med_c / med_w:.2f} | {np.mean([p[3] for p in per_seed]):.4f} | "
+            f"{np.mean([p[4] for p in per_seed]):.4f} |"
+        )
+    figures = {
+        "median_ratio": statistics.median(ratios),
+        "geomean_ratio": float(np.exp(np.mean(np.log(ratios)))),
+        "median_cold": statistics.median(cold_n),
+        "median_warm": statistics.median(warm_n),
+        "warm_fewer": sum(c > w for c, w in zip(cold_n, warm_n, strict=True)),
+        "equal": sum(c == w for c, w in zip(cold_n, warm_n, strict=True)),
+        "cold_fewer": sum(c < w for c, w in zip(cold_n, warm_n, strict=True)),
+        "pairs": len(ratios),
+        "early_cold": float(np.mean(early_cold)),
+        "early_warm": float(np.mean(early_warm)),
+        "final_cold": float(np.mean(final_cold)),
+        "final_warm": float(np.mean(final_warm)),
+    }
+    table = "\n".join([
+        "| dataset | rows used | warm start from | trials cold (median) | trials warm (median) "
+        "| ratio | best after 10, cold | best after 10, warm |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
+        *rows,
+    ])
+    return table, figures
+
+
+def write_report(results: dict[str, Any], args: argparse.Namespace) -> str:
+    from bench.report import machine_line, write_section
+
+    table, f = summarise(results, args.trials)
+    wall_s = sum(seed.get("seconds", 0.0) for entry in results["datasets"].values()
+                 for seed in entry["seeds"].values())
+    sources = sorted({e["source"] for e in results["datasets"].values()})
+    figures = "\n".join(f"| {label} | {value} |" for label, value in [
+        (f"median ratio of trials needed, cold / warm ({f['pairs']} dataset-seed pairs)",
+         f"**{f['median_ratio']:.2f}x**"),
+        ("geometric mean of that ratio", f"{f['geomean_ratio']:.2f}x"),
+        ("median trials needed: cold / warm", f"{f['median_cold']:.0f} / {f['median_warm']:.0f}"),
+        ("pairs where warm needed fewer / as many / more trials",
+         f"{f['warm_fewer']} / {f['equal']} / {f['cold_fewer']}"),
+        (f"mean best score after {EARLY} trials: cold / warm",
+         f"{f['early_cold']:.4f} / {f['early_warm']:.4f}"),
+        (f"mean best score after {args.trials} trials: cold / warm",
+         f"{f['final_cold']:.4f} / {f['final_warm']:.4f}"),
+    ])
+    md = f"""## Warm start vs cold start (`bench/bench_warmstart.py`)
+
+Optuna TPE over metarec's search space, cold vs warm-started with metarec's top-5
+recommendations (from the {", ".join(sources)}), on {len(results["datasets"])} classification
+datasets the knowledge base does not hold (checked by OpenML id, name and shape). Same budget
+({args.trials} trials), same {args.cv}-fold stratified CV (balanced accuracy), same model seeds;
+sampler seeds {", ".join(map(str, range(args.seeds)))}. "Trials" = trials needed to come within
+0.5% of the best score either arm found on that dataset and seed (an arm that never gets there
+counts as {args.trials + 1}, which flatters that arm). Rows: seeded stratified subsample when
+larger than {args.max_rows}.
+
+| figure | value |
+|---|---:|
+{figures}
+
+Target: median ratio >= 2x (aim 3x).
+
+{table}
+
+Machine: {machine_line()}; wall time {wall_s / 60:.0f} min (identical trials are evaluated once
+and shared between arms and seeds, since the CV folds and model seeds are fixed).
+Reproduce: `OMP_NUM_THREADS=1 nice python -m bench.bench_warmstart --datasets {args.datasets}
+--seeds {args.seeds} --trials {args.trials} --cv {args.cv} --max-rows {args.max_rows}`.
+"""
+    if not args.no_write:
+        write_section("warmstart", md)
+    return md
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--trials", type=int, default=50)
+    parser.add_argument("--cv", type=int, default=3)
+    parser.add_argument("--max-rows", type=int, default=500)
+    parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--cache", type=Path, default=OUT / "warmstart.json",
+                        help="Per-run results, reused when the run is resumed.")
+    parser.add_argument("--no-write", action="store_true", help="Print, do not write the docs.")
+    args = parser.parse_args()
+
+    from metarec import warmstart
+    from metarec.searchspace import space_for
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    cache_file = args.cache
+    results = json.loads(cache_file.read_text()) if cache_file.exists() else {"datasets": {}}
+    kb = warmstart.load_kb(None)
+    if kb is None:
+        raise SystemExit("the benchmark needs the knowledge base (knowledge_base/).")
+    if not args.report_only:
+        done = 0
+        for candidate in candidates(kb, min_rows=150):
+            if done >= args.datasets:
+                break
+            entry = results["datasets"].get(candidate.name)
+            if entry is None:
+                try:
+                    X, y, note = load(candidate, args.max_rows)
+                except Exception as exc:  # unreadable or unusable: the next candidate
+                    print(f"skip {candidate.name}: {exc}", flush=True)
+                    continue
+                found = warmstart.recommendations_for(X, y, "classification", kb=kb, top_k=5)
+                entry = {"rows": note, "source": found.source, "seeds": {},
+                         "recommended": [r["algorithm"] for r in found.recommendations]}
+                results["datasets"][candidate.name] = entry
+            else:
+                X, y, _ = load(candidate, args.max_rows)
+                found = warmstart.recommendations_for(X, y, "classification", kb=kb, top_k=5)
+            space = space_for("classification", has_missing=bool(X.isna().to_numpy().any()),
+                              kb=kb)
+            cache: dict[str, float | None] = {}
+            for seed in range(args.seeds):
+                if str(seed) in entry["seeds"]:
+                    continue
+                t0 = time.time()
+                cold = run_arm(X, y, [], seed, args.trials, args.cv, space, cache)
+                warm = run_arm(X, y, found.recommendations, seed, args.trials, args.cv, space,
+                               cache)
+                entry["seeds"][str(seed)] = {"cold": cold, "warm": warm,
+                                             "seconds": round(time.time() - t0, 1)}
+                cache_file.write_text(json.dumps(results))
+                print(f"{candidate.name} seed {seed}: cold {max(running_best(cold)):.4f} "
+                      f"warm {max(running_best(warm)):.4f} ({time.time() - t0:.0f} s)",
+                      flush=True)
+            done += 1
+    complete = {k: v for k, v in results["datasets"].items() if len(v["seeds"]) >= args.seeds}
+    print(write_report({"datasets": complete}, args))
+
+
+if __name__ == "__main__":
+    main()
