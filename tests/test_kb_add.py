@@ -136,3 +136,12 @@ def test_add_never_touches_the_shipped_kb(csv):
 def test_cli_add_bad_target_is_one_sentence(user_kb, csv, cli):
     code, _, err = cli("kb", "add", str(csv), "--target", "nope", "--kb", str(user_kb))
     assert code == 2 and "target column 'nope'" in err and "Traceback" not in err
+
+
+def test_cli_add_reports_what_it_did(user_kb, csv, cli):
+    code, out, err = cli("kb", "add", str(csv), "--target", "label", "--kb", str(user_kb),
+                         "--portfolio-size", "2", "--folds", "3")
+    assert code == 0, err
+    assert "2 configurations (2 run now, 0 failed)" in out and "balanced_accuracy" in out
+    code, out, _ = cli("kb", "info", "--json", "--kb", str(user_kb))
+    assert json.loads(out)["sources"]["user"]["runs"] == 2
