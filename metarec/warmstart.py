@@ -498,11 +498,12 @@ def tune(
     if space is None:
         space = space_for(task, has_missing=bool(X.isna().to_numpy().any()), kb=load_kb(kb))
     study = create_study(open_storage(storage), study_name, random_state, task, scoring)
-    warm_start(study, recs, k, space, n_samples=len(X), n_features=X.shape[1])
     if n_trials == 0:
+        # Nothing is enqueued: in a shared storage, waiting trials would outlive this call.
         if not recs:
             raise TuningError("with no trials to run, tuning needs at least one recommendation.")
         return study, normalize_spec(recs[0]["pipeline"])
+    warm_start(study, recs, k, space, n_samples=len(X), n_features=X.shape[1])
     import optuna
 
     objective = make_objective(X, y_arr, space, splitter, scoring, n_jobs, random_state)
