@@ -104,6 +104,7 @@ class _Trap:
         return (Path.touch, (self.marker,))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
 def test_pickled_objects_are_refused_not_executed(tmp_path: Path) -> None:
     marker = tmp_path / "executed"
     path = tmp_path / "evil.pt"
