@@ -180,6 +180,7 @@ def _feature_preprocessor(
         if "degree" in out:
             out["degree"] = int(out["degree"])
         out["n_components"] = int(params["n_components"])
+        out["remove_zero_eig"] = True  # as auto-sklearn's wrapper set it
         return {"name": "kernel_pca", "params": out}
     if choice == "kitchen_sinks":
         return {"name": "kitchen_sinks", "params": {"gamma": params["gamma"],
