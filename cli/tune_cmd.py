@@ -10,6 +10,7 @@ import typer
 from metarec.cli.errors import handle_errors, warn
 
 BEST_SHOWN = 5
+KEY_HYPERPARAMETERS = 4  # the table shows these many; --json has them all
 
 
 @handle_errors
@@ -200,17 +201,25 @@ def _print_summary(summary: dict[str, Any]) -> None:
         caption=f"study {summary['study_name']!r}: {counts['complete']} complete, "
         f"{counts['failed']} failed; warm start from the {summary['recommendations_from']}",
     )
-    for column, justify in (("trial", "right"), ("score", "right"), ("± std", "right"),
-                            ("algorithm", "left"), ("warm start", "right"),
-                            ("hyperparameters", "left")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    table.add_column("trial", justify="right")
+    table.add_column("score ± std", justify="right", no_wrap=True)
+    table.add_column("algorithm", no_wrap=True)
+    table.add_column("imputer")
+    table.add_column("warm", justify="right")
+    table.add_column("key hyperparameters", ratio=1)
     for row in summary["best_trials"]:
-        params = ", ".join(f"{k}={_short(v)}" for k, v in row["params"].items())
+        params = dict(row["params"])
+        imputer = params.pop("imputer", None) or params.pop("imputer_nan", None) or "—"
+        shown = [f"{k}={_short(v)}" for k, v in params.items()][:KEY_HYPERPARAMETERS]
+        if len(params) > KEY_HYPERPARAMETERS:
+            shown.append("…")
         std = row["cv_std"]
         table.add_row(
-            str(row["number"]), f"{row['score']:.4f}",
-            "—" if std is None else f"{std:.4f}", str(row["algorithm"]),
-            "—" if row["warm_start_rank"] is None else f"#{row['warm_start_rank']}", params,
+            str(row["number"]),
+            f"{row['score']:.4f}" + ("" if std is None else f" ± {std:.4f}"),
+            str(row["algorithm"]), str(imputer),
+            "—" if row["warm_start_rank"] is None else f"#{row['warm_start_rank']}",
+            ", ".join(shown),
         )
     console.print(table)
     if summary["model"]:
