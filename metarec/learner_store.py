@@ -4,7 +4,7 @@ Fitting the meta-learner (with its inner validation) takes far longer than a rec
 so a fitted learner is stored next to the knowledge base (``models/`` inside a KB directory that
 ships one) or in the user's cache directory, keyed by the knowledge base's checksums, the evidence
 it learns from and the learner's settings. A changed KB therefore never meets a stale learner.
-Learners are stored as JSON plus LightGBM's text model format: nothing is ever unpickled.
+Learners are stored by :mod:`metarec.learner_codec`: nothing is ever unpickled.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from metarec import learner_codec
 from metarec.recommend import Evidence, learner_inputs
 
 LEARNER_SETTINGS: dict[str, Any] = {"model": "auto", "n_jobs": 1}
@@ -62,29 +63,27 @@ def save_learner(learner: Any, directory: Path) -> None:
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
     try:
-        learner.save(tmp)
+        learner_codec.save(learner, tmp)
+        tmp.chmod(0o755)
         os.replace(tmp, directory)
     except OSError:
-        # Another process stored the same learner first; theirs is as good as ours.
+        # Another process stored the same learner first (or the cache is read-only): the
+        # recommendation does not depend on the cache, so it goes on.
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def fitted_learner(kb: Any, evidence: Evidence, random_state: int = 0) -> Any:
     """A fitted learner for ``evidence``: from memory, from disk, or fitted now and stored."""
-    from metarec.metalearning import MetaLearner
-
     key = learner_key(kb, evidence, random_state)
     if key in _MEMORY:
         return _MEMORY[key]
     learner = None
-    if hasattr(MetaLearner, "load"):
-        for directory in candidate_dirs(kb, key):
-            if directory.is_dir():
-                learner = MetaLearner.load(directory)
-                break
+    for directory in candidate_dirs(kb, key):
+        if (directory / "state.json").is_file():
+            learner = learner_codec.load(directory)
+            break
     if learner is None:
         learner = fit_learner(kb, evidence, random_state)
-        if hasattr(learner, "save"):
-            save_learner(learner, cache_dir() / key)
+        save_learner(learner, cache_dir() / key)
     _MEMORY[key] = learner
     return learner

@@ -1,0 +1,76 @@
+"""Fitted meta-learners survive a save/load round trip, and damaged or hostile files are refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metarec import learner_codec
+from metarec.errors import KnowledgeBaseError
+from metarec.metalearning import MetaLearner
+
+
+@pytest.fixture(scope="module")
+def fitted() -> tuple[MetaLearner, pd.DataFrame]:
+    rng = np.random.default_rng(0)
+    n_datasets, n_configs = 40, 8
+    meta = pd.DataFrame(
+        rng.normal(size=(n_datasets, 4)),
+        index=[f"d{i}" for i in range(n_datasets)],
+        columns=[
+            "NumberOfInstances",
+            "ClassEntropy",
+            "MeanSkewnessOfNumericAtts",
+            "Dimensionality",
+        ],
+    )
+    # Configuration j is good where the first meta-feature is close to a configuration-specific
+    # value: the learner has something real to learn.
+    centres = np.linspace(-2, 2, n_configs)
+    perf = pd.DataFrame(
+        -np.abs(meta[["NumberOfInstances"]].to_numpy() - centres) + rng.normal(0, 0.1, (40, 8)),
+        index=meta.index,
+        columns=[f"c{j}" for j in range(n_configs)],
+    )
+    perf.iloc[::7, ::3] = np.nan
+    return MetaLearner(model="auto", random_state=0).fit(meta, perf, maximize=True), meta
+
+
+def test_round_trip_predicts_identically(fitted, tmp_path: Path) -> None:
+    learner, meta = fitted
+    learner_codec.save(learner, tmp_path / "learner")
+    restored = learner_codec.load(tmp_path / "learner")
+    query = meta.iloc[:5] + 0.01
+    pd.testing.assert_frame_equal(learner.predict(query), restored.predict(query))
+    pd.testing.assert_frame_equal(
+        learner.predict_uncertainty(query), restored.predict_uncertainty(query)
+    )
+    pd.testing.assert_frame_equal(learner.rank(query, top_k=3), restored.rank(query, top_k=3))
+    pd.testing.assert_frame_equal(
+        learner.out_of_distribution(query), restored.out_of_distribution(query)
+    )
+
+
+def test_foreign_class_in_state_is_refused(fitted, tmp_path: Path) -> None:
+    learner, _ = fitted
+    learner_codec.save(learner, tmp_path / "learner")
+    state_file = tmp_path / "learner" / "state.json"
+    payload = json.loads(state_file.read_text())
+    payload["learner"]["__object__"] = "subprocess:Popen"
+    state_file.write_text(json.dumps(payload))
+    with pytest.raises(KnowledgeBaseError, match="foreign class"):
+        learner_codec.load(tmp_path / "learner")
+
+
+@pytest.mark.parametrize("victim", ["state.json", "arrays.npz"])
+def test_damaged_files_are_one_clear_error(fitted, tmp_path: Path, victim: str) -> None:
+    learner, _ = fitted
+    learner_codec.save(learner, tmp_path / "learner")
+    target = tmp_path / "learner" / victim
+    target.write_bytes(target.read_bytes()[: target.stat().st_size // 3])
+    with pytest.raises(KnowledgeBaseError, match="damaged"):
+        learner_codec.load(tmp_path / "learner")
