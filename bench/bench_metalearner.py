@@ -33,6 +33,7 @@ from metarec.metalearner import MetaLearner, evaluation  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 MODELS = ("sbs", "knn", "surrogate", "forest", "auto")
+ROWS = (*MODELS, "auto, diverse")  # the same fitted auto, ranked with rank(diverse=True)
 
 
 # ----------------------------------------------------------------------------- data
@@ -173,6 +174,15 @@ def openml100_cells() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, bool, s
 
 
 # ----------------------------------------------------------------------------- evaluation
+def _as_key(ranking: pd.DataFrame, datasets: pd.Index, configurations: pd.Index) -> np.ndarray:
+    """A ranking (long format) as a datasets x configurations key: higher = ranked earlier."""
+    key = np.full((len(datasets), len(configurations)), -np.inf)
+    rows = datasets.get_indexer(ranking["dataset"])
+    cols = configurations.get_indexer(ranking["configuration"])
+    key[rows, cols] = -ranking["rank"].to_numpy(dtype=float)
+    return key
+
+
 def evaluate(mf: pd.DataFrame, perf: pd.DataFrame, configs: pd.DataFrame, maximize: bool,
              folds: int, seed: int, settings: dict) -> tuple[pd.DataFrame, dict, list[str]]:
     datasets = perf.index[perf.index.isin(mf.index) & perf.notna().any(axis=1)]
@@ -182,36 +192,33 @@ def evaluate(mf: pd.DataFrame, perf: pd.DataFrame, configs: pd.DataFrame, maximi
     order = np.random.RandomState(seed).permutation(n)
     splits = np.array_split(order, n_folds)
     truth = perf.to_numpy() if maximize else -perf.to_numpy()
-    tables: dict[str, list[pd.DataFrame]] = {m: [] for m in MODELS}
+    tables: dict[str, list[pd.DataFrame]] = {m: [] for m in ROWS}
     seconds = {m: 0.0 for m in MODELS}
     chosen_by_auto: list[str] = []
     for f, held in enumerate(splits):
         train = np.setdiff1d(np.arange(n), held)
         keys = {}
+        held_index = mf.index[held]
         for model in MODELS:
             start = time.perf_counter()
             learner = MetaLearner(model, random_state=seed, **settings).fit(
                 mf.iloc[train], perf.iloc[train], maximize, configs)
-            ranking = learner.rank(mf.iloc[held])
+            keys[model] = _as_key(learner.rank(mf.iloc[held]), held_index, perf.columns)
             seconds[model] += time.perf_counter() - start
-            key = np.full((len(held), perf.shape[1]), -np.inf)
-            pos = {c: j for j, c in enumerate(perf.columns)}
-            by_dataset = {d: i for i, d in enumerate(mf.index[held])}
-            for row in ranking.itertuples(index=False):
-                key[by_dataset[row.dataset], pos[row.configuration]] = -float(row.rank)
-            keys[model] = key
             if model == "auto":
                 chosen_by_auto.append(learner.candidate_.name)
-        for model in MODELS:
+                diverse = learner.rank(mf.iloc[held], diverse=True)
+                keys["auto, diverse"] = _as_key(diverse, held_index, perf.columns)
+        for model in ROWS:
             table = evaluation.per_dataset(truth[held], keys[model], keys["sbs"], ks=(1, 5))
             table.index = perf.index[held]
             tables[model].append(table)
         print(f"  fold {f + 1}/{n_folds} done ({sum(seconds.values()):.0f} s)", flush=True)
-    per = {m: pd.concat(tables[m]) for m in MODELS}
+    per = {m: pd.concat(tables[m]) for m in ROWS}
     rows = []
-    for model in MODELS:
+    for model in ROWS:
         rows.append({"model": model, **evaluation.summary(per[model]),
-                     "fit+rank s/fold": seconds[model] / n_folds})
+                     "fit+rank s/fold": seconds.get(model, np.nan) / n_folds})
     return pd.DataFrame(rows).set_index("model"), {"n_datasets": n, "n_folds": n_folds,
                                                     "n_configurations": perf.shape[1],
                                                     "observed": float(perf.notna().mean().mean())

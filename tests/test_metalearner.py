@@ -70,9 +70,13 @@ def test_learners_recover_the_dependence_sbs_cannot(world, fitted, model):
 def test_auto_reports_its_inner_validation(fitted):
     auto = fitted["auto"]
     table = auto.selection_
-    assert {"knn", "sbs", "surrogate"} <= set(table.index)
-    assert table["regret@1"].is_monotonic_increasing
+    assert {"knn", "sbs", "surrogate", "forest"} <= set(table.index)
     assert auto.candidate_.name == table.index[0]
+    # one-standard-error rule: the winner is statistically tied with the lowest regret and has
+    # the fewest components among those tied
+    winner = table.iloc[0]
+    assert winner["within_1se"] and table.loc[table["regret@1"].idxmin(), "within_1se"]
+    assert winner["components"] == table.loc[table["within_1se"], "components"].min()
     # SBS cannot be chosen in a world where the meta-feature decides
     assert table.index[0] != "sbs"
 

@@ -180,6 +180,7 @@ class MetaLearner:
         # similarity of configurations uses z-scores whatever the training normalisation: ranks
         # would make two copies of one configuration look different wherever they swap places
         self._z = normalise(scores, "zscore").z
+        self._similarity_cache: dict[int, np.ndarray] = {}
 
         if self.model == "auto":
             self.selection_ = self._inner_validation(features, imputed, scores, config_matrix)
@@ -261,15 +262,28 @@ class MetaLearner:
                 with np.errstate(invalid="ignore", divide="ignore"):
                     ratio = (truth - combined.score) / np.maximum(combined.uncertainty, 1e-12)
                 sq_err[cand.name].append(ratio[~np.isnan(truth)] ** 2)
-        rows = []
+        rows, regrets = [], {}
         for cand in candidates:
             table = pd.concat(tables[cand.name], ignore_index=True)
+            regrets[cand.name] = table["regret@1"].to_numpy()
             scale = float(np.sqrt(np.nanmean(np.concatenate(sq_err[cand.name]))))
             rows.append({"candidate": cand.name, **evaluation.summary(table, ks=(1, 5)),
+                         "components": len(cand.uses() - {"sbs"} if cand.warm_start_order
+                                           else cand.uses()),
                          "uncertainty_scale": scale if np.isfinite(scale) else 1.0})
-        # lowest top-1 regret wins; top-5 regret breaks ties; pure models are listed first
-        return (pd.DataFrame(rows).set_index("candidate")
-                .sort_values(["regret@1", "regret@5"], kind="stable"))
+        frame = pd.DataFrame(rows).set_index("candidate")
+        # One-standard-error rule: with ~36 candidates scored on a few hundred datasets the
+        # lowest regret is partly luck, so every candidate within one paired standard error of
+        # the best counts as tied, and the one with the fewest components among those wins.
+        best = frame["regret@1"].idxmin()
+        within = {}
+        for name, values in regrets.items():
+            diff = values - regrets[best]
+            se = float(np.std(diff, ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
+            within[name] = bool(np.mean(diff) <= se)
+        frame["within_1se"] = pd.Series(within)
+        return frame.sort_values(["within_1se", "components", "regret@1", "regret@5"],
+                                 ascending=[False, True, True, True], kind="stable")
 
     # ------------------------------------------------------------------ prediction
     def _check_fitted(self) -> None:
@@ -352,44 +366,57 @@ class MetaLearner:
             }))
         return pd.concat(frames, ignore_index=True)
 
-    def similarity(self, a: int, b: int) -> float:
-        """Correlation of two configurations' normalised scores over the KB datasets running both.
+    def similarity(self, a: int) -> np.ndarray:
+        """Similarity of configuration ``a`` (by position) to every configuration.
 
-        Falls back to closeness of their configuration features where fewer than five datasets
-        ran both, and to 0 where there is neither.
+        The correlation of their normalised scores over the KB datasets that ran both; where
+        fewer than five did, closeness of configuration features (1 - mean scaled difference)
+        stands in, and 0 where there are none.
         """
-        both = ~np.isnan(self._z[:, a]) & ~np.isnan(self._z[:, b])
-        if both.sum() >= 5:
-            x, y = self._z[both, a], self._z[both, b]
-            if x.std() > 0 and y.std() > 0:
-                return float(np.corrcoef(x, y)[0, 1])
-            return 1.0 if np.allclose(x, y) else 0.0
-        if not self.encoder_.by_id_:
+        cache = self.__dict__.setdefault("_similarity_cache", {})
+        if a in cache:
+            return cache[a]
+        z = self._z
+        both = ~np.isnan(z[:, [a]]) & ~np.isnan(z)
+        count = both.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            xa = np.where(both, z[:, [a]], 0.0)
+            xb = np.where(both, z, 0.0)
+            da = np.where(both, xa - xa.sum(axis=0) / count, 0.0)
+            db = np.where(both, xb - xb.sum(axis=0) / count, 0.0)
+            var_a, var_b = (da**2).sum(axis=0), (db**2).sum(axis=0)
+            corr = (da * db).sum(axis=0) / np.sqrt(var_a * var_b)
+        flat = (var_a <= 1e-24) | (var_b <= 1e-24)
+        same = np.all(np.where(both, np.isclose(xa, xb), True), axis=0)
+        corr = np.where(flat, np.where(same, 1.0, 0.0), corr)
+        if self.encoder_.by_id_:
+            fallback = np.zeros(len(count))
+        else:
             m = self._config_matrix
             span = np.nanmax(m, axis=0) - np.nanmin(m, axis=0)
-            span = np.where(span > 0, span, 1.0)
-            diff = np.abs(m[a] - m[b]) / span
-            return float(1.0 - np.nanmean(np.where(np.isnan(diff), 1.0, diff)))
-        return 0.0
+            diff = np.abs(m[a] - m) / np.where(span > 0, span, 1.0)
+            fallback = 1.0 - np.nanmean(np.where(np.isnan(diff), 1.0, diff), axis=1)
+        row = np.where(count >= 5, np.nan_to_num(corr), fallback)
+        row[a] = 1.0
+        cache[a] = row
+        return row
 
     def _diversify(self, order: np.ndarray, score: np.ndarray, unc: np.ndarray,
                    k: int) -> np.ndarray:
-        # Greedy: look at candidates in ranking order; a near-copy of one already chosen is
+        # Greedy: take candidates in ranking order; a near-copy of one already chosen is
         # deferred unless the evidence (score margin beyond joint uncertainty) says it is better.
         remaining = list(order)
         chosen: list[int] = []
+        closest = np.full(len(score), -np.inf)
         while remaining and len(chosen) < k:
-            copies = [c for c in remaining
-                      if any(self.similarity(c, s) >= self.similarity_threshold for s in chosen)]
-            fresh = [c for c in remaining if c not in copies]
             pick = remaining[0]
-            if pick in copies and fresh:
-                alt = fresh[0]
-                margin = score[pick] - score[alt]
-                if margin <= np.hypot(unc[pick], unc[alt]):
+            if closest[pick] >= self.similarity_threshold:
+                alt = next((c for c in remaining if closest[c] < self.similarity_threshold), None)
+                if alt is not None and score[pick] - score[alt] <= np.hypot(unc[pick], unc[alt]):
                     pick = alt
             chosen.append(pick)
             remaining.remove(pick)
+            closest = np.maximum(closest, self.similarity(pick))
         return np.array(chosen + remaining, dtype=int)
 
     # ------------------------------------------------------------------ evidence
