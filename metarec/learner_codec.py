@@ -41,6 +41,8 @@ class _Writer:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.arrays: dict[str, np.ndarray] = {}
+        self.array_keys: dict[int, str] = {}
+        self.keep_alive: list[np.ndarray] = []  # ids stay unique while the writer runs
         self.n_estimators = 0
 
     def encode(self, value: Any) -> Any:
@@ -53,8 +55,13 @@ class _Writer:
         if isinstance(value, np.ndarray):
             if value.dtype == object:
                 return {"__objarray__": [self.encode(v) for v in value.tolist()]}
-            key = f"a{len(self.arrays)}"
-            self.arrays[key] = value
+            # The same array may be referenced many times (e.g. every tree's training data).
+            key = self.array_keys.get(id(value))
+            if key is None:
+                key = f"a{len(self.arrays)}"
+                self.arrays[key] = value
+                self.array_keys[id(value)] = key
+                self.keep_alive.append(value)
             return {"__array__": key}
         if isinstance(value, pd.Index):
             return {

@@ -9,6 +9,7 @@ Learners are stored by :mod:`metarec.learner_codec`: nothing is ever unpickled.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -18,17 +19,60 @@ from pathlib import Path
 from typing import Any
 
 from metarec import learner_codec
-from metarec.recommend import Evidence, learner_inputs
+from metarec.recommend import Evidence, choose_evidence, learner_inputs
 
 LEARNER_SETTINGS: dict[str, Any] = {"model": "auto", "n_jobs": 1}
 _MEMORY: dict[str, Any] = {}
 
 
-def learner_key(kb: Any, evidence: Evidence, random_state: int) -> str:
+def kb_fingerprint(kb: Any) -> str:
     tables = {name: entry.get("sha256") for name, entry in kb.manifest.get("tables", {}).items()}
+    return hashlib.sha256(json.dumps(tables, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def cached_evidence(kb: Any, task: str) -> Evidence:
+    """:func:`choose_evidence`, remembered per knowledge base (it scans every run)."""
+    name = f"evidence-{kb_fingerprint(kb)}.json"
+    for file in (Path(kb.path) / "models" / name, cache_dir() / name):
+        if file.is_file():
+            try:
+                stored = json.loads(file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if task in stored:
+                return Evidence(**stored[task])
+    evidence = choose_evidence(kb, task)
+    _remember_evidence(cache_dir() / name, task, evidence)
+    return evidence
+
+
+def _remember_evidence(file: Path, task: str, evidence: Evidence) -> None:
+    try:
+        stored = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
+        stored[task] = dataclasses.asdict(evidence)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = file.with_name(f".{file.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(stored, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, file)
+    except (OSError, ValueError):
+        pass  # a cache that cannot be written only costs time
+
+
+def code_fingerprint() -> str:
+    """Hash of the meta-learner's source: a learner stored by other code is never reused."""
+    import metarec.metalearning as package
+
+    digest = hashlib.sha256()
+    for file in sorted(Path(package.__file__).parent.glob("*.py")):
+        digest.update(file.name.encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def learner_key(kb: Any, evidence: Evidence, random_state: int) -> str:
     payload = json.dumps(
         {
-            "tables": tables,
+            "kb": kb_fingerprint(kb),
+            "code": code_fingerprint(),
             "source": evidence.source,
             "metric": evidence.metric,
             "settings": LEARNER_SETTINGS,
@@ -87,3 +131,44 @@ def fitted_learner(kb: Any, evidence: Evidence, random_state: int = 0) -> Any:
         save_learner(learner, cache_dir() / key)
     _MEMORY[key] = learner
     return learner
+
+
+def ship(kb_path: Path, random_state: int = 0) -> list[Path]:
+    """Fit and store, inside the knowledge base, a learner for every task type it supports.
+
+    Stale learners of earlier builds are removed, so ``models/`` only holds what this KB uses.
+    """
+    from metarec import kb as kb_module
+    from metarec.errors import KnowledgeBaseError
+
+    kb = kb_module.load(kb_path)
+    models = Path(kb.path) / "models"
+    written: list[Path] = []
+    evidence_file = models / f"evidence-{kb_fingerprint(kb)}.json"
+    for task in ("classification", "regression"):
+        try:
+            evidence = choose_evidence(kb, task)
+        except KnowledgeBaseError:
+            continue
+        _remember_evidence(evidence_file, task, evidence)
+        key = learner_key(kb, evidence, random_state)
+        target = models / key
+        if not (target / "state.json").is_file():
+            save_learner(fit_learner(kb, evidence, random_state), target)
+        written.append(target)
+    keep = {p.name for p in written} | {evidence_file.name}
+    for stale in models.iterdir() if models.is_dir() else []:
+        if stale.name not in keep:
+            if stale.is_dir():
+                shutil.rmtree(stale)
+            else:
+                stale.unlink()
+    return written
+
+
+if __name__ == "__main__":
+    import sys
+
+    for path in ship(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("knowledge_base")):
+        size = sum(f.stat().st_size for f in path.iterdir()) / 2**20
+        print(f"{path}: {size:.1f} MiB")

@@ -91,35 +91,46 @@ def _finite_or_none(value: Any) -> Any:
 
 
 def choose_evidence(kb: Any, task: str) -> Evidence:
-    """The (source, metric) run history with the most evidence for ``task``."""
-    configs = kb.configurations[kb.configurations["task_type"] == task]["configuration_id"]
-    runs = kb.runs[kb.runs["configuration_id"].isin(configs)]
+    """The (source, metric) run history with the most evidence for ``task``.
+
+    Evidence is counted over configurations run on at least five datasets (one run on a single
+    dataset says nothing about which data a configuration suits): datasets x such configurations.
+    """
+    task_of = kb.configurations.set_index("configuration_id")["task_type"]
+    runs = kb.runs[["source", "metric", "configuration_id", "dataset_id", "higher_is_better"]]
+    runs = runs[runs["configuration_id"].map(task_of).eq(task).fillna(False).astype(bool)]
     if runs.empty:
         raise KnowledgeBaseError(f"the knowledge base has no runs for {task} tasks.")
-    best: Evidence | None = None
-    best_weight = -1.0
-    for (source, metric), group in runs.groupby(["source", "metric"], sort=True):
-        per_config = group.groupby("configuration_id")["dataset_id"].nunique()
-        # Configurations run on a single dataset say nothing about which data they suit.
-        shared = per_config[per_config >= 5]
-        n_datasets = group.loc[group["configuration_id"].isin(shared.index), "dataset_id"].nunique()
-        weight = float(n_datasets) * float(len(shared))
-        if weight > best_weight:
-            best_weight = weight
-            best = Evidence(
-                source=str(source),
-                metric=str(metric),
-                higher_is_better=bool(group["higher_is_better"].iloc[0]),
-                n_datasets=int(n_datasets),
-                n_configurations=int(len(shared)),
-            )
-    if best is None or best.n_datasets < MIN_DATASETS:
-        found = 0 if best is None else best.n_datasets
+    keys = ["source", "metric", "configuration_id"]
+    pairs = runs.drop_duplicates([*keys, "dataset_id"])
+    per_config = pairs.groupby(keys, sort=True).size()
+    shared = per_config[per_config >= 5].reset_index()[keys]
+    covered = pairs.merge(shared, on=keys)
+    table = pd.DataFrame(
+        {
+            "datasets": covered.groupby(["source", "metric"])["dataset_id"].nunique(),
+            "configurations": shared.groupby(["source", "metric"]).size(),
+            "higher_is_better": runs.groupby(["source", "metric"])["higher_is_better"].first(),
+        }
+    ).fillna({"datasets": 0, "configurations": 0})
+    table["weight"] = table["datasets"] * table["configurations"]
+    # Ties go to the first (source, metric) in sorted order, so the choice is deterministic.
+    (source, metric), best = next(
+        iter(table.sort_values("weight", ascending=False, kind="mergesort").iterrows())
+    )
+    if best["datasets"] < MIN_DATASETS:
         raise KnowledgeBaseError(
-            f"the knowledge base has runs on only {found} {task} dataset(s) shared across "
-            f"configurations; at least {MIN_DATASETS} are needed for a {task} recommendation."
+            f"the knowledge base has runs on only {int(best['datasets'])} {task} dataset(s) shared "
+            f"across configurations; at least {MIN_DATASETS} are needed for a {task} "
+            "recommendation."
         )
-    return best
+    return Evidence(
+        source=str(source),
+        metric=str(metric),
+        higher_is_better=bool(best["higher_is_better"]),
+        n_datasets=int(best["datasets"]),
+        n_configurations=int(best["configurations"]),
+    )
 
 
 def learner_inputs(kb: Any, evidence: Evidence) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -186,10 +197,10 @@ def recommend(
 ) -> RecommendationReport:
     """Rank pipelines for ``dataset`` from ``kb`` (default: the shipped knowledge base)."""
     from metarec import kb as kb_module
-    from metarec.learner_store import fitted_learner
+    from metarec.learner_store import cached_evidence, fitted_learner
 
     kb = kb if kb is not None else kb_module.load()
-    evidence = choose_evidence(kb, dataset.task)
+    evidence = cached_evidence(kb, dataset.task)
     profile_values = profile(dataset, random_state=random_state)
     learner = learner if learner is not None else fitted_learner(kb, evidence, random_state)
     query = profile_values.to_frame(name=dataset.source).T

@@ -14,8 +14,8 @@ from metarec.errors import KnowledgeBaseError
 from metarec.metalearning import MetaLearner
 
 
-@pytest.fixture(scope="module")
-def fitted() -> tuple[MetaLearner, pd.DataFrame]:
+@pytest.fixture(scope="module", params=["auto", "forest", "surrogate", "knn"])
+def fitted(request: pytest.FixtureRequest) -> tuple[MetaLearner, pd.DataFrame]:
     rng = np.random.default_rng(0)
     n_datasets, n_configs = 40, 8
     meta = pd.DataFrame(
@@ -37,7 +37,8 @@ def fitted() -> tuple[MetaLearner, pd.DataFrame]:
         columns=[f"c{j}" for j in range(n_configs)],
     )
     perf.iloc[::7, ::3] = np.nan
-    return MetaLearner(model="auto", random_state=0).fit(meta, perf, maximize=True), meta
+    learner = MetaLearner(model=request.param, random_state=0)
+    return learner.fit(meta, perf, maximize=True), meta
 
 
 def test_round_trip_predicts_identically(fitted, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ _LEAF_VALUES: weakref.WeakKeyDictionary[Any, np.ndarray] = weakref.WeakKeyDictio
 class CompactTree:
     """Split structure of one fitted scikit-learn tree, with a numpy ``apply``/``predict``."""
 
-    def __init__(self, tree: Any, forest: CompactForest) -> None:
+    def __init__(self, tree: Any, train_features: np.ndarray, train_targets: np.ndarray) -> None:
         structure = tree.tree_
         self.left = structure.children_left.astype(np.int32)
         self.right = structure.children_right.astype(np.int32)
@@ -33,7 +33,9 @@ class CompactTree:
             if missing_left is None
             else np.asarray(missing_left, dtype=bool)
         )
-        self.forest = forest
+        # Shared with the other trees of the forest (and stored once by metarec.learner_codec).
+        self.train_features = train_features
+        self.train_targets = train_targets
 
     def apply(self, X: np.ndarray) -> np.ndarray:
         """Leaf index reached by each row (scikit-learn's rule: go left when x <= threshold)."""
@@ -51,8 +53,8 @@ class CompactTree:
     def leaf_values(self) -> np.ndarray:
         values = _LEAF_VALUES.get(self)
         if values is None:
-            leaves = self.apply(self.forest.train_features)
-            targets = self.forest.train_targets
+            leaves = self.apply(self.train_features)
+            targets = self.train_targets
             sums = np.zeros((len(self.left), targets.shape[1]))
             np.add.at(sums, leaves, targets)
             counts = np.bincount(leaves, minlength=len(self.left))
@@ -72,7 +74,10 @@ class CompactForest:
             raise ValueError("a bootstrapped forest's leaves are not training means")
         self.train_features = np.asarray(features, dtype=np.float64)
         self.train_targets = np.asarray(targets, dtype=np.float64).reshape(len(features), -1)
-        self.estimators_ = [CompactTree(tree, self) for tree in forest.estimators_]
+        self.estimators_ = [
+            CompactTree(tree, self.train_features, self.train_targets)
+            for tree in forest.estimators_
+        ]
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return np.mean([tree.predict(X) for tree in self.estimators_], axis=0)
