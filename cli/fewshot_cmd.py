@@ -183,7 +183,6 @@ def evaluate(
     episodes: int = typer.Option(1000, help="Test episodes (at least 1,000 for a tight CI)."),
     alphabets: str | None = typer.Option(None, help="Comma-separated alphabets to use only."),
     exclude_alphabets: str | None = typer.Option(None, help="Comma-separated alphabets to skip."),
-    image_size: int | None = typer.Option(None, help="Input side (default: the model's)."),
     mixed_sizes: bool = typer.Option(False, "--mixed-sizes", help="Accept images of mixed sizes."),
     seed: int = typer.Option(0, help="Seed of the test episodes."),
     device: str = typer.Option("auto", help="auto (CUDA > MPS > CPU), cuda, mps or cpu."),
@@ -201,7 +200,7 @@ def evaluate(
     target = select_device(device)
     model_path = model or default_model_path()
     network, meta = load_checkpoint(model_path, target)
-    dataset = load_image_set(data, image_size or network.image_size, mixed_sizes=mixed_sizes)
+    dataset = load_image_set(data, network.image_size, mixed_sizes=mixed_sizes)
     if alphabets:
         dataset = split_by_groups(dataset, _names(alphabets))[1]
     if exclude_alphabets:

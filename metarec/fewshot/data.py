@@ -106,13 +106,12 @@ def _check_empty_class_folders(path: Path, found: set[str]) -> None:
 
 def load_query_images(
     path: str | Path, image_size: int = DEFAULT_IMAGE_SIZE, mixed_sizes: bool = False
-) -> tuple[list[str], torch.Tensor, tuple[int, int]]:
-    """Read every image under ``path`` (a folder or zip); return names, tensor, original size."""
+) -> tuple[list[str], torch.Tensor]:
+    """Read every image under ``path`` (a folder or zip); return their names and a tensor."""
     with ImageSource(path) as source:
         refs = source.list_flat_images()
         arrays = _decode_all(source, refs, image_size, mixed_sizes)
-        size = source.decode(refs[0], image_size)[1]
-    return [r.name for r in refs], torch.from_numpy(np.stack(arrays))[:, None], size
+    return [r.name for r in refs], torch.from_numpy(np.stack(arrays))[:, None]
 
 
 def split_by_groups(data: ImageSet, held_out: Sequence[str]) -> tuple[ImageSet, ImageSet]:

@@ -43,7 +43,7 @@ def predict(
     target = select_device(device)
     model, _ = load_checkpoint(path, target)
     support = load_image_set(support_dir, model.image_size, min_classes=2, mixed_sizes=mixed_sizes)
-    names, query, query_size = load_query_images(query_dir, model.image_size, mixed_sizes)
+    names, query = load_query_images(query_dir, model.image_size, mixed_sizes)
     support_x = torch.cat(support.images).to(target)
     support_y = torch.cat(
         [torch.full((len(x),), i, dtype=torch.long) for i, x in enumerate(support.images)]
@@ -54,5 +54,6 @@ def predict(
             chunk = query[start : start + QUERY_CHUNK].to(target)
             logits = model(support_x, support_y, chunk, support.n_classes)
             predictions.extend(logits.argmax(1).tolist())
-    labels = [name.rsplit("/", 1)[-1] for name in support.class_names]
-    return {name: labels[p] for name, p in zip(names, predictions, strict=True)}
+    # Class names are the class folders' paths under the support root: unique even when
+    # classes are nested under alphabets.
+    return {name: support.class_names[p] for name, p in zip(names, predictions, strict=True)}
