@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/metarec profile examples/colic.csv --target surgical_lesion
+	$(BIN)/metarec recommend examples/colic.csv --target surgical_lesion
 
 lint: install
 	$(BIN)/ruff check .
