@@ -7,8 +7,8 @@ task, whether the data has missing values and the knowledge base (never on the r
 so several processes sharing one study build identical distributions.
 
 Bounds start from sane defaults and are widened, within hard limits, to the range the knowledge
-base's configurations use (1st-99th percentile), so recommended configurations fall inside the
-space instead of being clipped. Values in other units (``min_samples_split`` given as a fraction,
+base's configurations use, so recommended configurations fall inside the space instead of being
+clipped. Values in other units (``min_samples_split`` given as a fraction,
 ``max_features="sqrt"``, ``gamma="auto"``) are converted with the data's shape.
 """
 
@@ -392,8 +392,10 @@ def _to_estimator_units(algorithm: str, hp: dict[str, Any]) -> dict[str, Any]:
 
 # -- knowledge-base informed bounds -----------------------------------------------------------
 def kb_ranges(configurations: Any) -> dict[tuple[str, str, str], tuple[float, float]]:
-    """Per (task, algorithm, hyperparameter): the 1st-99th percentile of the numeric values the
-    knowledge base's configurations use (min-max when there are fewer than 20 values)."""
+    """Per (task, algorithm, hyperparameter): the range of the numeric values the knowledge
+    base's configurations use. The whole range, not a central part: a recommended configuration
+    clipped to a narrower space would not be the configuration recommended (the hard limits of
+    each parameter keep outliers from blowing the space up)."""
     import numpy as np
 
     values: dict[tuple[str, str, str], list[float]] = {}
@@ -410,13 +412,8 @@ def kb_ranges(configurations: Any) -> dict[tuple[str, str, str], tuple[float, fl
     for key, vals in values.items():
         arr = np.asarray(vals)
         arr = arr[np.isfinite(arr)]
-        if arr.size == 0:
-            continue
-        if arr.size >= 20:
-            lo, hi = np.quantile(arr, [0.01, 0.99])
-        else:
-            lo, hi = arr.min(), arr.max()
-        out[key] = (float(lo), float(hi))
+        if arr.size:
+            out[key] = (float(arr.min()), float(arr.max()))
     return out
 
 
