@@ -237,3 +237,11 @@ def test_any_small_matrix_gives_a_complete_ranking(n_datasets, n_configs, seed, 
         assert sorted(ranking["rank"]) == sorted(list(range(1, kept + 1)) * 2)
         assert (ranking.groupby("dataset")["configuration"].nunique() == kept).all()
         assert (learner.predict_uncertainty(mf.iloc[:2]).to_numpy() >= 0).all()
+
+
+def test_sbs_is_the_best_mean_on_a_complete_matrix(world):
+    mf, perf, mf_test, _, _ = world
+    top = MetaLearner("sbs").fit(mf, perf, True).rank(mf_test.iloc[[0]], top_k=1)
+    assert top["configuration"].iloc[0] == perf.mean().idxmax()
+    top = MetaLearner("sbs").fit(mf, 1 - perf, False).rank(mf_test.iloc[[0]], top_k=1)
+    assert top["configuration"].iloc[0] == perf.mean().idxmax()

@@ -47,19 +47,23 @@ def _weighted_nan_stats(values: np.ndarray, weights: np.ndarray) -> tuple[np.nda
 
 
 class SingleBest:
-    """The single best configuration: the best mean normalised score over the knowledge base.
+    """The single best configuration: the best average performance over the knowledge base.
 
-    The mean is shrunk towards 0 (average) by ``prior_count`` pseudo-datasets so that a
-    configuration run on two datasets cannot beat one that is good on two hundred by luck.
+    Averaged in the metric's own units after centring each dataset (so that which datasets a
+    configuration happened to run on does not decide; on a complete matrix this is exactly the
+    best raw mean) and divided by the typical within-dataset spread, which puts it in the same
+    units as the other models' normalised predictions for blending. The mean is shrunk towards
+    0 (average) by ``prior_count`` pseudo-datasets so that a configuration run on two datasets
+    cannot beat one that is good on two hundred by luck.
     """
 
     def __init__(self, prior_count: float = 2.0) -> None:
         self.prior_count = prior_count
 
     def fit(self, scores: np.ndarray, normalised: NormalisedScores) -> SingleBest:
-        z = normalised.z
-        n_obs = (~np.isnan(z)).sum(axis=0)
-        self.z_ = np.nansum(z, axis=0) / (n_obs + self.prior_count)
+        centred = (scores - normalised.location[:, None]) / float(np.mean(normalised.scale))
+        n_obs = (~np.isnan(centred)).sum(axis=0)
+        self.z_ = np.nansum(centred, axis=0) / (n_obs + self.prior_count)
         with np.errstate(invalid="ignore"):
             mean = np.nanmean(scores, axis=0)
             std = np.nanstd(scores, axis=0)
