@@ -182,6 +182,10 @@ class MetaLearner:
         self._z = normalise(scores, "zscore").z
         self._similarity_cache: dict[int, np.ndarray] = {}
 
+        # No prediction is more certain than a small share of how much scores vary in the KB: a
+        # spread of zero (all neighbours agree) would otherwise claim perfect knowledge.
+        self.uncertainty_floor_ = float(0.05 * np.nanstd(scores)) if np.isfinite(scores).any() \
+            else 0.0
         if self.model == "auto":
             self.selection_ = self._inner_validation(features, imputed, scores, config_matrix)
             best = self.selection_.index[0]
@@ -260,13 +264,16 @@ class MetaLearner:
                 tables[cand.name].append(evaluation.per_dataset(
                     truth, combined.ranking_key, reference, ks=(1, 5)))
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    ratio = (truth - combined.score) / np.maximum(combined.uncertainty, 1e-12)
+                    ratio = (truth - combined.score) / np.maximum(
+                        combined.uncertainty, self.uncertainty_floor_)
                 sq_err[cand.name].append(ratio[~np.isnan(truth)] ** 2)
         rows, regrets = [], {}
         for cand in candidates:
             table = pd.concat(tables[cand.name], ignore_index=True)
             regrets[cand.name] = table["regret@1"].to_numpy()
-            scale = float(np.sqrt(np.nanmean(np.concatenate(sq_err[cand.name]))))
+            # Robust (median-based) calibration: a handful of near-zero spreads among thousands
+            # of predictions must not inflate every uncertainty.
+            scale = float(np.sqrt(np.nanmedian(np.concatenate(sq_err[cand.name])))) / 0.6745
             rows.append({"candidate": cand.name, **evaluation.summary(table, ks=(1, 5)),
                          "components": len(cand.uses() - {"sbs"} if cand.warm_start_order
                                            else cand.uses()),
@@ -316,7 +323,8 @@ class MetaLearner:
             pred = _combine(preds, self.candidate_)
             columns = self.configurations_
         pred = Prediction(z=pred.z, score=pred.score,
-                          uncertainty=pred.uncertainty * self.uncertainty_scale_,
+                          uncertainty=np.maximum(pred.uncertainty, self.uncertainty_floor_)
+                          * self.uncertainty_scale_,
                           order_key=pred.order_key)
         return pred, index, columns
 
