@@ -31,6 +31,7 @@ from metarec.imputation import (
     ImputerSelector,
     _family_columns,
     _l1,
+    campaign_soft_labels,
     campaign_tables,
     dataset_groups,
     gap_table,
@@ -94,15 +95,17 @@ def paired_noise_hits(kb_dir: Path, perf: pd.DataFrame,
 
 
 def outer_fold(mf: pd.DataFrame, perf: pd.DataFrame, groups: pd.Series, train: np.ndarray,
-               test: np.ndarray, fam_idx: dict[str, list[int]],
-               with_metalearner: bool) -> tuple[str, dict[str, np.ndarray]]:
+               test: np.ndarray, fam_idx: dict[str, list[int]], with_metalearner: bool,
+               labels: pd.DataFrame | None) -> tuple[str, dict[str, np.ndarray]]:
     """Fit on ``train`` only; return the inner choice and each method's keys on ``test``."""
     configs = [str(c) for c in perf.columns]
     sel = ImputerSelector(model="blend")
     sel.configurations_ = configs
+    sel.labels_ = labels  # per-dataset labels; _fit_on uses only the training rows
     sel._fit_on(mf.iloc[train], perf.iloc[train], "blend")
     auto = ImputerSelector(model="auto")
     auto.configurations_ = configs
+    auto.labels_ = labels
     picked = str(auto._inner_validation(mf.iloc[train], perf.iloc[train],
                                         groups.iloc[train].to_numpy()).index[0])
     keys: dict[str, np.ndarray] = {}
@@ -123,7 +126,7 @@ def outer_fold(mf: pd.DataFrame, perf: pd.DataFrame, groups: pd.Series, train: n
 
 
 def evaluate(kb_dir: Path, n_folds: int | None, with_metalearner: bool = False,
-             n_jobs: int = 1) -> tuple[pd.DataFrame, str, dict]:
+             n_jobs: int = 1, soft: bool = True) -> tuple[pd.DataFrame, str, dict]:
     from joblib import Parallel, delayed
     from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
@@ -140,9 +143,10 @@ def evaluate(kb_dir: Path, n_folds: int | None, with_metalearner: bool = False,
     def put(method: str, rows: np.ndarray, key: np.ndarray) -> None:
         choices.setdefault(method, np.full((n, len(configs)), np.nan))[rows] = key
 
+    labels = campaign_soft_labels(kb_dir, perf) if soft else None
     folds = list(splitter.split(mf, groups=groups))
     results = Parallel(n_jobs=n_jobs)(
-        delayed(outer_fold)(mf, perf, groups, train, test, fam_idx, with_metalearner)
+        delayed(outer_fold)(mf, perf, groups, train, test, fam_idx, with_metalearner, labels)
         for train, test in folds
     )
     inner_choice: list[str] = []
@@ -271,11 +275,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="grouped K-fold instead of leave-one-group-out (0: leave-one-out)")
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--n-jobs", type=int, default=2, help="outer folds in parallel")
+    parser.add_argument("--hard-labels", action="store_true",
+                        help="train on the hard within-0.01 labels instead of fold-bootstrap ones")
     parser.add_argument("--metalearner", action="store_true",
                         help="also score the generic MetaLearner (slower)")
     args = parser.parse_args(argv)
     started = time.time()
-    table, scheme, picked = evaluate(args.kb, args.folds or None, args.metalearner, args.n_jobs)
+    table, scheme, picked = evaluate(args.kb, args.folds or None, args.metalearner, args.n_jobs,
+                                     not args.hard_labels)
     text = markdown(table, scheme, picked, args.kb, time.time() - started)
     print(text)
     if not args.no_write:

@@ -212,11 +212,15 @@ class ImputerSelector:
 
     # ---------------------------------------------------------------- fitting
     def fit(self, meta_features: pd.DataFrame, performance: pd.DataFrame, maximize: bool = True,
-            groups: pd.Series | None = None) -> ImputerSelector:
+            groups: pd.Series | None = None,
+            labels: pd.DataFrame | None = None) -> ImputerSelector:
         """Learn from ``performance`` (datasets x ``family:imputer``; NaN = not run).
 
-        ``groups`` (dataset -> origin) keeps injected variants of one dataset in one inner fold.
+        ``groups`` (dataset -> group) keeps datasets that share their data in one inner fold.
+        ``labels`` (same shape, in [0, 1]) replace the hard "within tolerance" labels for
+        training, e.g. :func:`soft_hit_table`; validation always scores the hard criterion.
         """
+        self.labels_ = labels
         perf = performance.apply(pd.to_numeric, errors="coerce").astype(float)
         perf = perf if maximize else -perf
         perf = perf.loc[perf.notna().any(axis=1)]
@@ -240,7 +244,13 @@ class ImputerSelector:
     def _fit_on(self, mf: pd.DataFrame, perf: pd.DataFrame, model: str) -> None:
         self.scaler_ = FeatureScaler().fit(mf)
         self.features_ = self.scaler_.transform(mf)
-        self.hits_ = hit_table(perf, self.tolerance).to_numpy()
+        labels = getattr(self, "labels_", None)
+        hard = hit_table(perf, self.tolerance)
+        if labels is not None:
+            soft = labels.reindex(index=perf.index, columns=perf.columns)
+            self.hits_ = soft.where(soft.notna(), hard).to_numpy(dtype=float)
+        else:
+            self.hits_ = hard.to_numpy()
         self.gaps_ = gap_table(perf).to_numpy()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -274,7 +284,8 @@ class ImputerSelector:
             return []
         boosters = []
         for member in range(self.n_members):
-            params = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 15,
+            # cross-entropy takes labels anywhere in [0, 1] (soft labels), not only 0/1
+            params = {"objective": "cross_entropy", "learning_rate": 0.05, "num_leaves": 15,
                       "min_data_in_leaf": 10, "feature_fraction": 0.8, "bagging_fraction": 0.8,
                       "bagging_freq": 1, "lambda_l2": 1.0, "verbose": -1, "num_threads": 1,
                       "seed": self.random_state + member, "deterministic": True}
@@ -296,6 +307,7 @@ class ImputerSelector:
                                     n_neighbors=self.n_neighbors, n_members=self.n_members,
                                     random_state=self.random_state)
             inner.configurations_ = self.configurations_
+            inner.labels_ = getattr(self, "labels_", None)
             inner._fit_on(mf.iloc[train], perf.iloc[train], "blend")
             for model in MODELS:
                 inner.chosen_ = model
@@ -459,6 +471,51 @@ def _selection_hits(prob: np.ndarray, hits: np.ndarray, configurations: list[str
 # ------------------------------------------------------------------------- campaign -> model
 
 
+def soft_hit_table(fold_scores: pd.DataFrame, performance: pd.DataFrame,
+                   tolerance: float = TOLERANCE, n_boot: int = 200,
+                   seed: int = 0) -> pd.DataFrame:
+    """Probability of being within tolerance of the best when the CV folds are resampled.
+
+    ``fold_scores`` has columns dataset_id, config and folds (a list of per-fold scores, folds
+    shared by all configurations of a dataset). The hard label says which imputer won this one
+    CV; on small data that is largely luck, and the bootstrap over folds says how much.
+    """
+    rng = np.random.default_rng(seed)
+    out = pd.DataFrame(np.nan, index=performance.index, columns=performance.columns)
+    by_dataset = {d: g for d, g in fold_scores.groupby("dataset_id")}
+    for dataset in performance.index:
+        rows = by_dataset.get(dataset)
+        if rows is None:
+            continue
+        scores = dict(zip(rows["config"], rows["folds"], strict=True))
+        for _family, cols in _family_columns(performance.columns).items():
+            have = [c for c in cols if c in scores and scores[c] is not None]
+            mats = [np.asarray(scores[c], dtype=float) for c in have]
+            if not mats or len({len(m) for m in mats}) != 1:
+                continue
+            folds = np.vstack(mats)  # configurations x folds
+            pick = rng.integers(0, folds.shape[1], (n_boot, folds.shape[1]))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                means = np.stack([folds[:, p].mean(axis=1) for p in pick])  # boot x configs
+                best = np.nanmax(means, axis=1, keepdims=True)
+            hit = np.where(np.isnan(means), 0.0, means >= best - tolerance - 1e-12)
+            out.loc[dataset, have] = hit.mean(axis=0)
+    return out
+
+
+def campaign_soft_labels(kb_dir: str | Path, performance: pd.DataFrame) -> pd.DataFrame:
+    """:func:`soft_hit_table` from the campaign's per-fold scores."""
+    runs = pd.read_parquet(Path(kb_dir) / "runs.parquet")
+    folds = pd.DataFrame({
+        "dataset_id": runs["dataset_id"],
+        "config": runs["family"] + ":" + runs["imputer"],
+        "folds": [None if f is None else [np.nan if v is None else v for v in json.loads(f)]
+                  for f in runs["fold_values"]],
+    })
+    return soft_hit_table(folds, performance)
+
+
 def dataset_groups(datasets: pd.DataFrame) -> pd.Series:
     """Group campaign datasets that share their data, for leave-group-out validation.
 
@@ -490,10 +547,12 @@ def campaign_tables(kb_dir: str | Path = KB_DIR) -> tuple[pd.DataFrame, pd.DataF
     return wide.loc[common], performance.loc[common], groups.reindex(common)
 
 
-def train(kb_dir: str | Path = KB_DIR, model: str = "auto") -> ImputerSelector:
+def train(kb_dir: str | Path = KB_DIR, model: str = "auto", soft: bool = True) -> ImputerSelector:
     """Fit a selector on the campaign tables in ``kb_dir`` and store it as ``model.json``."""
     mf, perf, groups = campaign_tables(kb_dir)
-    selector = ImputerSelector(model=model).fit(mf, perf, maximize=True, groups=groups)
+    labels = campaign_soft_labels(kb_dir, perf) if soft else None
+    selector = ImputerSelector(model=model).fit(mf, perf, maximize=True, groups=groups,
+                                                labels=labels)
     selector.save(Path(kb_dir) / MODEL_FILE)
     return selector
 

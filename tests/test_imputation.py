@@ -21,7 +21,8 @@ from metarec.io import split_target
 from metarec.pipelines import IMPUTERS, build
 
 # Small estimators keep the pipeline tests fast; the imputation steps are the ones under test.
-FAST = {"random_forest": {"n_estimators": 5, "n_jobs": 1}, "lightgbm": {"n_estimators": 5, "n_jobs": 1},
+FAST = {"random_forest": {"n_estimators": 5, "n_jobs": 1},
+        "lightgbm": {"n_estimators": 5, "n_jobs": 1},
         "logistic_regression": {"max_iter": 200}, "ard_regression": {}}
 
 
@@ -185,3 +186,21 @@ def test_estimator_names_map_to_families() -> None:
 def test_missing_model_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(ImputationError, match="no imputer model"):
         recommend_imputer(pd.Series({"MissingValueRate": 0.1}), model=tmp_path / "none.json")
+
+
+def test_soft_labels_follow_the_fold_noise() -> None:
+    from metarec.imputation import soft_hit_table
+
+    perf = pd.DataFrame({"linear:mean": [0.80], "linear:median": [0.70],
+                         "linear:knn": [0.79]}, index=["d"])
+    folds = pd.DataFrame({
+        "dataset_id": ["d", "d", "d"],
+        "config": ["linear:mean", "linear:median", "linear:knn"],
+        # knn is level with mean on average but swings from fold to fold
+        "folds": [[0.80] * 5, [0.70] * 5, [0.70, 0.88, 0.70, 0.88, 0.79]],
+    })
+    soft = soft_hit_table(folds, perf, n_boot=300)
+    # mean wins this CV, but knn's swings beat it in some resamples: neither label is certain
+    assert 0.6 < soft.loc["d", "linear:mean"] < 1.0
+    assert 0.1 < soft.loc["d", "linear:knn"] < 0.9
+    assert soft.loc["d", "linear:median"] == 0.0  # far behind in every fold
