@@ -298,6 +298,11 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=OUT / "warmstart.json",
                         help="Per-run results, reused when the run is resumed.")
     parser.add_argument("--no-write", action="store_true", help="Print, do not write the docs.")
+    parser.add_argument("--reverse", action="store_true",
+                        help="Work through the chosen datasets from the last one (a second "
+                        "worker with its own --cache; combine with --merge).")
+    parser.add_argument("--merge", type=Path, nargs="*", default=[],
+                        help="Other workers' caches to merge before reporting.")
     args = parser.parse_args()
 
     from metarec import warmstart
@@ -309,11 +314,22 @@ def main() -> None:
     kb = warmstart.load_kb(None)
     if kb is None:
         raise SystemExit("the benchmark needs the knowledge base (knowledge_base/).")
+    for other in args.merge:
+        for name, entry in json.loads(other.read_text())["datasets"].items():
+            mine = results["datasets"].setdefault(name, entry)
+            mine["seeds"] = {**entry["seeds"], **mine["seeds"]}
     if not args.report_only:
-        done = 0
+        chosen = []
         for candidate in candidates(kb, min_rows=150):
-            if done >= args.datasets:
+            if len(chosen) >= args.datasets:
                 break
+            try:
+                load(candidate, args.max_rows)
+            except Exception as exc:  # unreadable or unusable: the next candidate
+                print(f"skip {candidate.name}: {exc}", flush=True)
+                continue
+            chosen.append(candidate)
+        for candidate in reversed(chosen) if args.reverse else chosen:
             entry = results["datasets"].get(candidate.name)
             if entry is None:
                 try:
@@ -344,7 +360,6 @@ def main() -> None:
                 print(f"{candidate.name} seed {seed}: cold {max(running_best(cold)):.4f} "
                       f"warm {max(running_best(warm)):.4f} ({time.time() - t0:.0f} s)",
                       flush=True)
-            done += 1
     complete = {k: v for k, v in results["datasets"].items() if len(v["seeds"]) >= args.seeds}
     print(write_report({"datasets": complete}, args))
 
