@@ -6,12 +6,12 @@ Generic over any (datasets x configurations) performance matrix; see docs/metale
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.utils import check_random_state
 
 from metarec.metalearning import evaluation
 from metarec.metalearning.models import ForestModel, NearestDatasets, Prediction, SingleBest
@@ -21,6 +21,8 @@ from metarec.metalearning.targets import ConfigurationEncoder, Normalisation, no
 
 Model = Literal["auto", "knn", "surrogate", "forest", "sbs"]
 COMPONENTS = ("surrogate", "forest", "knn", "sbs")
+# Near-copy thresholds `auto` tries for rank(diverse=True), from almost none to strong diversity.
+DIVERSITY_THRESHOLDS = (0.95, 0.9, 0.8, 0.7, 0.5)
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,55 @@ def _candidates(step: float) -> list[Candidate]:
     return out
 
 
+def similarity_row(z: np.ndarray, config_matrix: np.ndarray | None, a: int) -> np.ndarray:
+    """Similarity of configuration ``a`` to every configuration (see MetaLearner.similarity)."""
+    both = ~np.isnan(z[:, [a]]) & ~np.isnan(z)
+    count = both.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xa = np.where(both, z[:, [a]], 0.0)
+        xb = np.where(both, z, 0.0)
+        da = np.where(both, xa - xa.sum(axis=0) / count, 0.0)
+        db = np.where(both, xb - xb.sum(axis=0) / count, 0.0)
+        var_a, var_b = (da**2).sum(axis=0), (db**2).sum(axis=0)
+        corr = (da * db).sum(axis=0) / np.sqrt(var_a * var_b)
+    flat = (var_a <= 1e-24) | (var_b <= 1e-24)
+    same = np.all(np.where(both, np.isclose(xa, xb), True), axis=0)
+    corr = np.where(flat, np.where(same, 1.0, 0.0), corr)
+    if config_matrix is None:
+        fallback = np.zeros(len(count))
+    else:
+        m = config_matrix
+        span = np.nanmax(m, axis=0) - np.nanmin(m, axis=0)
+        diff = np.abs(m[a] - m) / np.where(span > 0, span, 1.0)
+        fallback = 1.0 - np.nanmean(np.where(np.isnan(diff), 1.0, diff), axis=1)
+    row = np.where(count >= 5, np.nan_to_num(corr), fallback)
+    row[a] = 1.0
+    return row
+
+
+def diversify(order: np.ndarray, score: np.ndarray, unc: np.ndarray, k: int, threshold: float,
+              similarity: Callable[[int], np.ndarray]) -> np.ndarray:
+    """Reorder the first ``k`` of ``order`` so that near-copies are deferred.
+
+    Greedy: take candidates in ranking order; one whose similarity to an already chosen one is at
+    least ``threshold`` is passed over for the best non-copy, unless the evidence (its score
+    margin beyond the joint uncertainty) says it is better.
+    """
+    remaining = list(order)
+    chosen: list[int] = []
+    closest = np.full(len(score), -np.inf)
+    while remaining and len(chosen) < k:
+        pick = remaining[0]
+        if closest[pick] >= threshold:
+            alt = next((c for c in remaining if closest[c] < threshold), None)
+            if alt is not None and score[pick] - score[alt] <= np.hypot(unc[pick], unc[alt]):
+                pick = alt
+        chosen.append(pick)
+        remaining.remove(pick)
+        closest = np.maximum(closest, similarity(pick))
+    return np.array(chosen + remaining, dtype=int)
+
+
 class MetaLearner:
     """Recommend configurations for a new dataset from a run history (see docs/metalearner.md).
 
@@ -104,7 +155,9 @@ class MetaLearner:
         out-of-distribution threshold.
     similarity_threshold:
         For ``rank(diverse=True)``: configurations whose knowledge-base performance profiles
-        correlate at least this much with an already chosen one count as near-copies.
+        correlate at least this much with an already chosen one count as near-copies. ``auto``
+        instead picks the threshold (from ``DIVERSITY_THRESHOLDS`` and this value) with the lowest
+        top-5 regret in its inner validation (``similarity_threshold_``).
     n_jobs, random_state:
         LightGBM threads; seed for the surrogate ensemble and the inner folds.
     """
@@ -115,7 +168,7 @@ class MetaLearner:
                  num_leaves: int = 31, min_child_samples: int = 20, n_trees: int = 200,
                  inner_folds: int = 3,
                  blend_step: float = 0.25, max_missing: float = 0.5, ood_quantile: float = 0.99,
-                 similarity_threshold: float = 0.95, n_jobs: int = 1,
+                 similarity_threshold: float = 0.9, n_jobs: int = 1,
                  random_state: int | np.random.RandomState | None = None) -> None:
         self.model = model
         self.n_neighbors = n_neighbors
@@ -159,7 +212,8 @@ class MetaLearner:
                              "least one run.")
         perf = perf.loc[common]
         mf = meta_features.loc[~meta_features.index.duplicated()].loc[common]
-        rng = check_random_state(self.random_state)
+        rng = (self.random_state if isinstance(self.random_state, np.random.RandomState)
+               else np.random.RandomState(self.random_state))
         self._seed = int(rng.randint(0, 2**31 - 1))
 
         self.maximize_ = bool(maximize)
@@ -191,7 +245,12 @@ class MetaLearner:
             best = self.selection_.index[0]
             self.candidate_ = self._candidate_by_name[best]
             self.uncertainty_scale_ = float(self.selection_.loc[best, "uncertainty_scale"])
+            self.diversity_selection_ = self._choose_similarity_threshold(config_matrix)
+            self.similarity_threshold_ = float(self.diversity_selection_.index[0])
+            del self._inner_folds_  # large, and only needed for the choice above
         else:
+            self.similarity_threshold_ = self.similarity_threshold
+            self.diversity_selection_ = None
             self.candidate_ = Candidate(weights=((self.model, 1.0),),
                                         warm_start_order=self.model == "knn")
             self.selection_ = None
@@ -251,6 +310,7 @@ class MetaLearner:
         self._candidate_by_name = {c.name: c for c in candidates}
         tables: dict[str, list[pd.DataFrame]] = {c.name: [] for c in candidates}
         sq_err: dict[str, list[np.ndarray]] = {c.name: [] for c in candidates}
+        self._inner_folds_: list[tuple] = []
         for held in folds:
             train = np.setdiff1d(np.arange(n), held)
             normalised = normalise(scores[train], self.normalisation)
@@ -259,6 +319,8 @@ class MetaLearner:
             preds = self._predict_components(comps, features[held], config_matrix)
             truth = scores[held]
             reference = preds["sbs"].z
+            self._inner_folds_.append((preds, truth, reference,
+                                       normalise(scores[train], "zscore").z))
             for cand in candidates:
                 combined = _combine(preds, cand)
                 tables[cand.name].append(evaluation.per_dataset(
@@ -291,6 +353,39 @@ class MetaLearner:
         frame["within_1se"] = pd.Series(within)
         return frame.sort_values(["within_1se", "components", "regret@1", "regret@5"],
                                  ascending=[False, True, True, True], kind="stable")
+
+    def _choose_similarity_threshold(self, config_matrix: np.ndarray) -> pd.DataFrame:
+        """Top-5 regret of the chosen candidate's diverse ranking, per similarity threshold.
+
+        Uses the inner folds' predictions; similarities come from each fold's training part
+        only, so the held-out datasets' runs never decide what counts as a near-copy.
+        """
+        features = None if self.encoder_.by_id_ else config_matrix
+        thresholds = sorted({*DIVERSITY_THRESHOLDS, self.similarity_threshold}, reverse=True)
+        tables: dict[float, list[pd.DataFrame]] = {t: [] for t in thresholds}
+        for preds, truth, reference, z_train in self._inner_folds_:
+            combined = _combine(preds, self.candidate_)
+            rows: dict[int, np.ndarray] = {}
+
+            def sim(a: int, z_train: np.ndarray = z_train,
+                    rows: dict[int, np.ndarray] = rows) -> np.ndarray:
+                if a not in rows:
+                    rows[a] = similarity_row(z_train, features, a)
+                return rows[a]
+
+            for t in thresholds:
+                key = np.full(truth.shape, -np.inf)
+                for i in range(len(truth)):
+                    order = np.argsort(-combined.ranking_key[i], kind="stable")
+                    top = diversify(order, combined.score[i], combined.uncertainty[i], 5, t, sim)
+                    key[i, top[:5]] = -np.arange(5, dtype=float)
+                    key[i, top[5:]] = -5.0 - np.arange(len(top) - 5, dtype=float)
+                tables[t].append(evaluation.per_dataset(truth, key, reference, ks=(1, 5)))
+        rows_out = [{"threshold": t, **evaluation.summary(pd.concat(tables[t]), ks=(5,))}
+                    for t in thresholds]
+        # lowest top-5 regret; on ties the higher threshold (less interference) wins
+        return (pd.DataFrame(rows_out).set_index("threshold")
+                .sort_values("regret@5", kind="stable"))
 
     # ------------------------------------------------------------------ prediction
     def _check_fitted(self) -> None:
@@ -362,7 +457,8 @@ class MetaLearner:
         for i, name in enumerate(index):
             order = np.argsort(-key[i], kind="stable")
             if diverse:
-                order = self._diversify(order, pred.score[i], pred.uncertainty[i], k)
+                order = diversify(order, pred.score[i], pred.uncertainty[i], k,
+                                  self.similarity_threshold_, self.similarity)
             chosen = order[:k]
             frames.append(pd.DataFrame({
                 "dataset": [name] * len(chosen),
@@ -382,50 +478,10 @@ class MetaLearner:
         stands in, and 0 where there are none.
         """
         cache = self.__dict__.setdefault("_similarity_cache", {})
-        if a in cache:
-            return cache[a]
-        z = self._z
-        both = ~np.isnan(z[:, [a]]) & ~np.isnan(z)
-        count = both.sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            xa = np.where(both, z[:, [a]], 0.0)
-            xb = np.where(both, z, 0.0)
-            da = np.where(both, xa - xa.sum(axis=0) / count, 0.0)
-            db = np.where(both, xb - xb.sum(axis=0) / count, 0.0)
-            var_a, var_b = (da**2).sum(axis=0), (db**2).sum(axis=0)
-            corr = (da * db).sum(axis=0) / np.sqrt(var_a * var_b)
-        flat = (var_a <= 1e-24) | (var_b <= 1e-24)
-        same = np.all(np.where(both, np.isclose(xa, xb), True), axis=0)
-        corr = np.where(flat, np.where(same, 1.0, 0.0), corr)
-        if self.encoder_.by_id_:
-            fallback = np.zeros(len(count))
-        else:
-            m = self._config_matrix
-            span = np.nanmax(m, axis=0) - np.nanmin(m, axis=0)
-            diff = np.abs(m[a] - m) / np.where(span > 0, span, 1.0)
-            fallback = 1.0 - np.nanmean(np.where(np.isnan(diff), 1.0, diff), axis=1)
-        row = np.where(count >= 5, np.nan_to_num(corr), fallback)
-        row[a] = 1.0
-        cache[a] = row
-        return row
-
-    def _diversify(self, order: np.ndarray, score: np.ndarray, unc: np.ndarray,
-                   k: int) -> np.ndarray:
-        # Greedy: take candidates in ranking order; a near-copy of one already chosen is
-        # deferred unless the evidence (score margin beyond joint uncertainty) says it is better.
-        remaining = list(order)
-        chosen: list[int] = []
-        closest = np.full(len(score), -np.inf)
-        while remaining and len(chosen) < k:
-            pick = remaining[0]
-            if closest[pick] >= self.similarity_threshold:
-                alt = next((c for c in remaining if closest[c] < self.similarity_threshold), None)
-                if alt is not None and score[pick] - score[alt] <= np.hypot(unc[pick], unc[alt]):
-                    pick = alt
-            chosen.append(pick)
-            remaining.remove(pick)
-            closest = np.maximum(closest, self.similarity(pick))
-        return np.array(chosen + remaining, dtype=int)
+        if a not in cache:
+            cache[a] = similarity_row(
+                self._z, None if self.encoder_.by_id_ else self._config_matrix, a)
+        return cache[a]
 
     # ------------------------------------------------------------------ evidence
     def neighbours(self, meta_features_new: pd.DataFrame, k: int = 3) -> pd.DataFrame:

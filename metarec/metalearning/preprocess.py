@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import skew
 
 _EPS = 1e-12
+
+
+def skew(values: np.ndarray) -> float:
+    """Sample skewness (biased, like scipy.stats.skew) without importing scipy.stats, whose import
+    alone costs more than a whole recommendation may take."""
+    centred = values - values.mean()
+    m2 = float(np.mean(centred**2))
+    return float(np.mean(centred**3)) / m2**1.5 if m2 > 0 else 0.0
 
 
 def signed_log1p(values: np.ndarray) -> np.ndarray:

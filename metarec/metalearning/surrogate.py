@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from lightgbm import LGBMRanker, LGBMRegressor
 
 from metarec.metalearning.models import LocationScale, Prediction
 from metarec.metalearning.targets import NormalisedScores, standardise_rows
@@ -70,6 +69,8 @@ class Surrogate:
         rng = np.random.RandomState(self.random_state)
         n_ds = z.shape[0]
         labels = _relevance(z, observed)[rows, cols] if self.objective == "lambdarank" else None
+        from lightgbm import LGBMRanker, LGBMRegressor
+
         self.members_: list[LGBMRegressor | LGBMRanker] = []
         oob_sq: list[np.ndarray] = []
         for _ in range(self.n_members):

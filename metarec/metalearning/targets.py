@@ -12,7 +12,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtri
 
 Normalisation = Literal["zscore", "rank"]
 _EPS = 1e-12
@@ -47,7 +47,7 @@ def normalise(scores: np.ndarray, how: Normalisation = "zscore") -> NormalisedSc
         ranks = frame.rank(axis=1, method="average").to_numpy()
         counts = frame.notna().sum(axis=1).to_numpy()[:, None]
         with np.errstate(invalid="ignore", divide="ignore"):
-            z = norm.ppf((ranks - 0.5) / counts)
+            z = ndtri((ranks - 0.5) / counts)
     else:
         raise ValueError(f"unknown normalisation {how!r}; use 'zscore' or 'rank'.")
     z = np.where(degenerate[:, None] & ~np.isnan(scores), 0.0, z)
