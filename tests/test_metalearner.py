@@ -77,6 +77,9 @@ def test_auto_reports_its_inner_validation(fitted):
     winner = table.iloc[0]
     assert winner["within_1se"] and table.loc[table["regret@1"].idxmin(), "within_1se"]
     assert winner["components"] == table.loc[table["within_1se"], "components"].min()
+    # the near-copy threshold of rank(diverse=True) is the inner-validated one
+    assert auto.similarity_threshold_ == auto.diversity_selection_.index[0]
+    assert auto.diversity_selection_["regret@5"].is_monotonic_increasing
     # SBS cannot be chosen in a world where the meta-feature decides
     assert table.index[0] != "sbs"
 
