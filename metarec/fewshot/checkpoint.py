@@ -32,6 +32,8 @@ def save_checkpoint(path: str | Path, model: FewShotMethod, meta: dict[str, Any]
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    # mkstemp creates the file private (0600); a model is meant to be shared like any file.
+    os.chmod(tmp, 0o644)
     try:
         torch.save(payload, tmp)
         os.replace(tmp, path)
