@@ -428,6 +428,7 @@ class ImputerSelector:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".model.", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(self.to_dict(), handle, allow_nan=False)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the model is shipped data
         os.replace(tmp, path)
 
     @classmethod
