@@ -106,3 +106,13 @@ def test_unknown_source_is_refused(shared_data, tmp_path, bad):
 
     with pytest.raises(KnowledgeBaseError, match="unknown source"):
         build.build(shared_data, tmp_path / "kb", importers=bad)
+
+
+def test_openml100_leaves_out_groups_whose_runs_did_not_learn(shared_data):
+    result = get("openml100").load(shared_data)
+    runs = result.runs.merge(result.configurations[["configuration_id", "algorithm"]])
+    groups = runs.groupby(["algorithm", "openml_task_id", "metric"])["value"].agg(
+        ["nunique", "size", "max"])
+    constant = groups[(groups["nunique"] == 1) & (groups["size"] >= 5)]
+    assert (constant["max"] == 1.0).all()  # only perfect scores may be constant
+    assert result.notes and "did not learn" in result.notes[0]

@@ -216,6 +216,7 @@ def _provenance(root: Path, results: list[ImportResult], tables: dict[str, pd.Da
             "datasets": int(mine["dataset_id"].nunique()),
             "configurations": int((configs["source"] == res.source).sum()),
             "runs": int(len(mine)),
+            "notes": list(res.notes),
         }
     return sources
 

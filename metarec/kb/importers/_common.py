@@ -40,6 +40,7 @@ class ImportResult:
     task_map: pd.DataFrame = field(default_factory=pd.DataFrame)  # openml_task_id, openml_did
     # A reference source (OpenML's qualities) adds meta-features and identities, never datasets.
     reference_only: bool = False
+    notes: list[str] = field(default_factory=list)  # what the importer left out, and why
 
 
 def plain(value: Any) -> Any:

@@ -73,7 +73,8 @@ def _translate(family: str, original: dict[str, Any]) -> tuple[dict[str, Any], l
             hp["degree"] = int(hp["degree"])
         hp["max_iter"] = int(hp["max_iter"])
         spec["scaler"] = "standard"
-        notes.append("numeric features standardised as in sklearn-bot's SVC pipeline")
+        notes.append("numeric features standardised (assumed; the run files do not state "
+                     "sklearn-bot's SVC preprocessing)")
     spec["hyperparameters"] = hp
     return spec, notes
 
@@ -122,6 +123,9 @@ def load(root: Path) -> ImportResult:
             )
         )
     runs = pd.concat(run_frames, ignore_index=True)
+    runs, notes = _drop_runs_that_did_not_learn(runs, config_rows)
+    used = set(runs["configuration_id"])
+    config_rows = {k: v for k, v in config_rows.items() if k in used}
 
     with open(root / FOLDER / "openml-pimp_KDD2018/task_qualities.json", encoding="utf-8") as fh:
         qualities = json.load(fh)
@@ -156,4 +160,31 @@ def load(root: Path) -> ImportResult:
         configurations=pd.DataFrame(list(config_rows.values())),
         runs=runs,
         metafeatures=mf.dropna(subset=["value"]),
+        notes=notes,
     )
+
+
+def _drop_runs_that_did_not_learn(
+    runs: pd.DataFrame, configs: dict[str, dict[str, Any]]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Leave out task x family x metric groups where every configuration scored the same.
+
+    On many tasks every one of sklearn-bot's SVC runs (rbf, poly and sigmoid kernels, C over
+    orders of magnitude) has the identical accuracy, equal to the majority-class share where we
+    checked (wdbc, ilpd), and AUC 0.5: those uploads did not learn, and re-running the same
+    configurations here learns. Such values would teach the meta-learner that SVC fails there.
+    A constant perfect score (a forest at accuracy 1.0 on an easy task) is kept: it is a ceiling.
+    """
+    family = runs["configuration_id"].map(lambda c: configs[c]["algorithm"])
+    keys = [family, runs["openml_task_id"], runs["metric"]]
+    grouped = runs.groupby(keys)["value"]
+    constant = (grouped.transform("nunique") == 1) & (grouped.transform("size") >= 5)
+    dropped = runs[constant & (runs["value"] < 1.0)]
+    notes = []
+    if len(dropped):
+        per = dropped.assign(family=family[dropped.index]).groupby(["family", "metric"])
+        detail = ", ".join(f"{fam} {metric}: {len(g):,} runs on {g['openml_task_id'].nunique()} "
+                           "tasks" for (fam, metric), g in per)
+        notes.append("left out task groups in which every configuration scored the identical, "
+                     f"non-perfect value (the uploaded runs did not learn): {detail}")
+    return runs.drop(index=dropped.index).reset_index(drop=True), notes
