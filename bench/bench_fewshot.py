@@ -178,7 +178,11 @@ def render(records: list[dict[str, Any]]) -> str:
         "Every method below got the same CPU-time budget for training "
         f"({budget:g} CPU-minutes, one thread, on a machine shared with other jobs), "
         "so the table compares what each method learns per unit of CPU, not converged models; "
-        "'episodes' is how many training episodes fit into that budget.",
+        "'training episodes' is how many episodes fit into that budget (checked after every "
+        "200), 'CPU time' is the training process's CPU time (wall time on the shared machine "
+        "was several times longer). The shipped model's row is the default model of "
+        "`metarec fewshot predict`, trained longer (knowledge_base/fewshot/MODEL_CARD.md) and "
+        "evaluated on the same test episodes.",
         "",
         "| method | 5-way 1-shot | 5-way 5-shot | 20-way 1-shot | 20-way 5-shot | test episodes "
         "| trained on | training episodes | CPU time | GPU time (ratio) |",
@@ -189,11 +193,12 @@ def render(records: list[dict[str, Any]]) -> str:
         cells = [fmt_accuracy(tests.get(f"{w}w{s}s")) for w, s in SETTINGS]
         cpu = record.get("cpu_seconds")
         gpu = record.get("gpu_seconds")
-        gpu_cell = (
-            f"{gpu:.0f} s ({cpu / gpu:.1f}x faster, {record.get('gpu_name')})"
-            if gpu and cpu
-            else "no GPU available"
-        )
+        if record["method"] == "shipped":
+            gpu_cell = "—"
+        elif gpu and cpu:
+            gpu_cell = f"{gpu:.0f} s ({cpu / gpu:.1f}x faster, {record.get('gpu_name')})"
+        else:
+            gpu_cell = "no GPU available"
         lines.append(
             f"| {LABELS[record['method']]} | "
             + " | ".join(cells)
