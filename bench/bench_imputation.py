@@ -255,12 +255,21 @@ def markdown(table: pd.DataFrame, scheme: str, picked: dict, kb_dir: Path,
     constants = overall[overall.index.str.startswith("always_")]["accuracy"]
     best_const = constants.idxmax()
     rec = overall.loc["recommender", "accuracy"]
+    n_problems = overall.loc["recommender", "problems"]
+    se = float(np.sqrt(rec * (1 - rec) / n_problems))
+    above = rec > constants.max()
+
+    def pct(method: str) -> str:
+        return f"{100 * overall.loc[method, 'accuracy']:.1f}%" if method in overall.index else "–"
+
     lines += [
         "",
-        f"Recommender {100 * rec:.1f}% vs best constant choice ({best_const.replace('_', ' ')}) "
-        f"{100 * constants.max():.1f}% and kNN baseline "
-        f"{100 * overall.loc['knn_1nn', 'accuracy']:.1f}%; target >= 75% and above every "
-        f"constant: {'met' if rec >= 0.75 and rec > constants.max() else 'not met'}. "
+        f"Recommender {100 * rec:.1f}% (standard error {100 * se:.1f} points over "
+        f"{n_problems} problems) vs best fixed imputer ({best_const.replace('_', ' ')}) "
+        f"{100 * constants.max():.1f}%, single best imputer per family {pct('single_best')}, "
+        f"kNN baseline {pct('knn_1nn')}, random {pct('random')}. Target >= 75%: "
+        f"{'met' if rec >= 0.75 else 'not met'}; above every fixed imputer: "
+        f"{'yes' if above else 'no'}. "
         "`always native` exists only for LightGBM, so its accuracy is over LightGBM problems only. "
         f"Models picked by the inner validation (per held-out dataset): {picked}. "
         f"Run time {seconds:.0f} s.",
