@@ -252,7 +252,8 @@ def choose_imputer(profile_values: pd.Series, configuration: pd.Series) -> dict[
         return fallback
     if not ranked:
         return fallback
-    return {"name": ranked[0]["imputer"], "spec": ranked[0]["imputer"]}
+    best = ranked[0]
+    return {"name": best["imputer"], "spec": best.get("pipeline_imputer", best["imputer"])}
 
 
 def _imputer_name(imputer: Any) -> str:

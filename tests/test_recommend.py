@@ -147,3 +147,20 @@ def test_plot_is_written(cli, kb_dir: Path, data_csv: Path, tmp_path: Path) -> N
     )
     assert code == 0, stderr
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_shipped_kb_recommends_fittable_pipelines_for_the_example() -> None:
+    from metarec.io import load_dataset
+    from metarec.kb.store import default_path
+
+    if not (default_path() / "manifest.json").is_file():
+        pytest.skip("the shipped knowledge base is not built in this checkout")
+    repo = Path(__file__).resolve().parents[1]
+    dataset = load_dataset(repo / "examples" / "colic.csv", "surgical_lesion")
+    report = recommend(dataset, kb_module.load(), top_k=3)
+    assert report.evidence.source == "oboe"
+    assert len(report.recommendations) == 3
+    # colic has missing values, so every recommendation says which imputer to use.
+    assert all(r["imputer"] not in ("none needed", "none") for r in report.recommendations)
+    model = pipelines.build(report.recommendations[0]["pipeline"]).fit(dataset.X, dataset.y)
+    assert (model.predict(dataset.X) == dataset.y).mean() > 0.6
