@@ -141,12 +141,17 @@ def evaluate_shipped(args: argparse.Namespace, test_set: Any) -> dict[str, Any] 
     print("shipped model:", flush=True)
     return {
         "method": "shipped",
-        "train_setup": "20-way 1-shot, 5 queries (see MODEL_CARD.md)",
+        "train_setup": _setup_text(meta.get("train_config", {})) + " (see MODEL_CARD.md)",
         "episodes": meta.get("episodes_trained"),
         "cpu_seconds": meta.get("train_cpu_seconds"),
         "eval_episodes": args.eval_episodes,
         "test": evaluate_all(model, test_set, args.eval_episodes, args.queries, 0),
     }
+
+
+def _setup_text(config: dict[str, Any]) -> str:
+    text = f"{config.get('n_way')}-way {config.get('k_shot')}-shot, {config.get('n_query')} queries"
+    return text + (", augmented" if config.get("augment") else "")
 
 
 def fmt_accuracy(result: dict[str, Any] | None) -> str:
