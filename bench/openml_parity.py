@@ -137,9 +137,8 @@ def main() -> int:
         "|---|---:|---:|---:|",
     ]
     for quality, row in per_quality.iterrows():
-        lines.append(
-            f"| {quality} | {int(row['datasets'])} | {row['share']:.0%} | {row['median_rel_diff']:.2g} |"
-        )
+        share, diff = row["share"], row["median_rel_diff"]
+        lines.append(f"| {quality} | {int(row['datasets'])} | {share:.0%} | {diff:.2g} |")
     lines += [
         "",
         "Landmarkers are scikit-learn stand-ins for OpenML's Weka learners (5-fold CV on a "
