@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from metafeatures import infer_task
 from metarec.errors import DataError
 
 TaskType = Literal["classification", "regression"]
@@ -29,8 +30,6 @@ MISSING_MARKERS = ["?", ""]
 # ID_LIKE_MIN_DISTINCT of them) is an identifier or free text, not a category.
 ID_LIKE_DISTINCT_SHARE = 0.5
 ID_LIKE_MIN_DISTINCT = 1000
-# An integer target with at most this many distinct values is treated as class labels.
-MAX_INTEGER_CLASSES = 20
 
 _SUFFIXES = {
     ".csv": "csv",
@@ -245,17 +244,6 @@ def _type_text_column(name: str, col: pd.Series, lenient: bool, notes: list[str]
     return col.where(col.isna(), col.astype(str).str.strip()).astype("category")
 
 
-def infer_task(y: pd.Series) -> TaskType:
-    """Classification for categorical targets and integer targets with few values."""
-    if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
-        return "classification"
-    values = y.dropna().to_numpy(dtype=float)
-    is_integral = bool(np.all(np.mod(values, 1) == 0))
-    if is_integral and len(np.unique(values)) <= MAX_INTEGER_CLASSES:
-        return "classification"
-    return "regression"
-
-
 def split_target(
     frame: pd.DataFrame,
     target: str | None,
@@ -287,7 +275,8 @@ def split_target(
         raise DataError(f"{source} has no feature columns besides the target {target!r}.")
     if len(y) < 2:
         raise DataError(f"{source} has {len(y)} usable row(s); at least 2 are needed.")
-    task = task or infer_task(y)
+    # The same rule the meta-features use, so a profile and a recommendation agree on the task.
+    task = task or infer_task(y)  # type: ignore[assignment]
     if task == "classification":
         if not isinstance(y.dtype, pd.CategoricalDtype):
             y = y.astype("category")

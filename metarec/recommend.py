@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -281,9 +280,3 @@ def _neighbours(
             }
         )
     return out
-
-
-def default_kb_path() -> Path:
-    from metarec.kb.store import default_path
-
-    return default_path()
