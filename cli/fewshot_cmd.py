@@ -67,7 +67,11 @@ def train(
     val_way: int = typer.Option(5, help="Ways of the validation episodes."),
     val_episodes: int = typer.Option(200, help="Validation episodes per epoch."),
     val_fraction: float = typer.Option(0.15, help="Share of classes held out for validation."),
-    val_split: str = typer.Option("auto", help="auto, alphabets or classes."),
+    val_split: str = typer.Option(
+        "auto",
+        help="auto, alphabets, classes (random over all) or characters (about --val-fraction "
+        "of every alphabet's classes).",
+    ),
     val_alphabets: str | None = typer.Option(
         None, help="Comma-separated alphabets (group folders) to validate on; overrides the split."
     ),
@@ -100,13 +104,16 @@ def train(
         raise DataError(f"unknown method {method!r}; choose one of {', '.join(METHOD_NAMES)}")
     if output.exists() and not force:
         raise DataError(f"{output} already exists; pass --force to overwrite it")
-    if val_split not in {"auto", "alphabets", "classes"}:
-        raise DataError("--val-split must be auto, alphabets or classes")
+    if val_split not in {"auto", "alphabets", "classes", "characters"}:
+        raise DataError("--val-split must be auto, alphabets, classes or characters")
     _set_threads(threads)
     from metarec.fewshot.data import load_image_set, split_by_groups, validation_split
+    from metarec.fewshot.device import keep_freed_memory
     from metarec.fewshot.train import TrainConfig
     from metarec.fewshot.train import train as run_training
 
+    # A training process is short-lived and allocates the same large buffers every step.
+    keep_freed_memory()
     console = _stderr()
     console.print(f"Reading {data} ...")
     dataset = load_image_set(data, image_size, mixed_sizes=mixed_sizes)

@@ -190,6 +190,25 @@ def test_train_then_evaluate_on_a_tiny_folder(tmp_path: Path) -> None:
     assert code == 2 and "already exists" in err
 
 
+def test_train_can_hold_out_characters_of_every_alphabet(tmp_path: Path) -> None:
+    for alphabet in ("Alpha", "Beta"):
+        make_support(tmp_path / "data" / alphabet, classes=5, per_class=3, size=16)
+    code, out, err = invoke(
+        "fewshot", "train", "--data", str(tmp_path / "data"), "--ways", "3", "--queries", "2",
+        "--episodes", "2", "--epoch-episodes", "2", "--val-way", "2", "--val-episodes", "2",
+        "--val-split", "characters", "--val-fraction", "0.2", "--no-rotations", "--image-size",
+        "16", "--threads", "1", "--device", "cpu", "-o", str(tmp_path / "m.pt"), "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    split = json.loads(out)["validation"]["split"]
+    assert split.startswith("2 characters held out") and "2 alphabet(s)" in split
+    code, _, err = invoke(
+        "fewshot", "train", "--data", str(tmp_path / "data"), "--val-split", "drawers",
+        "-o", str(tmp_path / "n.pt"),
+    )  # fmt: skip
+    assert code == 2 and "--val-split must be" in err
+
+
 def test_importing_metarec_and_its_cli_does_not_import_torch() -> None:
     code = "import metarec, metarec.cli.main, sys; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

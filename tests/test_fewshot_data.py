@@ -208,6 +208,24 @@ def test_class_split_without_alphabets_is_disjoint() -> None:
     assert not set(train.class_names) & set(val.class_names)
 
 
+def test_character_split_holds_out_part_of_every_alphabet() -> None:
+    from metarec.fewshot.data import validation_split
+
+    data = make_set(classes=40, groups=4)  # 10 classes in each of 4 alphabets
+    train, val, how = validation_split(data, 0.15, seed=0, by="characters")
+    assert "characters held out" in how
+    assert not set(train.class_names) & set(val.class_names)
+    assert train.n_classes + val.n_classes == 40
+    # round(0.15 * 10) = 2 of each alphabet's 10 classes, so every alphabet is trained on too.
+    assert all(val.groups.count(g) == 2 for g in ("g0", "g1", "g2", "g3"))
+    assert set(train.groups) == {"g0", "g1", "g2", "g3"}
+    again = validation_split(data, 0.15, seed=0, by="characters")[1]
+    other = validation_split(data, 0.15, seed=1, by="characters")[1]
+    assert again.class_names == val.class_names and other.class_names != val.class_names
+    with pytest.raises(DataError, match="between 0 and 1"):
+        validation_split(data, 1.0, seed=0, by="characters")
+
+
 @pytest.mark.shared_data
 @pytest.mark.skipif(not OMNIGLOT.exists(), reason=f"needs the Omniglot zips in {OMNIGLOT}")
 def test_omniglot_zips_hold_the_expected_alphabets() -> None:
@@ -219,3 +237,20 @@ def test_omniglot_zips_hold_the_expected_alphabets() -> None:
         small2 = {ref.group_key for ref in source.list_images()}
     assert small2 - small1 == HELD_OUT_ALPHABETS
     assert len(small1) == 5
+
+
+def test_keeping_freed_memory_applies_on_glibc_and_is_harmless() -> None:
+    import platform
+    import sys
+
+    import torch
+
+    from metarec.fewshot.device import keep_freed_memory
+
+    applied = keep_freed_memory()
+    assert isinstance(applied, bool)
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        assert applied
+    # Large buffers are still allocated, freed and reused correctly afterwards.
+    for _ in range(3):
+        assert float(torch.ones(8 * 2**20).sum()) == 8 * 2**20

@@ -133,9 +133,13 @@ def validation_split(
 
     With three or more groups (alphabets) whole groups are held out, so validation measures
     transfer to unseen alphabets like the test does; otherwise classes are split at random.
+    ``by="characters"`` holds out about ``fraction`` of every group's classes instead (at least
+    one each), so that every alphabet also contributes training classes.
     """
     rng = random.Random(seed)
     groups = data.group_names()
+    if by == "characters":
+        return _split_within_groups(data, fraction, rng, groups)
     if by == "alphabets" or (by == "auto" and len(groups) >= 3):
         if len(groups) < 2:
             raise DataError("splitting by alphabet needs at least two alphabets (group folders)")
@@ -161,6 +165,36 @@ def validation_split(
         data.subset(sorted(order[n_val:])),
         data.subset(sorted(order[:n_val])),
         f"{n_val} random classes held out for validation",
+    )
+
+
+def _split_within_groups(
+    data: ImageSet, fraction: float, rng: random.Random, groups: list[str]
+) -> tuple[ImageSet, ImageSet, str]:
+    # Per group rather than over all classes at once: a plain random draw can take most of a
+    # small alphabet's characters, and then that alphabet is barely trained on.
+    if not 0 < fraction < 1:
+        raise DataError("--val-fraction must be between 0 and 1")
+    held: list[int] = []
+    for group in groups:
+        members = [i for i, g in enumerate(data.groups) if g == group]
+        if len(members) < 2:
+            raise DataError(
+                f"alphabet {group!r} has {len(members)} class(es); holding out characters "
+                "needs at least 2 in every alphabet"
+            )
+        rng.shuffle(members)
+        n_val = min(len(members) - 1, max(1, round(fraction * len(members))))
+        held.extend(members[:n_val])
+    if len(held) < 2:
+        raise DataError(f"{data.n_classes} classes are too few to hold some out for validation")
+    chosen = set(held)
+    train = [i for i in range(data.n_classes) if i not in chosen]
+    return (
+        data.subset(train),
+        data.subset(sorted(chosen)),
+        f"{len(held)} characters held out for validation, about {fraction:.0%} of each of "
+        f"{len(groups)} alphabet(s)",
     )
 
 
