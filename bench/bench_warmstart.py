@@ -141,8 +141,12 @@ def load(candidate: Candidate, max_rows: int, seed: int = 0) -> tuple[pd.DataFra
 
 # -- one arm ---------------------------------------------------------------------------------
 def run_arm(X: pd.DataFrame, y: pd.Series, recs: list[dict[str, Any]], seed: int, trials: int,
-            cv: int, space: Any, cache: dict[str, float | None]) -> list[float | None]:
-    """Per-trial CV scores (None: failed) of one TPE study, warm-started with ``recs``."""
+            cv: int, space: Any, cache: dict[str, float | None],
+            k: int = 10) -> list[float | None]:
+    """Per-trial CV scores (None: failed) of one TPE study. Cold (``recs`` empty): Optuna's
+    standard multivariate TPE. Warm: ``warmstart.warm_start`` enqueues up to ``k``
+    recommendations and ``warmstart.warm_sampler`` starts modelling once they are done, exactly
+    as ``metarec tune`` does."""
     import optuna
 
     from metarec import warmstart
@@ -163,9 +167,14 @@ def run_arm(X: pd.DataFrame, y: pd.Series, recs: list[dict[str, Any]], seed: int
             raise RuntimeError("trial failed")
         return float(cache[key])  # type: ignore[arg-type]
 
+    weight = "balanced" if warmstart.balanced_class_weight(y_arr, "balanced_accuracy") else None
+    warm = warmstart.warm_start_params(recs, k, space, n_samples=len(X), n_features=X.shape[1],
+                                       class_weight=weight) if recs else []
     with warmstart.quiet_optuna(50):
-        study = warmstart.create_study(None, None, seed, "classification", "balanced_accuracy")
-        warmstart.warm_start(study, recs, 5, space, n_samples=len(X), n_features=X.shape[1])
+        study = warmstart.create_study(None, None, seed, "classification", "balanced_accuracy",
+                                       n_warm=len(warm))
+        warmstart.warm_start(study, recs, k, space, n_samples=len(X), n_features=X.shape[1],
+                             class_weight=weight)
         study.optimize(cached, n_trials=trials, catch=(Exception,))
     done = optuna.trial.TrialState.COMPLETE
     return [t.value if t.state == done else None for t in study.trials]
@@ -240,6 +249,19 @@ def summarise(results: dict[str, Any], trials: int) -> tuple[str, dict[str, floa
     return table, figures
 
 
+def _learner_commit() -> str:
+    """The last commit of the meta-learner and its fitted models (what the warm arm used)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "log", "-1", "--format=%h", "--", "knowledge_base/models",
+                              "metarec/metalearning"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        out = ""
+    return out or "unknown"
+
+
 def write_report(results: dict[str, Any], args: argparse.Namespace) -> str:
     from bench.report import machine_line, write_section
 
@@ -270,8 +292,12 @@ def write_report(results: dict[str, Any], args: argparse.Namespace) -> str:
     ])
     md = f"""## Warm start vs cold start (`bench/bench_warmstart.py`)
 
-Optuna TPE over metarec's search space, cold vs warm-started with metarec's top-5
-recommendations (from the {", ".join(sources)}), on {len(results["datasets"])} classification
+Optuna TPE over metarec's search space, cold (Optuna's standard multivariate TPE, 10 random
+start-up trials) vs warm-started the way `metarec tune` does it (`warmstart.warm_start`: up to
+{args.k} of the top {3 * args.k} recommendations of the {", ".join(sources)}, best of each
+algorithm first, forests with at least 100 trees, class weighting "balanced" on imbalanced data;
+then TPE models from the warm trials at once), meta-learner of commit {_learner_commit()},
+on {len(results["datasets"])} classification
 datasets the knowledge base does not hold (checked by OpenML id, name and shape). Same budget
 ({args.trials} trials), same {args.cv}-fold stratified CV (balanced accuracy), same model seeds;
 sampler seeds {", ".join(map(str, range(args.seeds)))}. "Trials" = trials needed to come within
@@ -291,7 +317,7 @@ Target: median ratio >= 2x (aim 3x): **{"met" if f["median_ratio"] >= 2 else "no
 Machine: {machine_line()}; wall time {wall_s / 60:.0f} min (identical trials are evaluated once
 and shared between arms and seeds, since the CV folds and model seeds are fixed).
 Reproduce: `OMP_NUM_THREADS=1 nice python -m bench.bench_warmstart --datasets {args.datasets}
---seeds {args.seeds} --trials {args.trials} --cv {args.cv} --max-rows {args.max_rows}`.
+--seeds {args.seeds} --trials {args.trials} --cv {args.cv} --max-rows {args.max_rows} --k {args.k}`.
 """
     if not args.no_write:
         write_section("warmstart", md)
@@ -305,6 +331,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--cv", type=int, default=3)
     parser.add_argument("--max-rows", type=int, default=500)
+    parser.add_argument("--k", type=int, default=10,
+                        help="Recommendations enqueued by the warm arm (chosen from the top 3k).")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--cache", type=Path, default=OUT / "warmstart.json",
                         help="Per-run results, reused when the run is resumed.")
@@ -350,13 +378,15 @@ def main() -> None:
                 except Exception as exc:  # unreadable or unusable: the next candidate
                     print(f"skip {candidate.name}: {exc}", flush=True)
                     continue
-                found = warmstart.recommendations_for(X, y, "classification", kb=kb, top_k=5)
+                found = warmstart.recommendations_for(X, y, "classification", kb=kb,
+                                                      top_k=3 * args.k)
                 entry = {"rows": note, "source": found.source, "seeds": {},
                          "recommended": [r["algorithm"] for r in found.recommendations]}
                 results["datasets"][candidate.name] = entry
             else:
                 X, y, _ = load(candidate, args.max_rows)
-                found = warmstart.recommendations_for(X, y, "classification", kb=kb, top_k=5)
+                found = warmstart.recommendations_for(X, y, "classification", kb=kb,
+                                                      top_k=3 * args.k)
             space = space_for("classification", has_missing=bool(X.isna().to_numpy().any()),
                               kb=kb)
             cache: dict[str, float | None] = {}
@@ -366,7 +396,7 @@ def main() -> None:
                 t0 = time.time()
                 cold = run_arm(X, y, [], seed, args.trials, args.cv, space, cache)
                 warm = run_arm(X, y, found.recommendations, seed, args.trials, args.cv, space,
-                               cache)
+                               cache, k=args.k)
                 entry["seeds"][str(seed)] = {"cold": cold, "warm": warm,
                                              "seconds": round(time.time() - t0, 1)}
                 cache_file.write_text(json.dumps(results))

@@ -29,7 +29,7 @@ import pandas as pd
 
 from metarec.errors import DataError, KnowledgeBaseError, MetaRecError
 from metarec.pipelines import build, normalize_spec
-from metarec.searchspace import SearchSpace, space_for
+from metarec.searchspace import ALGORITHM_PARAM, SearchSpace, space_for
 
 log = logging.getLogger(__name__)
 
@@ -237,38 +237,102 @@ def recommendations_for(
 
 
 # -- warm start -------------------------------------------------------------------------------
-def warm_start(
-    study: Any, recommendations: Iterable[Mapping[str, Any]], k: int = 5,
-    space: SearchSpace | None = None, n_samples: int | None = None,
-    n_features: int | None = None,
-) -> list[dict[str, Any]]:
-    """Enqueue the top-``k`` recommendations (best first) as the study's next trials.
+# Enqueued by default: enough to cover the recommendation's algorithm families, few enough to
+# leave most of a 50-trial budget to the sampler.
+DEFAULT_K = 10
+# Bagging ensembles below this size are a sampling-noise setting, not a tuning choice (the KB's
+# grids were run with scikit-learn's old default of 10 trees): recommended forests get at least
+# the current default, which only removes noise from the trial's score.
+MIN_FOREST_TREES = 100
+_FORESTS = ("random_forest", "extra_trees")
+# Class weighting is set to "balanced" for recommendations that leave it open when the score is
+# class-balanced and the smallest class has fewer than this share of the largest one's rows.
+IMBALANCE_RATIO = 0.6
 
-    Each recommendation's pipeline spec is mapped into ``space`` and clipped to its bounds;
-    recommendations whose algorithm the space does not search, and duplicates (also of trials
-    already in the study, e.g. enqueued by a cooperating process), are skipped. Returns the
-    parameters enqueued."""
+
+def balanced_class_weight(y: Any, scoring: str | None) -> bool:
+    """Whether warm-start trials should weight classes: the score treats classes equally
+    (balanced accuracy, the default) and the classes are imbalanced. The knowledge base's
+    configurations were mostly run for plain accuracy, where the unweighted default is right."""
+    if scoring is None or "balanced" not in scoring:
+        return False
+    counts = pd.Series(np.asarray(y).ravel()).value_counts()
+    return len(counts) >= 2 and counts.min() < IMBALANCE_RATIO * counts.max()
+
+
+def warm_start_params(
+    recommendations: Iterable[Mapping[str, Any]], k: int = DEFAULT_K,
+    space: SearchSpace | None = None, n_samples: int | None = None,
+    n_features: int | None = None, class_weight: str | None = None,
+) -> list[tuple[Any, dict[str, Any]]]:
+    """The trial parameters :func:`warm_start` enqueues, as ``(rank, params)`` pairs in order.
+
+    Each recommendation's spec is mapped into ``space`` (clipped to its bounds) and translated
+    for tuning: forests get at least :data:`MIN_FOREST_TREES` trees, and ``class_weight`` (e.g.
+    ``"balanced"``) fills the class weighting of algorithms that have one where the
+    recommendation leaves it open. Recommendations outside the space and duplicates are dropped.
+    The order is diverse: the best-ranked configuration of each algorithm first (in rank order),
+    then the remaining ones by rank, so ``k`` trials cover as many of the recommended algorithm
+    families as they can before spending trials on second opinions about one family."""
     if k < 0:
         raise TuningError(f"k must be zero or more, not {k}.")
     recs = sorted(recommendations, key=lambda r: r.get("rank", math.inf))
     if space is None:
         task = _task_of(recs)
-        space = space_for(task) if task else None
-    enqueued: list[dict[str, Any]] = []
+        if not task:
+            return []
+        space = space_for(task)
+    mapped: list[tuple[Any, dict[str, Any]]] = []
     for rec in recs:
-        if len(enqueued) >= k or space is None:
-            break
         spec = rec.get("pipeline") or {**rec, "task": space.task}
         params = space.spec_to_params(spec, n_samples=n_samples, n_features=n_features)
         if params is None:
             log.info("warm start: %s is not in the search space; skipped", rec.get("algorithm"))
             continue
-        if params in enqueued:
-            continue
-        study.enqueue_trial(params, user_attrs={"metarec:warm_start_rank": rec.get("rank")},
+        params = _translate(params, spec, space, class_weight)
+        if all(params != other for _, other in mapped):
+            mapped.append((rec.get("rank"), params))
+    seen: set[str] = set()
+    first, rest = [], []
+    for rank, params in mapped:
+        algorithm = params[ALGORITHM_PARAM]
+        (rest if algorithm in seen else first).append((rank, params))
+        seen.add(algorithm)
+    return (first + rest)[:k]
+
+
+def _translate(params: dict[str, Any], spec: Mapping[str, Any], space: SearchSpace,
+               class_weight: str | None) -> dict[str, Any]:
+    out = dict(params)
+    algorithm = out[ALGORITHM_PARAM]
+    given = (spec.get("hyperparameters") or {}) if isinstance(spec, Mapping) else {}
+    dists = space.distributions()
+    trees = f"{algorithm}:n_estimators"
+    if algorithm in _FORESTS and trees in out and out[trees] < MIN_FOREST_TREES:
+        out[trees] = min(MIN_FOREST_TREES, int(dists[trees].high))
+    weight = f"{algorithm}:class_weight"
+    if class_weight is not None and weight in out and given.get("class_weight") is None:
+        if class_weight in dists[weight].choices:
+            out[weight] = class_weight
+    return out
+
+
+def warm_start(
+    study: Any, recommendations: Iterable[Mapping[str, Any]], k: int = DEFAULT_K,
+    space: SearchSpace | None = None, n_samples: int | None = None,
+    n_features: int | None = None, class_weight: str | None = None,
+) -> list[dict[str, Any]]:
+    """Enqueue up to ``k`` recommendations (see :func:`warm_start_params` for the order and the
+    translation) as the study's next trials; return the parameters enqueued.
+
+    Trials already in the study (e.g. enqueued by a cooperating process) are not enqueued twice.
+    Pair it with :func:`warm_sampler` (``n_warm=len(returned)``) so that TPE models from the warm
+    trials as soon as they are done, instead of adding random start-up trials after them."""
+    pairs = warm_start_params(recommendations, k, space, n_samples, n_features, class_weight)
+    for rank, params in pairs:
+        study.enqueue_trial(params, user_attrs={"metarec:warm_start_rank": rank},
                             skip_if_exists=True)
-        enqueued.append(params)
-    return enqueued
+    return [params for _, params in pairs]
 
 
 def _task_of(recs: Sequence[Mapping[str, Any]]) -> str | None:
@@ -379,12 +443,13 @@ def _redact(url: str) -> str:
 
 
 def create_study(storage: Any, study_name: str | None, random_state: int | None,
-                 task: str, scoring: str) -> Any:
+                 task: str, scoring: str, n_warm: int = 0) -> Any:
     """Create or load the maximising study ``study_name``; refuse one that minimises or was made
-    for another task or metric."""
+    for another task or metric. ``n_warm``: the number of warm-start trials this process
+    enqueues (see :func:`warm_sampler`); 0 gives Optuna's standard TPE."""
     import optuna
 
-    sampler = _sampler(random_state)
+    sampler = warm_sampler(random_state, n_warm)
     name = study_name or (DEFAULT_STUDY_NAME if storage is not None else None)
     study = optuna.create_study(storage=storage, sampler=sampler, study_name=name,
                                 direction="maximize", load_if_exists=True)
@@ -405,13 +470,21 @@ def create_study(storage: Any, study_name: str | None, random_state: int | None,
     return study
 
 
-def _sampler(random_state: int | None) -> Any:
+def warm_sampler(random_state: int | None, n_warm: int = 0) -> Any:
+    """Multivariate TPE (``group=True`` models each algorithm's conditional parameters jointly).
+
+    Without warm-start trials (``n_warm=0``) it is Optuna's standard TPE: 10 random start-up
+    trials, then the model. With ``n_warm`` enqueued trials the start-up phase is those trials:
+    TPE counts every finished trial towards ``n_startup_trials``, so the default would follow the
+    warm trials with ``10 - n_warm`` random ones; here the model takes over once the warm trials
+    are done and samples from the region they mark as good."""
     import optuna
 
+    kwargs: dict[str, Any] = {} if n_warm <= 0 else {"n_startup_trials": int(n_warm)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        # group=True lets multivariate TPE model each algorithm's conditional parameters jointly.
-        return optuna.samplers.TPESampler(seed=random_state, multivariate=True, group=True)
+        return optuna.samplers.TPESampler(seed=random_state, multivariate=True, group=True,
+                                          **kwargs)
 
 
 @contextlib.contextmanager
@@ -472,7 +545,7 @@ def tune(
     callbacks: Sequence[Callable[[Any, Any], None]] | None = None,
     *,
     task: str | None = None,
-    k: int = 5,
+    k: int = DEFAULT_K,
     kb: Any = None,
     scoring: str | None = None,
     space: SearchSpace | None = None,
@@ -497,13 +570,19 @@ def tune(
     recs = list(recommendations)
     if space is None:
         space = space_for(task, has_missing=bool(X.isna().to_numpy().any()), kb=load_kb(kb))
-    study = create_study(open_storage(storage), study_name, random_state, task, scoring)
+    weight = ("balanced" if task == "classification" and balanced_class_weight(y_arr, scoring)
+              else None)
+    warm = warm_start_params(recs, k, space, n_samples=len(X), n_features=X.shape[1],
+                             class_weight=weight) if n_trials != 0 else []
+    study = create_study(open_storage(storage), study_name, random_state, task, scoring,
+                         n_warm=len(warm))
     if n_trials == 0:
         # Nothing is enqueued: in a shared storage, waiting trials would outlive this call.
         if not recs:
             raise TuningError("with no trials to run, tuning needs at least one recommendation.")
         return study, normalize_spec(recs[0]["pipeline"])
-    warm_start(study, recs, k, space, n_samples=len(X), n_features=X.shape[1])
+    warm_start(study, recs, k, space, n_samples=len(X), n_features=X.shape[1],
+               class_weight=weight)
     import optuna
 
     objective = make_objective(X, y_arr, space, splitter, scoring, n_jobs, random_state)
@@ -581,7 +660,7 @@ def load_pipeline(path: str | Path, extra_trusted: Iterable[str] = ()) -> Any:
 
 
 __all__ = [
-    "DEFAULT_SCORING", "TRUSTED_TYPES", "TuningError", "default_portfolio", "load_kb",
-    "load_pipeline", "recommendations_for", "save_pipeline", "single_best_recommendations",
-    "tune", "warm_start",
+    "DEFAULT_K", "DEFAULT_SCORING", "TRUSTED_TYPES", "TuningError", "balanced_class_weight",
+    "default_portfolio", "load_kb", "load_pipeline", "recommendations_for", "save_pipeline",
+    "single_best_recommendations", "tune", "warm_sampler", "warm_start", "warm_start_params",
 ]

@@ -15,13 +15,17 @@ from metarec.errors import DataError, MetaRecError
 from metarec.pipelines import build
 from metarec.searchspace import ALGORITHM_PARAM, build_space, kb_ranges
 from metarec.warmstart import (
+    MIN_FOREST_TREES,
     TuningError,
+    balanced_class_weight,
     default_portfolio,
     load_pipeline,
     save_pipeline,
     single_best_recommendations,
     tune,
+    warm_sampler,
     warm_start,
+    warm_start_params,
 )
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -154,6 +158,61 @@ def test_warm_start_enqueues_top_k_first_in_rank_order() -> None:
     first = [t.params for t in study.trials[:3]]
     assert first == enqueued
     assert study.trials[2].params["k_nearest_neighbors:n_neighbors"] == 7
+
+
+def test_warm_start_covers_algorithms_first_and_translates_for_tuning() -> None:
+    space = build_space("classification", has_missing=False)
+    recs = _recs([_spec("gradient_boosting", learning_rate=0.25),
+                  _spec("gradient_boosting", learning_rate=0.05),
+                  _spec("random_forest", n_estimators=10),
+                  _spec("logistic_regression", C=0.5, class_weight=None),
+                  _spec("svm", C=2.0, class_weight="balanced")])
+    pairs = warm_start_params(recs, k=4, space=space, class_weight="balanced")
+    # The best of each algorithm first, in rank order; the second boosting config comes last.
+    assert [rank for rank, _ in pairs] == [1, 3, 4, 5]
+    params = [p for _, p in pairs]
+    # KB forests were run with 10 trees: at least the library default is evaluated.
+    assert params[1]["random_forest:n_estimators"] == MIN_FOREST_TREES
+    # Class weighting that the recommendation leaves open follows the balanced score.
+    assert params[1]["random_forest:class_weight"] == "balanced"
+    assert params[2]["logistic_regression:class_weight"] == "balanced"
+    assert params[2]["logistic_regression:C"] == 0.5
+    # Without the hint the recommendation's own (default) weighting is kept.
+    plain = warm_start_params(recs, k=5, space=space)
+    assert plain[1][1]["random_forest:class_weight"] is None
+    assert plain[4][1]["gradient_boosting:learning_rate"] == 0.05
+
+
+def test_class_weight_hint_needs_a_balanced_score_and_imbalanced_classes() -> None:
+    skewed = ["a"] * 80 + ["b"] * 20
+    assert balanced_class_weight(skewed, "balanced_accuracy")
+    assert not balanced_class_weight(skewed, "accuracy")
+    assert not balanced_class_weight(["a"] * 50 + ["b"] * 45, "balanced_accuracy")
+
+
+def test_warm_sampler_models_right_after_the_warm_trials() -> None:
+    cold = warm_sampler(0, n_warm=0)
+    warm = warm_sampler(0, n_warm=7)
+    assert isinstance(cold, optuna.samplers.TPESampler)
+    # Cold: Optuna's standard TPE (10 random start-up trials); warm: the warm trials are the
+    # start-up phase.
+    assert cold._n_startup_trials == 10
+    assert warm._n_startup_trials == 7
+    for sampler in (cold, warm):
+        assert sampler._multivariate and sampler._group
+
+
+def test_tune_runs_the_warm_trials_first_then_the_model() -> None:
+    X, y = _data(80)
+    recs = _recs([_spec("logistic_regression", C=0.5), _spec("logistic_regression", C=2.0),
+                  _spec("gaussian_nb"), _spec("decision_tree", max_depth=3)])
+    study, _ = tune(X, y, recs, n_trials=5, cv=2, random_state=0, kb=False, k=3)
+    ranks = [t.user_attrs.get("metarec:warm_start_rank") for t in study.trials]
+    assert ranks == [1, 3, 4, None, None]
+    assert study.trials[0].params["logistic_regression:C"] == 0.5
+    assert study.sampler._n_startup_trials == 3
+    cold, _ = tune(X, y, [], n_trials=1, cv=2, random_state=0, kb=False)
+    assert cold.sampler._n_startup_trials == 10
 
 
 # -- tuning ---------------------------------------------------------------------------------
