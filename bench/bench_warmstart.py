@@ -275,8 +275,8 @@ def write_report(results: dict[str, Any], args: argparse.Namespace) -> str:
         status = (
             f"\n**Partial run:** {n_sets} of {args.datasets} datasets and {f['pairs']} of "
             f"{args.datasets * args.seeds} dataset-seed pairs finished before the run was stopped "
-            "(a shared 2-core machine under heavy load; the benchmark ran niced). Rerun the "
-            "command below to complete it: it resumes from `bench/out/warmstart.json`.\n"
+            f"({args.partial_reason}). Rerun the command below to complete it: it resumes from "
+            "`bench/out/warmstart.json`.\n"
         )
     figures = "\n".join(f"| {label} | {value} |" for label, value in [
         (f"median ratio of trials needed, cold / warm ({f['pairs']} dataset-seed pairs)",
@@ -334,6 +334,8 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=10,
                         help="Recommendations enqueued by the warm arm (chosen from the top 3k).")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--partial-reason", default="a shared 2-core machine under heavy load; "
+                        "the benchmark ran niced", help="Why a partial run stopped (report).")
     parser.add_argument("--cache", type=Path, default=OUT / "warmstart.json",
                         help="Per-run results, reused when the run is resumed.")
     parser.add_argument("--no-write", action="store_true", help="Print, do not write the docs.")
