@@ -26,7 +26,10 @@ def tune(
         None, "--timeout", help="Stop starting new trials after this many seconds."
     ),
     cv: int = typer.Option(5, "--cv", help="Cross-validation folds per trial."),
-    top: int = typer.Option(5, "--top", "-k", help="Recommendations enqueued as the first trials."),
+    top: int = typer.Option(
+        10, "--top", "-k",
+        help="Recommendations enqueued as the first trials (chosen from the top 3 x K).",
+    ),
     storage: str | None = typer.Option(
         None, "--storage",
         help="Optuna RDB storage: a file path (SQLite) or a URL such as "
@@ -69,7 +72,7 @@ def tune(
     X, y, task = dataset.X, dataset.y, dataset.task
     warmstart.check_data(X, y, task)
     warmstart.cv_splitter(y, task, cv, seed)  # one clear sentence for unsplittable data, now
-    found = warmstart.recommendations_for(X, y, task, kb=kb, top_k=max(top, 1),
+    found = warmstart.recommendations_for(X, y, task, kb=kb, top_k=3 * max(top, 1),
                                           random_state=seed or 0, source=data.name)
     if found.source != "meta-learner":
         warn(f"recommendations come from the {found.source} (the meta-learner was unavailable)")

@@ -58,7 +58,7 @@ class _MetaRecBase(BaseEstimator):
         timeout: float | None = None,
         cv: int = 5,
         kb: Any = None,
-        top_k: int = 5,
+        top_k: int = 10,
         random_state: int | None = None,
         n_jobs: int | None = None,
     ) -> None:
@@ -129,9 +129,11 @@ class _MetaRecBase(BaseEstimator):
         if len(y_fit) < 2:
             raise ValueError(f"got {len(y_fit)} sample; at least 2 samples are needed to fit.")
         seed = self._seed()
+        # The warm start picks its top_k (one per algorithm first) from a wider ranking, as in
+        # the benchmark; recommendations_ keeps the top_k of the ranking itself.
         found = warmstart.recommendations_for(X, pd.Series(y_fit), self._task, kb=self.kb,
-                                              top_k=self.top_k, random_state=seed or 0)
-        self.recommendations_ = found.recommendations
+                                              top_k=3 * self.top_k, random_state=seed or 0)
+        self.recommendations_ = found.recommendations[:self.top_k]
         self.recommendation_source_ = found.source
         self.metafeatures_ = (found.metafeatures if found.metafeatures is not None
                               else self._profile(X, y_fit, seed))
@@ -139,7 +141,7 @@ class _MetaRecBase(BaseEstimator):
         if self.n_trials > 0:
             with warmstart.quiet_optuna():
                 self.study_, best = warmstart.tune(
-                    X, y_fit, self.recommendations_, n_trials=int(self.n_trials),
+                    X, y_fit, found.recommendations, n_trials=int(self.n_trials),
                     timeout=self.timeout, cv=self.cv, random_state=seed, n_jobs=self.n_jobs,
                     task=self._task, k=self.top_k, kb=self.kb,
                 )

@@ -124,3 +124,25 @@ def test_meta_learner_recommendations() -> None:
     assert model.recommendation_source_ == "meta-learner"
     assert model.best_spec_["algorithm"] == model.recommendations_[0]["algorithm"]
     assert model.predict(X).shape == (60,)
+
+
+def test_warm_start_chooses_from_a_wider_ranking(monkeypatch) -> None:
+    from metarec import warmstart
+
+    asked: dict[str, int] = {}
+    real = warmstart.recommendations_for
+
+    def recording(*args, top_k, **kwargs):
+        asked["top_k"] = top_k
+        return real(*args, top_k=top_k, **kwargs)
+
+    def fake_tune(X, y, recommendations, *, k, **kwargs):
+        asked["offered"], asked["k"] = len(recommendations), k
+        return None, recommendations[0]["pipeline"]
+
+    monkeypatch.setattr(warmstart, "recommendations_for", recording)
+    monkeypatch.setattr(warmstart, "tune", fake_tune)
+    X, y = _frame(60)
+    model = MetaRecClassifier(kb=False, random_state=0, top_k=2, n_trials=1).fit(X, y)
+    assert asked["top_k"] == 6 and asked["k"] == 2
+    assert asked["offered"] > len(model.recommendations_) == 2
