@@ -32,7 +32,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_metalearner import oboe  # noqa: E402
+from bench.bench_metalearner import _as_key, oboe  # noqa: E402
 from bench.report import machine_line, write_section  # noqa: E402
 from metarec.metalearner import MetaLearner, evaluation  # noqa: E402
 
@@ -79,11 +79,7 @@ def evaluate(mf: pd.DataFrame, perf: pd.DataFrame, maximize: bool, fold_seed: in
         train = np.setdiff1d(np.arange(n), held)
         learner = MetaLearner("forest", random_state=0).fit(mf.iloc[train], perf.iloc[train],
                                                             maximize)
-        ranking = learner.rank(mf.iloc[held])
-        key = np.full((len(held), perf.shape[1]), -np.inf)
-        rows = perf.index[held].get_indexer(ranking["dataset"])
-        cols = perf.columns.get_indexer(ranking["configuration"])
-        key[rows, cols] = -ranking["rank"].to_numpy(dtype=float)
+        key = _as_key(learner.rank(mf.iloc[held]), perf.index[held], perf.columns)
         sbs = np.tile(np.nanmean(truth[train], axis=0), (len(held), 1))
         tables.append(evaluation.per_dataset(truth[held], key, sbs, ks=(1, 5)))
     return evaluation.summary(pd.concat(tables))

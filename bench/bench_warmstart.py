@@ -173,8 +173,7 @@ def run_arm(X: pd.DataFrame, y: pd.Series, recs: list[dict[str, Any]], seed: int
     with warmstart.quiet_optuna(50):
         study = warmstart.create_study(None, None, seed, "classification", "balanced_accuracy",
                                        n_warm=len(warm))
-        warmstart.warm_start(study, recs, k, space, n_samples=len(X), n_features=X.shape[1],
-                             class_weight=weight)
+        warmstart.enqueue_warm_trials(study, warm)
         study.optimize(cached, n_trials=trials, catch=(Exception,))
     done = optuna.trial.TrialState.COMPLETE
     return [t.value if t.state == done else None for t in study.trials]
@@ -264,6 +263,7 @@ def _learner_commit() -> str:
 
 def write_report(results: dict[str, Any], args: argparse.Namespace) -> str:
     from bench.report import machine_line, write_section
+    from metarec.warmstart import POOL_PER_WARM_TRIAL as POOL
 
     table, f = summarise(results, args.trials)
     wall_s = sum(seed.get("seconds", 0.0) for entry in results["datasets"].values()
@@ -294,7 +294,7 @@ def write_report(results: dict[str, Any], args: argparse.Namespace) -> str:
 
 Optuna TPE over metarec's search space, cold (Optuna's standard multivariate TPE, 10 random
 start-up trials) vs warm-started the way `metarec tune` does it (`warmstart.warm_start`: up to
-{args.k} of the top {3 * args.k} recommendations of the {", ".join(sources)}, best of each
+{args.k} of the top {POOL * args.k} recommendations of the {", ".join(sources)}, best of each
 algorithm first, forests with at least 100 trees, class weighting "balanced" on imbalanced data;
 then TPE models from the warm trials at once), meta-learner of commit {_learner_commit()},
 on {len(results["datasets"])} classification
@@ -381,14 +381,14 @@ def main() -> None:
                     print(f"skip {candidate.name}: {exc}", flush=True)
                     continue
                 found = warmstart.recommendations_for(X, y, "classification", kb=kb,
-                                                      top_k=3 * args.k)
+                                                      top_k=warmstart.POOL_PER_WARM_TRIAL * args.k)
                 entry = {"rows": note, "source": found.source, "seeds": {},
                          "recommended": [r["algorithm"] for r in found.recommendations]}
                 results["datasets"][candidate.name] = entry
             else:
                 X, y, _ = load(candidate, args.max_rows)
                 found = warmstart.recommendations_for(X, y, "classification", kb=kb,
-                                                      top_k=3 * args.k)
+                                                      top_k=warmstart.POOL_PER_WARM_TRIAL * args.k)
             space = space_for("classification", has_missing=bool(X.isna().to_numpy().any()),
                               kb=kb)
             cache: dict[str, float | None] = {}

@@ -72,7 +72,8 @@ def tune(
     X, y, task = dataset.X, dataset.y, dataset.task
     warmstart.check_data(X, y, task)
     warmstart.cv_splitter(y, task, cv, seed)  # one clear sentence for unsplittable data, now
-    found = warmstart.recommendations_for(X, y, task, kb=kb, top_k=3 * max(top, 1),
+    found = warmstart.recommendations_for(X, y, task, kb=kb,
+                                          top_k=warmstart.POOL_PER_WARM_TRIAL * max(top, 1),
                                           random_state=seed or 0, source=data.name)
     if found.source != "meta-learner":
         warn(f"recommendations come from the {found.source} (the meta-learner was unavailable)")

@@ -132,7 +132,8 @@ class _MetaRecBase(BaseEstimator):
         # The warm start picks its top_k (one per algorithm first) from a wider ranking, as in
         # the benchmark; recommendations_ keeps the top_k of the ranking itself.
         found = warmstart.recommendations_for(X, pd.Series(y_fit), self._task, kb=self.kb,
-                                              top_k=3 * self.top_k, random_state=seed or 0)
+                                              top_k=warmstart.POOL_PER_WARM_TRIAL * self.top_k,
+                                              random_state=seed or 0)
         self.recommendations_ = found.recommendations[:self.top_k]
         self.recommendation_source_ = found.source
         self.metafeatures_ = (found.metafeatures if found.metafeatures is not None
