@@ -171,8 +171,8 @@ def run_arm(X: pd.DataFrame, y: pd.Series, recs: list[dict[str, Any]], seed: int
     warm = warmstart.warm_start_params(recs, k, space, n_samples=len(X), n_features=X.shape[1],
                                        class_weight=weight) if recs else []
     with warmstart.quiet_optuna(50):
-        study = warmstart.create_study(None, None, seed, "classification", "balanced_accuracy",
-                                       n_warm=len(warm))
+        study, _ = warmstart.create_study(None, None, seed, "classification",
+                                          "balanced_accuracy", n_warm=len(warm))
         warmstart.enqueue_warm_trials(study, warm)
         study.optimize(cached, n_trials=trials, catch=(Exception,))
     done = optuna.trial.TrialState.COMPLETE

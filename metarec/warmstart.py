@@ -453,16 +453,24 @@ def _redact(url: str) -> str:
 
 
 def create_study(storage: Any, study_name: str | None, random_state: int | None,
-                 task: str, scoring: str, n_warm: int = 0) -> Any:
+                 task: str, scoring: str, n_warm: int = 0) -> tuple[Any, bool]:
     """Create or load the maximising study ``study_name``; refuse one that minimises or was made
-    for another task or metric. ``n_warm``: the number of warm-start trials this process
-    enqueues (see :func:`warm_sampler`); 0 gives Optuna's standard TPE."""
+    for another task or metric. ``n_warm``: the number of warm-start trials in the study (see
+    :func:`warm_sampler`); 0 gives Optuna's standard TPE. Returns the study and whether this call
+    created it: only the creator enqueues warm-start trials, because creating a study is atomic in
+    the storage while ``enqueue_trial(skip_if_exists=True)`` is check-then-insert, and two
+    processes starting together would both enqueue."""
     import optuna
 
     sampler = warm_sampler(random_state, n_warm)
     name = study_name or (DEFAULT_STUDY_NAME if storage is not None else None)
-    study = optuna.create_study(storage=storage, sampler=sampler, study_name=name,
-                                direction="maximize", load_if_exists=True)
+    try:
+        study = optuna.create_study(storage=storage, sampler=sampler, study_name=name,
+                                    direction="maximize")
+        created = True
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(storage=storage, sampler=sampler, study_name=name)
+        created = False
     if len(study.directions) != 1 or study.direction != optuna.study.StudyDirection.MAXIMIZE:
         raise TuningError(
             f"the study {name!r} already exists and minimises; metarec maximises its score, so "
@@ -477,7 +485,7 @@ def create_study(storage: Any, study_name: str | None, random_state: int | None,
             )
         if key not in attrs:
             study.set_user_attr(key, value)
-    return study
+    return study, created
 
 
 def warm_sampler(random_state: int | None, n_warm: int = 0) -> Any:
@@ -584,14 +592,15 @@ def tune(
               else None)
     warm = warm_start_params(recs, k, space, n_samples=len(X), n_features=X.shape[1],
                              class_weight=weight) if n_trials != 0 else []
-    study = create_study(open_storage(storage), study_name, random_state, task, scoring,
-                         n_warm=len(warm))
+    study, created = create_study(open_storage(storage), study_name, random_state, task,
+                                  scoring, n_warm=len(warm))
     if n_trials == 0:
         # Nothing is enqueued: in a shared storage, waiting trials would outlive this call.
         if not recs:
             raise TuningError("with no trials to run, tuning needs at least one recommendation.")
         return study, normalize_spec(recs[0]["pipeline"])
-    enqueue_warm_trials(study, warm)
+    if created:
+        enqueue_warm_trials(study, warm)
     import optuna
 
     objective = make_objective(X, y_arr, space, splitter, scoring, n_jobs, random_state)
