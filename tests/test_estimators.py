@@ -146,3 +146,9 @@ def test_warm_start_chooses_from_a_wider_ranking(monkeypatch) -> None:
     model = MetaRecClassifier(kb=False, random_state=0, top_k=2, n_trials=1).fit(X, y)
     assert asked["top_k"] == 6 and asked["k"] == 2
     assert asked["offered"] > len(model.recommendations_) == 2
+
+
+def test_top_k_below_one_is_refused() -> None:
+    X, y = _frame(40)
+    with pytest.raises(ValueError, match="top_k must be an integer >= 1"):
+        MetaRecClassifier(kb=False, top_k=0).fit(X, y)

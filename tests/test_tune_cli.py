@@ -74,6 +74,7 @@ def test_tune_table_output(cli, csv) -> None:
     ("args", "message"),
     [
         (["--trials", "-1"], "zero or more"),
+        (["--top", "-1"], "--top must be zero or more"),
         (["--storage", "nosuchdialect://host/db"], "cannot open the study storage"),
         (["--cv", "1"], "at least 2 folds"),
     ],
