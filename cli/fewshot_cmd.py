@@ -83,6 +83,9 @@ def train(
     inner_steps: int = typer.Option(1, help="MAML: inner-loop steps in training."),
     eval_inner_steps: int = typer.Option(3, help="MAML: inner-loop steps in evaluation."),
     rotations: bool = typer.Option(True, help="Rotations by 90/180/270 degrees as new classes."),
+    mirrors: bool = typer.Option(
+        False, help="Left-right mirrored classes (and their rotations) as new classes."
+    ),
     augment: bool = typer.Option(
         False, help="Random small shifts, rotations, scalings and shears of training images."
     ),
@@ -135,7 +138,7 @@ def train(
         method=method, n_way=ways, k_shot=shots, n_query=queries, episodes=episodes,
         epoch_episodes=epoch_episodes, val_way=val_way, val_episodes=val_episodes, lr=lr,
         lr_halve_every=lr_halve_every, meta_batch=meta_batch, rotations=rotations,
-        augment=augment, seed=seed,
+        augment=augment, mirrors=mirrors, seed=seed,
         device=device, time_limit_s=None if max_minutes is None else 60 * max_minutes,
         cpu_time_limit_s=None if max_cpu_minutes is None else 60 * max_cpu_minutes,
         method_options=options,
@@ -192,6 +195,9 @@ def evaluate(
     exclude_alphabets: str | None = typer.Option(None, help="Comma-separated alphabets to skip."),
     mixed_sizes: bool = typer.Option(False, "--mixed-sizes", help="Accept images of mixed sizes."),
     seed: int = typer.Option(0, help="Seed of the test episodes."),
+    views: int = typer.Option(
+        1, help="Average each image's embedding over this many views (metric methods)."
+    ),
     device: str = typer.Option("auto", help="auto (CUDA > MPS > CPU), cuda, mps or cpu."),
     threads: int | None = typer.Option(None, help="CPU threads for torch."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -218,7 +224,7 @@ def evaluate(
         accuracy = run_evaluation(
             network, dataset, ways, shots, queries, episodes, seed, target,
             amp_dtype(target) if network.name != "maml" else None,
-            on_episode=lambda done: progress.update(task, completed=done),
+            on_episode=lambda done: progress.update(task, completed=done), views=views,
         )  # fmt: skip
     result = {
         "model": str(model_path),
@@ -229,6 +235,7 @@ def evaluate(
         "ways": ways,
         "shots": shots,
         "queries": queries,
+        "views": views,
         **accuracy.as_dict(),
     }
     if as_json:
@@ -247,13 +254,17 @@ def predict(
     query: Path = typer.Option(..., "--query", help="Folder of images to classify."),
     model: Path | None = typer.Option(None, "--model", help="Checkpoint (default: shipped)."),
     mixed_sizes: bool = typer.Option(False, "--mixed-sizes", help="Accept images of mixed sizes."),
+    views: int | None = typer.Option(
+        None, help="Average each image's embedding over this many views (default: 8 for "
+        "metric methods, 1 for MAML)."
+    ),
     device: str = typer.Option("auto", help="auto (CUDA > MPS > CPU), cuda, mps or cpu."),
     as_json: bool = typer.Option(False, "--json", help="Print {query file: class} as JSON."),
 ) -> None:
     """Classify each query image as one of the support folder's classes."""
     from metarec.fewshot.predict import predict as run_prediction
 
-    predictions = run_prediction(support, query, model, device, mixed_sizes)
+    predictions = run_prediction(support, query, model, device, mixed_sizes, views)
     if as_json:
         print(json.dumps(predictions, indent=2))
         return

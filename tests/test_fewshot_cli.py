@@ -59,12 +59,13 @@ def test_predict_maps_each_query_file_to_its_class(tmp_path: Path, tiny_model: P
     support = make_support(tmp_path / "support")
     query = tmp_path / "query"
     query.mkdir()
-    # A query identical to a support image lies on that image's embedding, whatever the weights.
+    # A query identical to a support image lies on that image's embedding, whatever the weights
+    # (with one view: averaged distorted views of a random network's input are not identical).
     for c in range(3):
         glyph(c, seed=0).convert("RGB").save(query / f"q{c}.png")
     code, out, err = invoke(
         "fewshot", "predict", "--support", str(support), "--query", str(query),
-        "--model", str(tiny_model), "--json", "--device", "cpu",
+        "--model", str(tiny_model), "--json", "--device", "cpu", "--views", "1",
     )  # fmt: skip
     assert code == 0, err
     assert json.loads(out) == {"q0.png": "class0", "q1.png": "class1", "q2.png": "class2"}
@@ -173,7 +174,7 @@ def test_train_then_evaluate_on_a_tiny_folder(tmp_path: Path) -> None:
     code, out, err = invoke(
         "fewshot", "train", "--data", str(data), "--ways", "3", "--shots", "1", "--queries", "2",
         "--episodes", "4", "--epoch-episodes", "2", "--val-way", "2", "--val-episodes", "2",
-        "--no-rotations", "-o", str(model), "--json", *common,
+        "--no-rotations", "--mirrors", "-o", str(model), "--json", *common,
     )  # fmt: skip
     assert code == 0, err
     summary = json.loads(out)
@@ -181,9 +182,11 @@ def test_train_then_evaluate_on_a_tiny_folder(tmp_path: Path) -> None:
     code, out, err = invoke(
         "fewshot", "evaluate", "--data", str(data), "--model", str(model), "--ways", "3",
         "--episodes", "5", "--queries", "2", "--json", "--threads", "1", "--device", "cpu",
+        "--views", "2",
     )  # fmt: skip
     assert code == 0, err
     result = json.loads(out)
+    assert result["views"] == 2
     assert result["episodes"] == 5 and 0.0 <= result["accuracy"] <= 1.0 and result["ci95"] >= 0
     # The user's file is never overwritten without --force.
     code, _, err = invoke("fewshot", "train", "--data", str(data), "-o", str(model), *common)

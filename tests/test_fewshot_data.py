@@ -159,6 +159,27 @@ def test_sampler_is_reproducible_and_rotations_add_classes() -> None:
     assert rotated.sample().support.shape[0] == 8
 
 
+def test_mirrors_add_mirrored_classes() -> None:
+    import torch
+
+    from metarec.fewshot.data import EpisodeSampler
+
+    data = make_set(classes=2)
+    # Each class and each of its rotations also appears mirrored: 2 x 4 x 2 classes.
+    sampler = EpisodeSampler(data, 16, 1, 1, rotations=True, mirrors=True, seed=0)
+    assert len(sampler.classes) == 16
+    assert len(EpisodeSampler(data, 2, 1, 1, mirrors=True, seed=0).classes) == 4
+    # A mirrored class's images are its source images flipped left-right.
+    asym = make_set(classes=2)
+    for images in asym.images:
+        images[:, :, :, 0] = -1.0
+    only_mirrored = EpisodeSampler(asym, 2, 1, 1, mirrors=True, seed=0)
+    only_mirrored.classes = [(0, 0, 1), (1, 0, 1)]
+    episode = only_mirrored.sample()
+    shown = torch.cat([episode.support, episode.query])
+    assert (shown[:, :, :, -1] == -1.0).all() and (shown[:, :, :, 0] != -1.0).all()
+
+
 def test_augmentation_distorts_images_but_keeps_episodes() -> None:
     import torch
 

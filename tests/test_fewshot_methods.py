@@ -13,7 +13,7 @@ from metarec.errors import DataError, MetaRecError  # noqa: E402
 from metarec.fewshot.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from metarec.fewshot.data import EpisodeSampler, ImageSet  # noqa: E402
 from metarec.fewshot.device import select_device  # noqa: E402
-from metarec.fewshot.evaluate import evaluate, mean_ci95  # noqa: E402
+from metarec.fewshot.evaluate import embed_views, evaluate, mean_ci95  # noqa: E402
 from metarec.fewshot.methods import build_method  # noqa: E402
 from metarec.fewshot.train import TrainConfig, train  # noqa: E402
 
@@ -165,3 +165,34 @@ def test_cached_embeddings_score_the_same_episodes_identically(method: str) -> N
     cached = evaluate(model, data, 3, 1, 2, episodes=10, cache_embeddings=True)
     direct = evaluate(model, data, 3, 1, 2, episodes=10, cache_embeddings=False)
     assert cached.mean == pytest.approx(direct.mean)
+
+
+def test_views_average_seeded_distortions_of_each_image() -> None:
+    torch.manual_seed(0)
+    model = build_method("protonet", **TINY).eval()
+    images = separable_set(seed=4).images[0]
+    with torch.no_grad():
+        one = embed_views(model, images, views=1)
+        assert torch.equal(one, model.backbone(images))
+        eight = embed_views(model, images, views=8, seed=5)
+        assert torch.equal(eight, embed_views(model, images, views=8, seed=5))
+        assert not torch.allclose(eight, one)
+        assert not torch.allclose(eight, embed_views(model, images, views=8, seed=6))
+
+
+def test_views_are_refused_where_they_do_not_apply() -> None:
+    data = separable_set(seed=3)
+    maml = build_method("maml", **TINY)
+    with pytest.raises(DataError, match="metric methods"):
+        evaluate(maml, data, 3, 1, 2, episodes=2, views=4)
+    with pytest.raises(DataError, match="at least 1"):
+        evaluate(build_method("protonet", **TINY), data, 3, 1, 2, episodes=2, views=0)
+
+
+def test_evaluation_with_views_scores_the_same_episodes() -> None:
+    torch.manual_seed(0)
+    model = build_method("protonet", **TINY)
+    data = separable_set(seed=3)
+    result = evaluate(model, data, 3, 1, 2, episodes=10, views=4)
+    again = evaluate(model, data, 3, 1, 2, episodes=10, views=4)
+    assert result == again and 0.0 <= result.mean <= 1.0 and result.episodes == 10

@@ -212,8 +212,11 @@ class EpisodeSampler:
 
     With ``rotations`` every class also appears rotated by 90, 180 and 270 degrees as three new
     classes (the standard Omniglot augmentation); a class and its rotations are distinct classes
-    and may meet in one episode. With ``augment`` every image gets its own small random affine
-    distortion (shift, rotation, scale, shear), as a different drawer would; its class stays.
+    and may meet in one episode. With ``mirrors`` every class (and rotation) also appears
+    mirrored left-right as one more class: a mirrored character is a plausible character of its
+    own, which doubles the training classes again. With ``augment`` every image gets its own
+    small random affine distortion (shift, rotation, scale, shear), as a different drawer
+    would; its class stays.
     """
 
     def __init__(
@@ -225,8 +228,11 @@ class EpisodeSampler:
         rotations: bool = False,
         seed: int | None = None,
         augment: bool = False,
+        mirrors: bool = False,
     ) -> None:
-        n_classes = data.n_classes * (4 if rotations else 1)
+        turns, sides = range(4 if rotations else 1), range(2 if mirrors else 1)
+        variants = [(r, m) for r in turns for m in sides]
+        n_classes = data.n_classes * len(variants)
         if n_way < 2:
             raise DataError("an episode needs at least 2 ways (classes)")
         if k_shot < 1 or n_query < 1:
@@ -243,7 +249,7 @@ class EpisodeSampler:
                 f"plus {n_query} queries"
             )
         self.data, self.n_way, self.k_shot, self.n_query = data, n_way, k_shot, n_query
-        self.classes = [(c, r) for c in range(data.n_classes) for r in range(4 if rotations else 1)]
+        self.classes = [(c, r, m) for c in range(data.n_classes) for r, m in variants]
         self.rng = random.Random(seed)
         self.augment = augment
         self.generator = torch.Generator().manual_seed(seed if seed is not None else 0)
@@ -251,9 +257,11 @@ class EpisodeSampler:
     def sample(self) -> Episode:
         chosen = self.rng.sample(self.classes, self.n_way)
         support, query = [], []
-        for class_index, rotation in chosen:
+        for class_index, rotation, mirrored in chosen:
             pool = self.data.images[class_index]
             picked = pool[self.rng.sample(range(len(pool)), self.k_shot + self.n_query)]
+            if mirrored:
+                picked = torch.flip(picked, dims=(3,))
             if rotation:
                 picked = torch.rot90(picked, rotation, dims=(2, 3))
             support.append(picked[: self.k_shot])

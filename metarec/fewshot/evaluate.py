@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import torch
 
-from metarec.fewshot.data import Episode, EpisodeSampler, ImageSet
+from metarec.errors import DataError
+from metarec.fewshot.data import Episode, EpisodeSampler, ImageSet, random_affine
 from metarec.fewshot.device import autocast
 from metarec.fewshot.methods import FewShotMethod
 from metarec.fewshot.methods.base import MetricMethod
@@ -47,14 +48,50 @@ def mean_ci95(values: list[float]) -> tuple[float, float]:
     return mean, 1.96 * math.sqrt(variance / n)
 
 
+def check_views(model: FewShotMethod, views: int) -> None:
+    if views < 1:
+        raise DataError(f"--views must be at least 1, not {views}")
+    if views > 1 and not isinstance(model, MetricMethod):
+        raise DataError(
+            "test-time views apply to metric methods (protonet, matching, siamese), "
+            f"not {model.name}"
+        )
+
+
+def embed_views(
+    model: MetricMethod, images: torch.Tensor, views: int = 1, seed: int = 0
+) -> torch.Tensor:
+    """Embeddings of a (B, C, H, W) batch, each averaged over ``views`` versions of its image.
+
+    View 0 is the image itself; the others are seeded small random affine distortions, the
+    kind ``--augment`` trains with. A single drawing of a character is a noisy prototype; the
+    average embedding of a few plausible redrawings is a steadier one. The same seed gives the
+    same views, so results are reproducible; batch norm runs on its stored statistics (eval
+    mode), so an image's embedding does not depend on its batch.
+    """
+    embedding = model.backbone(images).float()
+    if views == 1:
+        return embedding
+    generator = torch.Generator().manual_seed(seed)
+    total = embedding
+    for _ in range(views - 1):
+        distorted = random_affine(images.cpu(), generator).to(images.device)
+        total = total + model.backbone(distorted).float()
+    return total / views
+
+
 def embed_set(
-    model: MetricMethod, data: ImageSet, device: torch.device, amp: torch.dtype | None
+    model: MetricMethod,
+    data: ImageSet,
+    device: torch.device,
+    amp: torch.dtype | None,
+    views: int = 1,
 ) -> ImageSet:
     """Embed every image once (eval mode): (n_c, D) float tensors in place of the images."""
     embedded = []
     with torch.no_grad(), autocast(device, amp):
-        for images in data.images:
-            embedded.append(model.backbone(images.to(device)).float())
+        for index, images in enumerate(data.images):
+            embedded.append(embed_views(model, images.to(device), views, seed=index))
     return ImageSet(embedded, data.class_names, data.groups)
 
 
@@ -70,17 +107,20 @@ def evaluate(
     amp: torch.dtype | None = None,
     on_episode: Callable[[int], None] | None = None,
     cache_embeddings: bool = True,
+    views: int = 1,
 ) -> Accuracy:
     """Accuracy on ``episodes`` seeded episodes (the same episodes for every model and run).
 
     Metric methods are scored from embeddings computed once per image, which makes thousands
     of episodes cheap; the episodes and the accuracy are the same as without the cache.
+    ``views`` > 1 averages each image's embedding over that many views (:func:`embed_views`).
     """
+    check_views(model, views)
     device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
-    cached = cache_embeddings and isinstance(model, MetricMethod)
-    source = embed_set(model, data, device, amp) if cached else data
+    cached = (cache_embeddings or views > 1) and isinstance(model, MetricMethod)
+    source = embed_set(model, data, device, amp, views) if cached else data
     sampler = EpisodeSampler(source, n_way, k_shot, n_query, rotations=False, seed=seed)
     scores = []
     with torch.no_grad():

@@ -37,6 +37,7 @@ class TrainConfig:
     meta_batch: int | None = None  # None: the method's default
     rotations: bool = True
     augment: bool = False  # random affine distortions of training images
+    mirrors: bool = False  # left-right mirrored classes as new classes
     seed: int = 0
     device: str = "auto"
     time_limit_s: float | None = None  # wall clock; checked after each epoch
@@ -121,7 +122,7 @@ def train(
     scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
     sampler = EpisodeSampler(
         train_set, config.n_way, config.k_shot, config.n_query, config.rotations, config.seed,
-        augment=config.augment,
+        augment=config.augment, mirrors=config.mirrors,
     )  # fmt: skip
     val_way = min(config.val_way, val_set.n_classes)
     val_shot = config.val_shot or config.k_shot
