@@ -125,3 +125,18 @@ def test_feature_agglomeration_never_asks_for_more_clusters_than_features(mixed)
     pipe = pipelines.build(spec).fit(X, y)
     assert pipe.named_steps["features"].n_clusters == 50
     assert pipe.named_steps["features"].labels_.max() < X.shape[1] + 3
+
+
+def test_qda_fits_classes_with_fewer_rows_than_features():
+    # 8 rows per class, 12 features: unregularised QDA cannot estimate a class covariance; a
+    # reg_param from the knowledge base or the search space must make it fit, as it did when
+    # the runs were made.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(24, 12)), columns=[f"f{i}" for i in range(12)])
+    y = np.repeat([0, 1, 2], 8)
+    X.loc[y == 1, "f0"] += 3.0
+    spec = {"task": "classification", "algorithm": "qda", "hyperparameters": {"reg_param": 0.5}}
+    model = pipelines.build(spec).fit(X, y)
+    assert model.score(X, y) > 0.9
+    proba = model.predict_proba(X)
+    assert np.isfinite(proba).all() and np.allclose(proba.sum(1), 1.0)
