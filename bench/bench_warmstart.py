@@ -142,15 +142,18 @@ def load(candidate: Candidate, max_rows: int, seed: int = 0) -> tuple[pd.DataFra
 # -- one arm ---------------------------------------------------------------------------------
 def run_arm(X: pd.DataFrame, y: pd.Series, recs: list[dict[str, Any]], seed: int, trials: int,
             cv: int, space: Any, cache: dict[str, float | None],
-            k: int = 10) -> list[float | None]:
+            k: int = 10, search_space: str = "recommended") -> list[float | None]:
     """Per-trial CV scores (None: failed) of one TPE study. Cold (``recs`` empty): Optuna's
-    standard multivariate TPE. Warm: ``warmstart.warm_start`` enqueues up to ``k``
-    recommendations and ``warmstart.warm_sampler`` starts modelling once they are done, exactly
-    as ``metarec tune`` does."""
+    standard multivariate TPE over the full space. Warm: ``warmstart.warm_start`` enqueues up
+    to ``k`` recommendations, ``warmstart.warm_sampler`` starts modelling once they are done,
+    and with ``search_space="recommended"`` only the recommendations' algorithms are searched
+    (``warmstart.recommended_space``), exactly as ``metarec tune`` does."""
     import optuna
 
     from metarec import warmstart
 
+    if recs and search_space == "recommended":
+        space = warmstart.recommended_space(space, recs)
     y_arr = np.asarray(y)
     splitter = warmstart.cv_splitter(y_arr, "classification", cv, 0)
     objective = warmstart.make_objective(X, y_arr, space, splitter, "balanced_accuracy", None, 0)
@@ -290,14 +293,17 @@ def write_report(results: dict[str, Any], args: argparse.Namespace) -> str:
         (f"mean best score after {args.trials} trials: cold / warm",
          f"{f['final_cold']:.4f} / {f['final_warm']:.4f}"),
     ])
+    space_note = ("; searching only the algorithms those recommendations name, "
+                  "`--search-space recommended`" if args.search_space == "recommended"
+                  else "; over the full space, `--search-space full`")
     md = f"""## Warm start vs cold start (`bench/bench_warmstart.py`)
 
 Optuna TPE over metarec's search space, cold (Optuna's standard multivariate TPE, 10 random
 start-up trials) vs warm-started the way `metarec tune` does it (`warmstart.warm_start`: up to
 {args.k} of the top {POOL * args.k} recommendations of the {", ".join(sources)}, best of each
 algorithm first, forests with at least 100 trees, class weighting "balanced" on imbalanced data;
-then TPE models from the warm trials at once), meta-learner of commit {_learner_commit()},
-on {len(results["datasets"])} classification
+then TPE models from the warm trials at once{space_note}), meta-learner of commit
+{_learner_commit()}, on {len(results["datasets"])} classification
 datasets the knowledge base does not hold (checked by OpenML id, name and shape). Same budget
 ({args.trials} trials), same {args.cv}-fold stratified CV (balanced accuracy), same model seeds;
 sampler seeds {", ".join(map(str, range(args.seeds)))}. "Trials" = trials needed to come within
@@ -317,7 +323,8 @@ Target: median ratio >= 2x (aim 3x): **{"met" if f["median_ratio"] >= 2 else "no
 Machine: {machine_line()}; wall time {wall_s / 60:.0f} min (identical trials are evaluated once
 and shared between arms and seeds, since the CV folds and model seeds are fixed).
 Reproduce: `OMP_NUM_THREADS=1 nice python -m bench.bench_warmstart --datasets {args.datasets}
---seeds {args.seeds} --trials {args.trials} --cv {args.cv} --max-rows {args.max_rows} --k {args.k}`.
+--seeds {args.seeds} --trials {args.trials} --cv {args.cv} --max-rows {args.max_rows} --k {args.k}
+--search-space {args.search_space}`.
 """
     if not args.no_write:
         write_section("warmstart", md)
@@ -333,6 +340,9 @@ def main() -> None:
     parser.add_argument("--max-rows", type=int, default=500)
     parser.add_argument("--k", type=int, default=10,
                         help="Recommendations enqueued by the warm arm (chosen from the top 3k).")
+    parser.add_argument("--search-space", choices=("recommended", "full"), default="recommended",
+                        help="What the warm arm searches after its enqueued trials (as `metarec "
+                        "tune --search-space`); the cold arm always searches the full space.")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--partial-reason", default="a shared 2-core machine under heavy load; "
                         "the benchmark ran niced", help="Why a partial run stopped (report).")
@@ -398,7 +408,7 @@ def main() -> None:
                 t0 = time.time()
                 cold = run_arm(X, y, [], seed, args.trials, args.cv, space, cache)
                 warm = run_arm(X, y, found.recommendations, seed, args.trials, args.cv, space,
-                               cache, k=args.k)
+                               cache, k=args.k, search_space=args.search_space)
                 entry["seeds"][str(seed)] = {"cold": cold, "warm": warm,
                                              "seconds": round(time.time() - t0, 1)}
                 cache_file.write_text(json.dumps(results))

@@ -30,6 +30,10 @@ def tune(
         10, "--top", "-k",
         help="Recommendations enqueued as the first trials (chosen from the top 3 x K).",
     ),
+    search_space: str = typer.Option(
+        "recommended", "--search-space",
+        help="recommended: search the algorithms of the top 3 x K recommendations; full: all.",
+    ),
     storage: str | None = typer.Option(
         None, "--storage",
         help="Optuna RDB storage: a file path (SQLite) or a URL such as "
@@ -64,6 +68,9 @@ def tune(
         raise warmstart.TuningError(f"--trials must be zero or more, not {trials}.")
     if top < 0:
         raise warmstart.TuningError(f"--top must be zero or more, not {top}.")
+    if search_space not in warmstart.SEARCH_SPACES:
+        raise warmstart.TuningError(
+            f"--search-space must be {' or '.join(warmstart.SEARCH_SPACES)}, not {search_space!r}.")
     if out is not None and out.exists() and not force:
         raise MetaRecError(f"{out} already exists; choose another --out or pass --force.")
     dataset = load_dataset(data, target, lenient=lenient, encoding=encoding)
@@ -81,7 +88,7 @@ def tune(
         study, best = warmstart.tune(
             X, y, found.recommendations, n_trials=trials, timeout=timeout, cv=cv,
             storage=storage, study_name=study_name, random_state=seed, n_jobs=n_jobs,
-            callbacks=[progress.update], task=task, k=top, kb=kb,
+            callbacks=[progress.update], task=task, k=top, kb=kb, search_space=search_space,
         )
     pipeline = _fit(best, X, y, seed)
     saved = warmstart.save_pipeline(pipeline, out, overwrite=force) if out is not None else None

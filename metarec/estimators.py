@@ -61,6 +61,7 @@ class _MetaRecBase(BaseEstimator):
         top_k: int = 10,
         random_state: int | None = None,
         n_jobs: int | None = None,
+        search_space: str = "recommended",
     ) -> None:
         self.n_trials = n_trials
         self.timeout = timeout
@@ -69,6 +70,7 @@ class _MetaRecBase(BaseEstimator):
         self.top_k = top_k
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.search_space = search_space
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -116,6 +118,9 @@ class _MetaRecBase(BaseEstimator):
             raise ValueError(f"n_trials must be an integer >= 0, got {self.n_trials!r}.")
         if not isinstance(self.top_k, (int, np.integer)) or self.top_k < 1:
             raise ValueError(f"top_k must be an integer >= 1, got {self.top_k!r}.")
+        if self.search_space not in ("recommended", "full"):
+            raise ValueError(
+                f"search_space must be 'recommended' or 'full', got {self.search_space!r}.")
 
     def _seed(self) -> int | None:
         if self.random_state is None or isinstance(self.random_state, (int, np.integer)):
@@ -144,7 +149,7 @@ class _MetaRecBase(BaseEstimator):
                 self.study_, best = warmstart.tune(
                     X, y_fit, found.recommendations, n_trials=int(self.n_trials),
                     timeout=self.timeout, cv=self.cv, random_state=seed, n_jobs=self.n_jobs,
-                    task=self._task, k=self.top_k, kb=self.kb,
+                    task=self._task, k=self.top_k, kb=self.kb, search_space=self.search_space,
                 )
             candidates = [best, *candidates]
         self.best_spec_, self.best_pipeline_ = self._fit_first(candidates, X, y_fit, seed)

@@ -77,6 +77,7 @@ def test_tune_table_output(cli, csv) -> None:
         (["--top", "-1"], "--top must be zero or more"),
         (["--storage", "nosuchdialect://host/db"], "cannot open the study storage"),
         (["--cv", "1"], "at least 2 folds"),
+        (["--search-space", "everything"], "--search-space must be recommended or full"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_sentence(cli, csv, args, message) -> None:

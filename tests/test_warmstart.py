@@ -20,6 +20,7 @@ from metarec.warmstart import (
     balanced_class_weight,
     default_portfolio,
     load_pipeline,
+    recommended_space,
     save_pipeline,
     single_best_recommendations,
     tune,
@@ -213,6 +214,52 @@ def test_tune_runs_the_warm_trials_first_then_the_model() -> None:
     assert study.sampler._n_startup_trials == 3
     cold, _ = tune(X, y, [], n_trials=1, cv=2, random_state=0, kb=False)
     assert cold.sampler._n_startup_trials == 10
+
+
+def test_recommended_space_keeps_the_recommended_algorithms_whole() -> None:
+    space = build_space("classification", has_missing=False)
+    recs = _recs([_spec("svm"), _spec("random_forest"), _spec("svm", C=2.0), _spec("mlp")])
+    narrowed = recommended_space(space, recs)
+    assert set(narrowed.algorithms) == {"svm", "random_forest", "mlp"}
+    assert narrowed.params["svm"] == space.params["svm"]
+    assert list(narrowed.algorithms) == [a for a in space.algorithms if a in narrowed.algorithms]
+    # Two families are too few to bet a study on: the full space stays.
+    assert recommended_space(space, recs[:3]) is space
+
+
+def test_tune_searches_the_recommended_algorithms_unless_told_otherwise() -> None:
+    X, y = _data(80)
+    recs = _recs([_spec("logistic_regression"), _spec("gaussian_nb"), _spec("decision_tree")])
+    study, _ = tune(X, y, recs, n_trials=6, cv=2, random_state=0, kb=False, k=1)
+    named = {"logistic_regression", "gaussian_nb", "decision_tree"}
+    assert {t.params["algorithm"] for t in study.trials} <= named
+    assert set(study.trials[-1].distributions["algorithm"].choices) == named
+    full, _ = tune(X, y, recs, n_trials=2, cv=2, random_state=0, kb=False, k=1,
+                   search_space="full")
+    assert len(full.trials[-1].distributions["algorithm"].choices) > 10
+    with pytest.raises(TuningError, match="search space"):
+        tune(X, y, recs, n_trials=1, kb=False, search_space="everything")
+
+
+def test_a_shared_study_keeps_the_algorithms_it_was_created_with(tmp_path) -> None:
+    X, y = _data(80)
+    url = str(tmp_path / "study.db")
+    first = _recs([_spec("logistic_regression"), _spec("gaussian_nb"), _spec("decision_tree")])
+    other = _recs([_spec("svm"), _spec("mlp"), _spec("random_forest")])
+    tune(X, y, first, n_trials=2, cv=2, storage=url, study_name="s", kb=False)
+    # A second process ranking differently joins the study instead of failing on Optuna's
+    # "dynamic value space" error, and searches what the study searches.
+    study, _ = tune(X, y, other, n_trials=2, cv=2, storage=url, study_name="s", kb=False)
+    assert len(study.trials) == 4
+    assert {t.params["algorithm"] for t in study.trials} <= {
+        "logistic_regression", "gaussian_nb", "decision_tree"}
+
+
+def test_svm_trials_have_an_iteration_limit() -> None:
+    space = build_space("classification", has_missing=False)
+    params = space.spec_to_params(_spec("svm", C=30000.0, gamma=8.0, kernel="poly", degree=5))
+    spec = space.params_to_spec(params)
+    assert 0 < spec["hyperparameters"]["max_iter"] <= 10_000_000
 
 
 # -- tuning ---------------------------------------------------------------------------------
