@@ -143,7 +143,13 @@ class _MetaRecBase(BaseEstimator):
         self.recommendation_source_ = found.source
         self.metafeatures_ = (found.metafeatures if found.metafeatures is not None
                               else self._profile(X, y_fit, seed))
-        candidates = [r["pipeline"] for r in self.recommendations_]
+        # Fitted as the warm start would try them: tuning scores classifiers by balanced
+        # accuracy, so imbalanced classes get balanced weights where the spec leaves them open.
+        scoring = warmstart.DEFAULT_SCORING[self._task]
+        weight = ("balanced" if self._task == "classification"
+                  and warmstart.balanced_class_weight(y_fit, scoring) else None)
+        candidates = [warmstart.translate_spec({**r["pipeline"], "task": self._task}, weight)
+                      for r in self.recommendations_]
         if self.n_trials > 0:
             with warmstart.quiet_optuna():
                 self.study_, best = warmstart.tune(

@@ -285,6 +285,13 @@ def _accepts(cls: type, param: str) -> bool:
     return param in inspect.signature(cls.__init__).parameters
 
 
+def estimator_accepts(algorithm: str, task: str, param: str) -> bool:
+    """Whether ``algorithm``'s estimator for ``task`` takes the constructor argument ``param``."""
+    info = ALGORITHMS.get(algorithm)
+    dotted = getattr(info, task, None) if info is not None else None
+    return dotted is not None and _accepts(_resolve(dotted), param)
+
+
 def _estimator(spec: Mapping[str, Any], random_state: int | None) -> Any:
     task = spec["task"]
     cls = _resolve(getattr(ALGORITHMS[spec["algorithm"]], task))

@@ -338,6 +338,23 @@ def warm_start_params(
     return (first + rest)[:k]
 
 
+def translate_spec(spec: Mapping[str, Any], class_weight: str | None = None) -> dict[str, Any]:
+    """A recommended spec as it should be fitted here, translated as the warm start translates
+    its trials: forests get at least :data:`MIN_FOREST_TREES` trees, and ``class_weight`` fills
+    the class weighting of algorithms that have one where the spec leaves it open."""
+    from metarec.pipelines import estimator_accepts
+
+    out = normalize_spec(spec)
+    hp = dict(out.get("hyperparameters") or {})
+    algorithm, task = out["algorithm"], out["task"]
+    if algorithm in _FORESTS and int(hp.get("n_estimators") or 0) < MIN_FOREST_TREES:
+        hp["n_estimators"] = MIN_FOREST_TREES
+    if (class_weight is not None and hp.get("class_weight") is None
+            and estimator_accepts(algorithm, task, "class_weight")):
+        hp["class_weight"] = class_weight
+    return {**out, "hyperparameters": hp}
+
+
 def _translate(params: dict[str, Any], spec: Mapping[str, Any], space: SearchSpace,
                class_weight: str | None) -> dict[str, Any]:
     out = dict(params)

@@ -152,3 +152,23 @@ def test_top_k_below_one_is_refused() -> None:
     X, y = _frame(40)
     with pytest.raises(ValueError, match="top_k must be an integer >= 1"):
         MetaRecClassifier(kb=False, top_k=0).fit(X, y)
+
+
+def test_untuned_fit_weights_imbalanced_classes_like_the_warm_start(monkeypatch) -> None:
+    from metarec import warmstart
+
+    def ranked(X, y, task, **kwargs):
+        spec = {"task": task, "algorithm": "random_forest",
+                "hyperparameters": {"n_estimators": 10, "max_features": 0.5}}
+        return warmstart.Recommended(
+            [{"rank": 1, "algorithm": "random_forest", "pipeline": spec}], "meta-learner")
+
+    monkeypatch.setattr(warmstart, "recommendations_for", ranked)
+    X, y = _frame(90)
+    y = pd.Series(np.where(np.arange(90) < 15, "rare", "common"), index=X.index)
+    fitted = MetaRecClassifier(random_state=0).fit(X, y).best_spec_["hyperparameters"]
+    assert fitted["class_weight"] == "balanced" and fitted["n_estimators"] == 100
+    assert fitted["max_features"] == 0.5
+    balanced = pd.Series(np.where(np.arange(90) % 2 == 0, "a", "b"), index=X.index)
+    fitted = MetaRecClassifier(random_state=0).fit(X, balanced).best_spec_["hyperparameters"]
+    assert "class_weight" not in fitted

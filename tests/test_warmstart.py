@@ -362,3 +362,16 @@ def test_default_portfolio_has_no_invented_scores() -> None:
     recs = default_portfolio("regression", top_k=3)
     assert len(recs) == 3 and all(math.isnan(r["predicted_score"]) for r in recs)
     assert all(r["pipeline"]["task"] == "regression" for r in recs)
+
+
+def test_translate_spec_fills_open_settings_only() -> None:
+    from metarec.warmstart import translate_spec
+
+    forest = translate_spec(_spec("extra_trees", n_estimators=10), "balanced")
+    assert forest["hyperparameters"] == {"n_estimators": MIN_FOREST_TREES,
+                                         "class_weight": "balanced"}
+    kept = translate_spec(_spec("svm", class_weight={"0": 2.0}), "balanced")
+    assert kept["hyperparameters"]["class_weight"] == {"0": 2.0}
+    # Gaussian naive Bayes has no class weighting to fill.
+    assert "class_weight" not in translate_spec(_spec("gaussian_nb"), "balanced")["hyperparameters"]
+    assert translate_spec(_spec("logistic_regression"), None)["hyperparameters"] == {}
