@@ -406,10 +406,11 @@ def _task_of(recs: Sequence[Mapping[str, Any]]) -> str | None:
 
 # -- tuning -----------------------------------------------------------------------------------
 def infer_task(y: Any) -> str:
-    from sklearn.utils.multiclass import type_of_target
+    """The task of target ``y`` by the rule `metarec recommend` and the meta-features use, so
+    tuning and recommending never disagree about it."""
+    from metafeatures import infer_task as task_of_target
 
-    kind = type_of_target(y)
-    return "regression" if kind in ("continuous", "continuous-multioutput") else "classification"
+    return task_of_target(pd.Series(np.asarray(y).ravel()))
 
 
 def as_frame(X: Any) -> pd.DataFrame:

@@ -375,3 +375,13 @@ def test_translate_spec_fills_open_settings_only() -> None:
     # Gaussian naive Bayes has no class weighting to fill.
     assert "class_weight" not in translate_spec(_spec("gaussian_nb"), "balanced")["hyperparameters"]
     assert translate_spec(_spec("logistic_regression"), None)["hyperparameters"] == {}
+
+
+def test_tuning_infers_the_task_as_recommend_does() -> None:
+    from metarec.warmstart import infer_task
+
+    assert infer_task(np.arange(100) % 3) == "classification"
+    # Integers with many distinct values are a quantity (metarec.io's rule), not 100 classes.
+    assert infer_task(np.arange(100)) == "regression"
+    assert infer_task(np.linspace(0, 1, 50)) == "regression"
+    assert infer_task(np.array(["a", "b"] * 10)) == "classification"
