@@ -166,7 +166,7 @@ def fmt_accuracy(result: dict[str, Any] | None) -> str:
 
 
 def render(records: list[dict[str, Any]]) -> str:
-    trained = [r for r in records if r["method"] != "shipped"]
+    trained = [r for r in records if not r["method"].startswith("shipped")]
     budget = max((r["cpu_budget_minutes"] for r in trained), default=0)
     episodes = max((r["eval_episodes"] for r in trained), default=0)
     queries = trained[0]["queries"] if trained else 0
