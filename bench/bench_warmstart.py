@@ -142,12 +142,12 @@ def load(candidate: Candidate, max_rows: int, seed: int = 0) -> tuple[pd.DataFra
 # -- one arm ---------------------------------------------------------------------------------
 def run_arm(X: pd.DataFrame, y: pd.Series, recs: list[dict[str, Any]], seed: int, trials: int,
             cv: int, space: Any, cache: dict[str, float | None],
-            k: int = 10, search_space: str = "recommended") -> list[float | None]:
+            k: int = 10, search_space: str = "full") -> list[float | None]:
     """Per-trial CV scores (None: failed) of one TPE study. Cold (``recs`` empty): Optuna's
     standard multivariate TPE over the full space. Warm: ``warmstart.warm_start`` enqueues up
     to ``k`` recommendations, ``warmstart.warm_sampler`` starts modelling once they are done,
-    and with ``search_space="recommended"`` only the recommendations' algorithms are searched
-    (``warmstart.recommended_space``), exactly as ``metarec tune`` does."""
+    exactly as ``metarec tune`` does; with ``search_space="recommended"`` only the
+    recommendations' algorithms are searched (``warmstart.recommended_space``)."""
     import optuna
 
     from metarec import warmstart
@@ -320,8 +320,9 @@ Target: median ratio >= 2x (aim 3x): **{"met" if f["median_ratio"] >= 2 else "no
 
 {table}
 
-Machine: {machine_line()}; wall time {wall_s / 60:.0f} min (identical trials are evaluated once
-and shared between arms and seeds, since the CV folds and model seeds are fixed).
+Machine: {machine_line()}; {wall_s / 60:.0f} min summed over the dataset-seed pairs (identical
+trials are evaluated once and shared between arms and seeds, since the CV folds and model seeds
+are fixed).{" " + args.run_note if args.run_note else ""}
 Reproduce: `OMP_NUM_THREADS=1 nice python -m bench.bench_warmstart --datasets {args.datasets}
 --seeds {args.seeds} --trials {args.trials} --cv {args.cv} --max-rows {args.max_rows} --k {args.k}
 --search-space {args.search_space}`.
@@ -340,10 +341,12 @@ def main() -> None:
     parser.add_argument("--max-rows", type=int, default=500)
     parser.add_argument("--k", type=int, default=10,
                         help="Recommendations enqueued by the warm arm (chosen from the top 3k).")
-    parser.add_argument("--search-space", choices=("recommended", "full"), default="recommended",
+    parser.add_argument("--search-space", choices=("recommended", "full"), default="full",
                         help="What the warm arm searches after its enqueued trials (as `metarec "
                         "tune --search-space`); the cold arm always searches the full space.")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--run-note", default="",
+                        help="A sentence on how the run was made, added to the report.")
     parser.add_argument("--partial-reason", default="a shared 2-core machine under heavy load; "
                         "the benchmark ran niced", help="Why a partial run stopped (report).")
     parser.add_argument("--cache", type=Path, default=OUT / "warmstart.json",

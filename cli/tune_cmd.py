@@ -31,8 +31,8 @@ def tune(
         help="Recommendations enqueued as the first trials (chosen from the top 3 x K).",
     ),
     search_space: str = typer.Option(
-        "recommended", "--search-space",
-        help="recommended: search the algorithms of the top 3 x K recommendations; full: all.",
+        "full", "--search-space",
+        help="full: every algorithm; recommended: only those of the top 3 x K recommendations.",
     ),
     storage: str | None = typer.Option(
         None, "--storage",

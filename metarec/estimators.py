@@ -61,7 +61,7 @@ class _MetaRecBase(BaseEstimator):
         top_k: int = 10,
         random_state: int | None = None,
         n_jobs: int | None = None,
-        search_space: str = "recommended",
+        search_space: str = "full",
     ) -> None:
         self.n_trials = n_trials
         self.timeout = timeout

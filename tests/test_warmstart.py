@@ -227,15 +227,15 @@ def test_recommended_space_keeps_the_recommended_algorithms_whole() -> None:
     assert recommended_space(space, recs[:3]) is space
 
 
-def test_tune_searches_the_recommended_algorithms_unless_told_otherwise() -> None:
+def test_tune_searches_the_full_space_unless_told_to_narrow_it() -> None:
     X, y = _data(80)
     recs = _recs([_spec("logistic_regression"), _spec("gaussian_nb"), _spec("decision_tree")])
-    study, _ = tune(X, y, recs, n_trials=6, cv=2, random_state=0, kb=False, k=1)
+    study, _ = tune(X, y, recs, n_trials=6, cv=2, random_state=0, kb=False, k=1,
+                    search_space="recommended")
     named = {"logistic_regression", "gaussian_nb", "decision_tree"}
     assert {t.params["algorithm"] for t in study.trials} <= named
     assert set(study.trials[-1].distributions["algorithm"].choices) == named
-    full, _ = tune(X, y, recs, n_trials=2, cv=2, random_state=0, kb=False, k=1,
-                   search_space="full")
+    full, _ = tune(X, y, recs, n_trials=2, cv=2, random_state=0, kb=False, k=1)
     assert len(full.trials[-1].distributions["algorithm"].choices) > 10
     with pytest.raises(TuningError, match="search space"):
         tune(X, y, recs, n_trials=1, kb=False, search_space="everything")
@@ -246,10 +246,12 @@ def test_a_shared_study_keeps_the_algorithms_it_was_created_with(tmp_path) -> No
     url = str(tmp_path / "study.db")
     first = _recs([_spec("logistic_regression"), _spec("gaussian_nb"), _spec("decision_tree")])
     other = _recs([_spec("svm"), _spec("mlp"), _spec("random_forest")])
-    tune(X, y, first, n_trials=2, cv=2, storage=url, study_name="s", kb=False)
+    tune(X, y, first, n_trials=2, cv=2, storage=url, study_name="s", kb=False,
+         search_space="recommended")
     # A second process ranking differently joins the study instead of failing on Optuna's
     # "dynamic value space" error, and searches what the study searches.
-    study, _ = tune(X, y, other, n_trials=2, cv=2, storage=url, study_name="s", kb=False)
+    study, _ = tune(X, y, other, n_trials=2, cv=2, storage=url, study_name="s", kb=False,
+                    search_space="recommended")
     assert len(study.trials) == 4
     assert {t.params["algorithm"] for t in study.trials} <= {
         "logistic_regression", "gaussian_nb", "decision_tree"}
