@@ -292,7 +292,8 @@ def _existing_algorithms(study: Any) -> list[str] | None:
 def balanced_class_weight(y: Any, scoring: str | None) -> bool:
     """Whether warm-start trials should weight classes: the score treats classes equally
     (balanced accuracy, the default) and the classes are imbalanced. The knowledge base's
-    configurations were mostly run for plain accuracy, where the unweighted default is right."""
+    configurations leave class weighting open (Oboe's grid has none; the OpenML runs were mostly
+    scored by plain accuracy, where the unweighted default is right)."""
     if scoring is None or "balanced" not in scoring:
         return False
     counts = pd.Series(np.asarray(y).ravel()).value_counts()
