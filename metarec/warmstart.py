@@ -668,7 +668,7 @@ def tune(
         # Nothing is enqueued: in a shared storage, waiting trials would outlive this call.
         if not recs:
             raise TuningError("with no trials to run, tuning needs at least one recommendation.")
-        return study, normalize_spec(recs[0]["pipeline"])
+        return study, translate_spec({**recs[0]["pipeline"], "task": task}, weight)
     if created:
         enqueue_warm_trials(study, warm)
     import optuna

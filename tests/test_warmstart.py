@@ -293,6 +293,12 @@ def test_zero_trials_returns_the_top_recommendation() -> None:
     X, y = _data()
     study, best = tune(X, y, _recs([_spec("gaussian_nb")]), n_trials=0, cv=2, kb=False)
     assert best["algorithm"] == "gaussian_nb" and len(study.trials) == 0
+    # Translated as a warm-start trial would be: imbalanced classes, balanced score.
+    y_rare = pd.Series(np.where(np.arange(len(X)) < 10, "rare", "common"))
+    _, forest = tune(X, y_rare, _recs([_spec("random_forest", n_estimators=10)]), n_trials=0,
+                     cv=2, kb=False)
+    assert forest["hyperparameters"] == {"n_estimators": MIN_FOREST_TREES,
+                                         "class_weight": "balanced"}
 
 
 @pytest.mark.parametrize("n_trials", [-1, -10])
