@@ -18,8 +18,8 @@ MODEL_ENV = "METAREC_FEWSHOT_MODEL"
 # Queries are classified in chunks so that a large query folder does not exhaust memory.
 QUERY_CHUNK = 256
 # Views averaged per image for metric methods unless told otherwise: on the validation alphabet
-# 8 views gave the shipped model +1.4 points 20-way 1-shot over 1 (docs/fewshot.md); more
-# gave nothing more.
+# 8 views gave +1.4 points 20-way 1-shot over 1 to the previous shipped model and +0.8 to the
+# current one (knowledge_base/fewshot/MODEL_CARD.md); 16 gave no more.
 DEFAULT_VIEWS = 8
 
 
