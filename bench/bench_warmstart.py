@@ -170,7 +170,7 @@ def run_arm(X: pd.DataFrame, y: pd.Series, recs: list[dict[str, Any]], seed: int
             raise RuntimeError("trial failed")
         return float(cache[key])  # type: ignore[arg-type]
 
-    weight = "balanced" if warmstart.balanced_class_weight(y_arr, "balanced_accuracy") else None
+    weight = warmstart.class_weight_for(y_arr, "classification", "balanced_accuracy")
     warm = warmstart.warm_start_params(recs, k, space, n_samples=len(X), n_features=X.shape[1],
                                        class_weight=weight) if recs else []
     with warmstart.quiet_optuna(50):

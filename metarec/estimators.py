@@ -118,7 +118,9 @@ class _MetaRecBase(BaseEstimator):
             raise ValueError(f"n_trials must be an integer >= 0, got {self.n_trials!r}.")
         if not isinstance(self.top_k, (int, np.integer)) or self.top_k < 1:
             raise ValueError(f"top_k must be an integer >= 1, got {self.top_k!r}.")
-        if self.search_space not in ("recommended", "full"):
+        from metarec.warmstart import SEARCH_SPACES
+
+        if self.search_space not in SEARCH_SPACES:
             raise ValueError(
                 f"search_space must be 'recommended' or 'full', got {self.search_space!r}.")
 
@@ -145,9 +147,8 @@ class _MetaRecBase(BaseEstimator):
                               else self._profile(X, y_fit, seed))
         # Fitted as the warm start would try them: tuning scores classifiers by balanced
         # accuracy, so imbalanced classes get balanced weights where the spec leaves them open.
-        scoring = warmstart.DEFAULT_SCORING[self._task]
-        weight = ("balanced" if self._task == "classification"
-                  and warmstart.balanced_class_weight(y_fit, scoring) else None)
+        weight = warmstart.class_weight_for(y_fit, self._task,
+                                            warmstart.DEFAULT_SCORING[self._task])
         candidates = [warmstart.translate_spec({**r["pipeline"], "task": self._task}, weight)
                       for r in self.recommendations_]
         if self.n_trials > 0:

@@ -289,6 +289,13 @@ def _existing_algorithms(study: Any) -> list[str] | None:
     return None
 
 
+def class_weight_for(y: Any, task: str, scoring: str | None) -> str | None:
+    """The class weighting :func:`translate_spec` fills in: ``"balanced"`` for classification
+    when :func:`balanced_class_weight` says so, else None."""
+    return ("balanced" if task == "classification" and balanced_class_weight(y, scoring)
+            else None)
+
+
 def balanced_class_weight(y: Any, scoring: str | None) -> bool:
     """Whether warm-start trials should weight classes: the score treats classes equally
     (balanced accuracy, the default) and the classes are imbalanced. The knowledge base's
@@ -324,12 +331,11 @@ def warm_start_params(
         space = space_for(task)
     mapped: list[tuple[Any, dict[str, Any]]] = []
     for rec in recs:
-        spec = rec.get("pipeline") or {**rec, "task": space.task}
+        spec = translate_spec(rec.get("pipeline") or {**rec, "task": space.task}, class_weight)
         params = space.spec_to_params(spec, n_samples=n_samples, n_features=n_features)
         if params is None:
             log.info("warm start: %s is not in the search space; skipped", rec.get("algorithm"))
             continue
-        params = _translate(params, spec, space, class_weight)
         if all(params != other for _, other in mapped):
             mapped.append((rec.get("rank"), params))
     seen: set[str] = set()
@@ -342,36 +348,20 @@ def warm_start_params(
 
 
 def translate_spec(spec: Mapping[str, Any], class_weight: str | None = None) -> dict[str, Any]:
-    """A recommended spec as it should be fitted here, translated as the warm start translates
-    its trials: forests get at least :data:`MIN_FOREST_TREES` trees, and ``class_weight`` fills
-    the class weighting of algorithms that have one where the spec leaves it open."""
+    """A recommended spec as it should be tried and fitted here (warm-start trials, untuned
+    fits): forests get at least :data:`MIN_FOREST_TREES` trees, and ``class_weight`` (see
+    :func:`class_weight_for`) fills the class weighting of algorithms that have one where the
+    spec leaves it open. Everything else is left as it is (a search space clips what it maps)."""
     from metarec.pipelines import estimator_accepts
 
-    out = normalize_spec(spec)
-    hp = dict(out.get("hyperparameters") or {})
-    algorithm, task = out["algorithm"], out["task"]
+    hp = dict(spec.get("hyperparameters") or {})
+    algorithm, task = spec.get("algorithm"), spec.get("task", "classification")
     if algorithm in _FORESTS and int(hp.get("n_estimators") or 0) < MIN_FOREST_TREES:
         hp["n_estimators"] = MIN_FOREST_TREES
     if (class_weight is not None and hp.get("class_weight") is None
-            and estimator_accepts(algorithm, task, "class_weight")):
+            and estimator_accepts(str(algorithm), str(task), "class_weight")):
         hp["class_weight"] = class_weight
-    return {**out, "hyperparameters": hp}
-
-
-def _translate(params: dict[str, Any], spec: Mapping[str, Any], space: SearchSpace,
-               class_weight: str | None) -> dict[str, Any]:
-    out = dict(params)
-    algorithm = out[ALGORITHM_PARAM]
-    given = (spec.get("hyperparameters") or {}) if isinstance(spec, Mapping) else {}
-    dists = space.distributions()
-    trees = f"{algorithm}:n_estimators"
-    if algorithm in _FORESTS and trees in out and out[trees] < MIN_FOREST_TREES:
-        out[trees] = min(MIN_FOREST_TREES, int(dists[trees].high))
-    weight = f"{algorithm}:class_weight"
-    if class_weight is not None and weight in out and given.get("class_weight") is None:
-        if class_weight in dists[weight].choices:
-            out[weight] = class_weight
-    return out
+    return {**spec, "hyperparameters": hp}
 
 
 def warm_start(
@@ -653,8 +643,7 @@ def tune(
         space = space_for(task, has_missing=bool(X.isna().to_numpy().any()), kb=load_kb(kb))
     if search_space == "recommended":
         space = recommended_space(space, recs)
-    weight = ("balanced" if task == "classification" and balanced_class_weight(y_arr, scoring)
-              else None)
+    weight = class_weight_for(y_arr, task, scoring)
     warm = warm_start_params(recs, k, space, n_samples=len(X), n_features=X.shape[1],
                              class_weight=weight) if n_trials != 0 else []
     study, created = create_study(open_storage(storage), study_name, random_state, task,
@@ -668,7 +657,7 @@ def tune(
         # Nothing is enqueued: in a shared storage, waiting trials would outlive this call.
         if not recs:
             raise TuningError("with no trials to run, tuning needs at least one recommendation.")
-        return study, translate_spec({**recs[0]["pipeline"], "task": task}, weight)
+        return study, normalize_spec(translate_spec({**recs[0]["pipeline"], "task": task}, weight))
     if created:
         enqueue_warm_trials(study, warm)
     import optuna
@@ -749,7 +738,8 @@ def load_pipeline(path: str | Path, extra_trusted: Iterable[str] = ()) -> Any:
 
 __all__ = [
     "DEFAULT_K", "DEFAULT_SCORING", "POOL_PER_WARM_TRIAL", "TRUSTED_TYPES", "TuningError",
-    "balanced_class_weight", "default_portfolio", "enqueue_warm_trials", "load_kb",
-    "load_pipeline", "recommendations_for", "save_pipeline", "single_best_recommendations", "tune",
+    "SEARCH_SPACES", "balanced_class_weight", "class_weight_for", "default_portfolio",
+    "enqueue_warm_trials", "load_kb", "load_pipeline", "recommendations_for",
+    "recommended_space", "save_pipeline", "single_best_recommendations", "translate_spec", "tune",
     "warm_sampler", "warm_start", "warm_start_params",
 ]

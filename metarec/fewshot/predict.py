@@ -53,8 +53,9 @@ def predict(
         )
     target = select_device(device)
     model, _ = load_checkpoint(path, target)
+    metric = isinstance(model, MetricMethod)
     if views is None:
-        views = DEFAULT_VIEWS if isinstance(model, MetricMethod) else 1
+        views = DEFAULT_VIEWS if metric else 1
     check_views(model, views)
     support = load_image_set(support_dir, model.image_size, min_classes=2, mixed_sizes=mixed_sizes)
     names, query = load_query_images(query_dir, model.image_size, mixed_sizes)
@@ -64,7 +65,6 @@ def predict(
     ).to(target)
     predictions: list[int] = []
     with torch.no_grad():
-        metric = isinstance(model, MetricMethod)
         if metric:
             support_emb = embed_views(model, support_x, views, seed=0)
         for start in range(0, len(query), QUERY_CHUNK):
