@@ -93,6 +93,8 @@ def test_bad_parameters_and_data_raise_value_errors() -> None:
         MetaRecClassifier(kb=False).fit(X, ["a"] * len(X))
     with pytest.raises(ValueError, match="infinity"):
         MetaRecRegressor(kb=False).fit(X.assign(num=np.inf), np.arange(len(X), dtype=float))
+    with pytest.raises(ValueError, match="search_space must be"):
+        MetaRecClassifier(kb=False, search_space="everything").fit(X, y)
 
 
 def _shipped_kb() -> object:

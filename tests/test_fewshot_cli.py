@@ -149,6 +149,20 @@ def test_bad_support_gives_one_sentence_and_exit_2(
     assert not (tmp_path.parent / "escaped.png").exists()
 
 
+@pytest.mark.parametrize("views", ["0", "-3"])
+def test_views_below_one_give_one_sentence_and_exit_2(
+    views: str, tmp_path: Path, tiny_model: Path
+) -> None:
+    support = make_support(tmp_path / "support")
+    query = make_support(tmp_path / "query", classes=1) / "class0"
+    code, out, err = invoke(
+        "fewshot", "predict", "--support", str(support), "--query", str(query),
+        "--model", str(tiny_model), "--views", views,
+    )  # fmt: skip
+    assert code == 2 and "--views must be at least 1" in err
+    assert err.count("\n") == 1 and "Traceback" not in out + err
+
+
 def test_training_on_a_traversal_zip_is_refused(tmp_path: Path) -> None:
     archive = _traversal_zip(tmp_path / "x")
     code, _, err = invoke("fewshot", "train", "--data", str(archive), "-o", str(tmp_path / "m.pt"))
