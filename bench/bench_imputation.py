@@ -27,6 +27,7 @@ import pandas as pd
 from metarec.imputation import (
     KB_DIR,
     MODELS,
+    PROBE_BAND,
     TOLERANCE,
     ImputerSelector,
     _family_columns,
@@ -36,6 +37,7 @@ from metarec.imputation import (
     dataset_groups,
     gap_table,
     hit_table,
+    probe_key,
     ranking_key,
     split_configuration,
 )
@@ -125,6 +127,39 @@ def outer_fold(mf: pd.DataFrame, perf: pd.DataFrame, groups: pd.Series, train: n
     return picked, keys
 
 
+PROBES_FILE = "probes.parquet"
+RETEST_FILE = "retest.parquet"
+# Probe-based choices: the band within which the meta-feature model orders the probe's near-ties.
+PROBE_METHODS = {"probe_recommender": PROBE_BAND, "probe_only": 0.0,
+                 "probe_recommender_wide": TOLERANCE}
+
+
+def probe_table(path: Path, perf: pd.DataFrame) -> np.ndarray | None:
+    """datasets x configurations of probe scores (``bench/imputation_probes.py``), or None."""
+    if not path.exists():
+        return None
+    probes = pd.read_parquet(path)
+    wide = probes.assign(config=probes["family"] + ":" + probes["imputer"]).pivot_table(
+        index="dataset_id", columns="config", values="value", aggfunc="first", dropna=False)
+    return wide.reindex(index=perf.index, columns=perf.columns).to_numpy(dtype=float)
+
+
+def retest_agreement(kb_dir: Path) -> float | None:
+    """Hit rate of the imputer that wins a second 5-fold CV with other folds (no selector)."""
+    _mf, perf, _groups = campaign_tables(kb_dir)
+    values = probe_table(kb_dir / RETEST_FILE, perf)
+    if values is None:
+        return None
+    hits = hit_table(perf, TOLERANCE).to_numpy()
+    out = []
+    for idx in problems([str(c) for c in perf.columns]).values():
+        for i in range(len(perf)):
+            if np.isnan(hits[i, idx]).all() or np.isnan(values[i, idx]).all():
+                continue
+            out.append(float(hits[i, idx][int(np.nanargmax(values[i, idx]))] == 1.0))
+    return float(np.mean(out))
+
+
 def evaluate(kb_dir: Path, n_folds: int | None, with_metalearner: bool = False,
              n_jobs: int = 1, soft: bool = True) -> tuple[pd.DataFrame, str, dict]:
     from joblib import Parallel, delayed
@@ -154,6 +189,14 @@ def evaluate(kb_dir: Path, n_folds: int | None, with_metalearner: bool = False,
         inner_choice += [picked] * len(test)
         for method, key in keys.items():
             put(method, test, key)
+    probes = probe_table(kb_dir / PROBES_FILE, perf)
+    if probes is not None:
+        for method, band in PROBE_METHODS.items():
+            key = np.full((n, len(configs)), np.nan)
+            for idx in fam_idx.values():
+                for i in range(n):
+                    key[i, idx] = probe_key(choices["recommender"][i, idx], probes[i, idx], band)
+            put(method, np.arange(n), key)
     for imp in imputers:
         put(f"always_{imp}", np.arange(n),
             np.tile([1.0 if split_configuration(c)[1] == imp else 0.0 for c in configs], (n, 1)))
@@ -210,11 +253,15 @@ LABELS = {
     "metalearner": "generic MetaLearner (metarec.metalearner, auto; per family)",
     "knn_1nn": "kNN baseline: best imputer of nearest dataset (auto-sklearn style)",
     "random": "random imputer (expected)",
+    "probe_recommender": f"**recommender + probe** (probe's near-ties within {PROBE_BAND:g} "
+                         "ordered by the recommender; `--probe-imputers`)",
+    "probe_only": "probe alone (highest probe score)",
+    "probe_recommender_wide": f"recommender + probe, near-ties within {TOLERANCE:g}",
 }
 
 
 def markdown(table: pd.DataFrame, scheme: str, picked: dict, kb_dir: Path,
-             seconds: float, ceiling: float | None = None) -> str:
+             seconds: float, ceiling: float | None = None, retest: float | None = None) -> str:
     datasets = pd.read_parquet(kb_dir / "datasets.parquet")
     done = datasets[datasets["skipped"].fillna("") == ""].set_index("dataset_id")
     table = table.join(done[["kind", "mechanism"]], on="dataset_id")
@@ -223,7 +270,8 @@ def markdown(table: pd.DataFrame, scheme: str, picked: dict, kb_dir: Path,
     by_kind = table.pivot_table(index="method", columns="kind", values="hit", aggfunc="mean")
     by_family = table.pivot_table(index="method", columns="family", values="hit", aggfunc="mean")
     by_mech = table.pivot_table(index="method", columns="mechanism", values="hit", aggfunc="mean")
-    order = ["recommender", "knn", "gbm", "blend", "metalearner", "knn_1nn", "single_best"]
+    order = ["probe_recommender", "probe_only", "probe_recommender_wide",
+             "recommender", "knn", "gbm", "blend", "metalearner", "knn_1nn", "single_best"]
     order += sorted(m for m in overall.index if m.startswith("always_")) + ["random"]
     order = [m for m in order if m in overall.index]
     groups_count = int(dataset_groups(done.reset_index()).nunique())
@@ -287,6 +335,33 @@ def markdown(table: pd.DataFrame, scheme: str, picked: dict, kb_dir: Path,
         f"Models picked by the inner validation (per held-out dataset): {picked}. "
         f"Run time {seconds:.0f} s.",
     ]
+    if "probe_recommender" in overall.index:
+        probes = pd.read_parquet(kb_dir / PROBES_FILE)
+        per_problem = probes.groupby(["dataset_id", "family"])["seconds"].first()
+        with_probe = overall.loc["probe_recommender", "accuracy"]
+        se_probe = float(np.sqrt(with_probe * (1 - with_probe) / n_problems))
+        lines += [
+            "",
+            f"With the probe (`metarec recommend --probe-imputers`): every imputer is "
+            f"cross-validated on the dataset itself with the family's estimator "
+            f"({int(probes['n_folds'].iloc[0])} folds, fold seed {int(probes['seed'].iloc[0])}, "
+            "independent of the campaign's fold seed 0; table from `bench/imputation_probes.py`)"
+            f"; {100 * with_probe:.1f}% (standard error {100 * se_probe:.1f} points) vs "
+            f"{100 * rec:.1f}% from meta-features alone. Target >= 75%: "
+            f"{'met' if with_probe >= 0.75 else 'not met'} with the probe. Probe cost per "
+            f"problem (one family, wall, 2-core machine, beside other work): median "
+            f"{per_problem.median():.2f} s, 90th percentile {per_problem.quantile(0.9):.2f} s, "
+            f"max {per_problem.max():.2f} s.",
+        ]
+    if retest is not None:
+        lines += [
+            "",
+            f"Test-retest of the labels: rerunning the campaign's own protocol (5-fold CV, same "
+            f"rows, same models) with only the fold assignment changed, the imputer that wins "
+            f"the rerun is a hit {100 * retest:.1f}% of the time (`retest.parquet`, "
+            "`bench/imputation_probes.py --folds 5`). No selector, however informed, can be "
+            "expected to agree with one CV's winner much more often than a second CV does.",
+        ]
     if ceiling is not None:
         lines += [
             "",
@@ -316,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     table, scheme, picked = evaluate(args.kb, args.folds or None, args.metalearner, args.n_jobs,
                                      not args.hard_labels)
     seconds = time.time() - started
-    text = markdown(table, scheme, picked, args.kb, seconds, resampling_ceiling(args.kb))
+    text = markdown(table, scheme, picked, args.kb, seconds, resampling_ceiling(args.kb),
+                    retest_agreement(args.kb))
     print(text)
     if not args.no_write:
         from bench.report import write_section

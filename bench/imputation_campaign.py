@@ -35,36 +35,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from metarec.imputation_probe import (
+    METRIC,
+    cap_rows,
+    configurations,
+    cross_validate_imputers,
+)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "datasets"
 WORK = REPO / "bench" / "out" / "imputation_campaign"
 OUT = REPO / "knowledge_base" / "imputation"
 SOURCE = "local"
 
-IMPUTERS = ("mean", "median", "most_frequent", "constant", "knn", "iterative", "native")
-# One linear model, one bagged and one boosted tree ensemble: the three families whose reaction to
-# imputation differs most. Only LightGBM takes NaN itself ("native").
-ESTIMATORS: dict[str, dict[str, dict[str, Any]]] = {
-    "linear": {
-        "classification": {"algorithm": "logistic_regression",
-                           "hyperparameters": {"max_iter": 300}},
-        "regression": {"algorithm": "ard_regression", "hyperparameters": {}},
-    },
-    "random_forest": {
-        "classification": {"algorithm": "random_forest",
-                           "hyperparameters": {"n_estimators": 50, "n_jobs": 1}},
-        "regression": {"algorithm": "random_forest",
-                       "hyperparameters": {"n_estimators": 50, "n_jobs": 1}},
-    },
-    "lightgbm": {
-        "classification": {"algorithm": "lightgbm",
-                           "hyperparameters": {"n_estimators": 100, "n_jobs": 1}},
-        "regression": {"algorithm": "lightgbm",
-                       "hyperparameters": {"n_estimators": 100, "n_jobs": 1}},
-    },
-}
-NATIVE_FAMILIES = ("lightgbm",)
-METRIC = {"classification": "balanced_accuracy", "regression": "r2"}
 MF_GROUPS = ["simple", "statistical", "info-theory", "missingness"]
 RATES = (0.05, 0.1, 0.2, 0.3, 0.4)
 MIN_ROWS = 40
@@ -87,21 +70,6 @@ class Task:
 
 def configuration_id(family: str, imputer: str) -> str:
     return f"local-imputation-{family}-{imputer}"
-
-
-def configurations(task_type: str, families: tuple[str, ...] | None = None) -> list[
-        tuple[str, str, dict[str, Any]]]:
-    """(family, imputer, spec) for every imputer x estimator pair that makes sense."""
-    out = []
-    for family, specs in ESTIMATORS.items():
-        if families is not None and family not in families:
-            continue
-        for imputer in IMPUTERS:
-            if imputer == "native" and family not in NATIVE_FAMILIES:
-                continue
-            spec = {"task": task_type, **specs[task_type], "imputer": imputer}
-            out.append((family, imputer, spec))
-    return out
 
 
 # ---------------------------------------------------------------------------------- datasets
@@ -189,14 +157,8 @@ def subsample(X: pd.DataFrame, y: pd.Series, max_rows: int, max_features: int, s
     notes = []
     rng = np.random.default_rng(seed)
     if len(X) > max_rows:
-        from sklearn.model_selection import train_test_split
-
-        strat = y if classification and y.value_counts().min() >= 2 else None
-        keep, _ = train_test_split(np.arange(len(X)), train_size=max_rows, random_state=seed,
-                                   stratify=strat)
-        keep = np.sort(keep)
         notes.append(f"rows subsampled {len(X)} -> {max_rows} (seed {seed})")
-        X, y = X.iloc[keep], y.iloc[keep]
+        X, y = cap_rows(X, y, max_rows, seed, classification)
     if X.shape[1] > max_features:
         cols = np.sort(rng.choice(X.shape[1], max_features, replace=False))
         notes.append(f"features subsampled {X.shape[1]} -> {max_features} (seed {seed})")
@@ -220,72 +182,14 @@ def drop_rare_classes(X: pd.DataFrame, y: pd.Series, n_folds: int) -> tuple[
 # ------------------------------------------------------------------------------------ running
 
 
-def _score(task_type: str, y_true: Any, y_pred: Any) -> float:
-    from sklearn.metrics import balanced_accuracy_score, r2_score
-
-    if task_type == "classification":
-        return float(balanced_accuracy_score(y_true, y_pred))
-    return float(r2_score(y_true, y_pred))
-
-
-def _fit_fold(spec: dict[str, Any], X: pd.DataFrame, y: pd.Series, train: np.ndarray,
-              test: np.ndarray) -> tuple[float, float, str]:
-    from metarec.pipelines import build
-
-    start = time.process_time()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = build(spec, random_state=0)
-            model.fit(X.iloc[train], y.iloc[train])
-            score = _score(spec["task"], y.iloc[test], model.predict(X.iloc[test]))
-        return score, time.process_time() - start, ""
-    except Exception as exc:  # noqa: BLE001 - one failing pipeline must not stop the campaign
-        return float("nan"), time.process_time() - start, f"{type(exc).__name__}: {exc}"[:300]
-
-
-def folds(y: pd.Series, task_type: str, n_folds: int, seed: int) -> list[tuple[np.ndarray, ...]]:
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    if task_type == "classification":
-        splitter = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
-        return list(splitter.split(np.zeros(len(y)), y))
-    return list(KFold(n_folds, shuffle=True, random_state=seed).split(np.zeros(len(y))))
-
-
 def run_dataset(X: pd.DataFrame, y: pd.Series, task_type: str, n_folds: int, n_jobs: int,
                 seed: int = 0, families: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
-    """Cross-validate every configuration on (X, y) with one shared set of folds."""
-    from joblib import Parallel, delayed
-
-    splits = folds(y, task_type, n_folds, seed)
-    configs = configurations(task_type, families)
-    jobs = [(c, s) for c in range(len(configs)) for s in range(len(splits))]
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_fold)(configs[c][2], X, y, *splits[s]) for c, s in jobs
-    )
-    rows = []
-    for c, (family, imputer, spec) in enumerate(configs):
-        mine = [results[i] for i, (cc, _) in enumerate(jobs) if cc == c]
-        values = [r[0] for r in mine]
-        errors = sorted({r[2] for r in mine if r[2]})
-        ok = [v for v in values if np.isfinite(v)]
-        rows.append({
-            "configuration_id": configuration_id(family, imputer),
-            "family": family,
-            "algorithm": spec["algorithm"],
-            "imputer": imputer,
-            "metric": METRIC[task_type],
-            # a pipeline that fails on any fold gets no score: a partial mean would flatter it
-            "value": float(np.mean(values)) if len(ok) == len(values) else float("nan"),
-            "value_std": float(np.std(values)) if len(ok) == len(values) else float("nan"),
-            "fold_values": json.dumps([None if not np.isfinite(v) else round(v, 6)
-                                       for v in values]),
-            "higher_is_better": True,
-            "runtime_s": float(sum(r[1] for r in mine)),
-            "source": SOURCE,
-            "error": "; ".join(errors),
-        })
+    """Cross-validate every configuration on (X, y) with one shared set of folds (KB run rows)."""
+    rows = cross_validate_imputers(X, y, task_type, n_folds, n_jobs=n_jobs, seed=seed,
+                                   families=families)
+    for row in rows:
+        row.update(configuration_id=configuration_id(row["family"], row["imputer"]),
+                   higher_is_better=True, source=SOURCE)
     return rows
 
 

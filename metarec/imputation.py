@@ -46,6 +46,9 @@ NATIVE_FAMILIES = ("lightgbm",)
 TREE_ALGORITHMS = ("random_forest", "extra_trees", "decision_tree", "gradient_boosting",
                    "adaboost")
 MODELS = ("knn", "knn_wide", "gbm", "blend", "single_best")
+# A measured probe (metarec.imputation_probe) decides; imputers it cannot tell apart from its best
+# (within half the hit tolerance: its own fold noise) are ordered by the meta-feature model.
+PROBE_BAND = TOLERANCE / 2
 # Campaign labels are noisy (CV noise is about the size of the tolerance), so a wide, smoother
 # neighbourhood is a candidate beside the narrow one; inner validation decides.
 WIDE_NEIGHBORS = 25
@@ -358,11 +361,19 @@ class ImputerSelector:
         prob, _, _ = self._estimate(meta_features)
         return pd.DataFrame(prob, index=meta_features.index, columns=self.configurations_)
 
-    def rank(self, meta_features: pd.Series | pd.DataFrame,
-             family: str | None = None) -> list[dict[str, Any]]:
-        """Imputers for one dataset, best first, for ``family`` (None: across families)."""
+    def rank(self, meta_features: pd.Series | pd.DataFrame, family: str | None = None,
+             probe: Mapping[str, float] | None = None,
+             band: float = PROBE_BAND) -> list[dict[str, Any]]:
+        """Imputers for one dataset, best first, for ``family`` (None: across families).
+
+        ``probe`` (imputer -> CV score measured on this dataset with ``family``, see
+        :func:`metarec.imputation_probe.probe`) decides the order: imputers within ``band`` of the
+        probe's best come first, ordered by the model; the rest follow by probe score.
+        """
         frame = meta_features.to_frame().T if isinstance(meta_features, pd.Series) \
             else meta_features.iloc[:1]
+        if probe is not None and family is None:
+            raise ImputationError("a probe measures one estimator family; name the family.")
         prob, gap, unc = (a[0] for a in self._estimate(frame))
         rows = []
         for j, cfg in enumerate(self.configurations_):
@@ -377,12 +388,20 @@ class ImputerSelector:
             table = table[table["imputer"] != "native"]
             table = table.groupby("imputer", as_index=False)[["prob", "gap", "unc"]].mean()
             table["family"] = "any"
-        table = table.sort_values(["prob", "gap"], ascending=[False, True], kind="stable")
+        table["key"] = ranking_key(table["prob"].to_numpy(), table["gap"].to_numpy())
+        table["probe"] = np.nan
+        if probe is not None:
+            table["probe"] = [float(probe.get(imp, np.nan)) for imp in table["imputer"]]
+            if table["probe"].notna().any():
+                table["key"] = probe_key(table["key"].to_numpy(), table["probe"].to_numpy(),
+                                         band)
+        table = table.sort_values("key", ascending=False, kind="stable")
         return [
             {"rank": r + 1, "imputer": row.imputer, "estimator_family": row.family,
              "predicted_score": round(float(row.prob), 4),
              "predicted_gap": round(float(row.gap), 4),
-             "uncertainty": round(float(row.unc), 4), "model": self.chosen_}
+             "uncertainty": round(float(row.unc), 4), "model": self.chosen_,
+             "probe_score": None if np.isnan(row.probe) else round(float(row.probe), 4)}
             for r, row in enumerate(table.itertuples())
         ]
 
@@ -454,6 +473,21 @@ def _weighted(values: np.ndarray, weights: np.ndarray, fallback: np.ndarray) -> 
 def ranking_key(prob: np.ndarray, gap: np.ndarray) -> np.ndarray:
     """Order by probability; among equal probabilities the smaller expected gap goes first."""
     return prob - 1e-6 * np.clip(np.nan_to_num(gap, nan=1.0), 0.0, 1.0)
+
+
+def probe_key(model_key: np.ndarray, probe: np.ndarray, band: float = PROBE_BAND) -> np.ndarray:
+    """Ranking key over one family's imputers when their CV scores were measured (``probe``).
+
+    Imputers within ``band`` of the best probe score come first, in the order of ``model_key``
+    (the meta-feature model's); the others follow by probe score; failed probes (NaN) go last.
+    """
+    probe = np.asarray(probe, dtype=float)
+    if np.isnan(probe).all():
+        return np.asarray(model_key, dtype=float)
+    best = np.nanmax(probe)
+    close = probe >= best - band - 1e-12
+    below = np.where(np.isnan(probe), -1e6, probe - best)  # <= -band: under every close one
+    return np.where(close, 10.0 + np.asarray(model_key, dtype=float), below)
 
 
 def _selection_hits(prob: np.ndarray, hits: np.ndarray, configurations: list[str]) -> list[float]:
@@ -582,7 +616,8 @@ def _missing_rate(meta_features: pd.Series) -> float | None:
 
 
 def recommend_imputer(meta_features: pd.Series, estimator: str | None = None,
-                      model: ImputerSelector | str | Path | None = None) -> list[dict[str, Any]]:
+                      model: ImputerSelector | str | Path | None = None,
+                      probe: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
     """Ranked imputers for a dataset profiled by :func:`metafeatures.extract`.
 
     ``estimator`` is a family (linear, random_forest, lightgbm) or an algorithm name of
@@ -590,7 +625,10 @@ def recommend_imputer(meta_features: pd.Series, estimator: str | None = None,
     entry: ``rank``, ``imputer`` (a key of :data:`metarec.pipelines.IMPUTERS`, or ``"none"``),
     ``pipeline_imputer`` (what to put in a pipeline spec), ``needed``, ``predicted_score``
     (estimated probability of being within 0.01 of the best imputer's CV score),
-    ``predicted_gap`` (expected CV-score shortfall to the best imputer), ``uncertainty``, ``note``.
+    ``predicted_gap`` (expected CV-score shortfall to the best imputer), ``uncertainty``,
+    ``probe_score`` (the measured CV score when ``probe`` is given, else None), ``note``.
+    ``probe``: imputer -> CV score measured on this dataset with the estimator's family
+    (:func:`metarec.imputation_probe.probe`); it then decides the order (see ``rank``).
     """
     if not isinstance(meta_features, pd.Series):
         raise ImputationError("meta_features must be a pandas Series (quality -> value).")
@@ -602,11 +640,11 @@ def recommend_imputer(meta_features: pd.Series, estimator: str | None = None,
         keep = "native" if native_ok else "median"
         return [{"rank": 1, "imputer": "none", "pipeline_imputer": keep, "needed": False,
                  "estimator_family": family or "any", "predicted_score": None,
-                 "predicted_gap": 0.0, "uncertainty": 0.0,
+                 "predicted_gap": 0.0, "uncertainty": 0.0, "probe_score": None,
                  "note": f"no missing values: no imputation needed (the pipeline keeps '{keep}' "
                          "for missing values that may appear in new data)"}]
     selector = model if isinstance(model, ImputerSelector) else load_model(model)
-    ranked = selector.rank(meta_features, family)
+    ranked = selector.rank(meta_features, family, probe=probe)
     note = "" if rate is not None else "missing-value rate unknown; ranked as if values are missing"
     for entry in ranked:
         entry.update(pipeline_imputer=entry["imputer"], needed=True, note=note)

@@ -64,6 +64,7 @@ class RecommendationReport:
     neighbours: list[dict[str, Any]]
     out_of_distribution: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    imputer_probes: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +83,8 @@ class RecommendationReport:
             "neighbours": self.neighbours,
             "out_of_distribution": self.out_of_distribution,
             "notes": self.notes,
+            **({"imputer_probes": self.imputer_probes} if self.imputer_probes is not None
+               else {}),
         }
 
 
@@ -193,8 +196,14 @@ def recommend(
     top_k: int = 5,
     random_state: int = 0,
     learner: Any = None,
+    probe_imputers: bool = False,
 ) -> RecommendationReport:
-    """Rank pipelines for ``dataset`` from ``kb`` (default: the shipped knowledge base)."""
+    """Rank pipelines for ``dataset`` from ``kb`` (default: the shipped knowledge base).
+
+    ``probe_imputers``: where the data has missing values, cross-validate every imputer on the
+    dataset itself with each recommended estimator family (:mod:`metarec.imputation_probe`;
+    about a second per family on up to 1,000 rows) and let that measurement choose the imputer.
+    """
     from metarec import kb as kb_module
     from metarec.learner_store import cached_evidence, fitted_learner
 
@@ -206,9 +215,10 @@ def recommend(
     ranking = learner.rank(query, top_k=top_k, diverse=True)
     configurations = kb.configurations.set_index("configuration_id", drop=False)
     recommendations = []
+    probes = ImputerProbes(dataset, random_state) if probe_imputers else None
     for _, row in ranking.iterrows():
         configuration = configurations.loc[row["configuration"]]
-        imputer = choose_imputer(profile_values, configuration)
+        imputer = choose_imputer(profile_values, configuration, probes)
         recommendations.append(
             _recommendation(int(row["rank"]), row, configuration, evidence, imputer)
         )
@@ -228,15 +238,51 @@ def recommend(
             "threshold": float(ood["threshold"]),
         },
         notes=list(dataset.notes),
+        imputer_probes=probes.to_dict() if probes is not None else None,
     )
+    if probes is not None and probes.failure:
+        report.notes.append(probes.failure)
     return report
 
 
-def choose_imputer(profile_values: pd.Series, configuration: pd.Series) -> dict[str, Any]:
+class ImputerProbes:
+    """Imputer probes for one dataset, measured once per estimator family when first needed."""
+
+    def __init__(self, dataset: Dataset, random_state: int = 0) -> None:
+        self.dataset = dataset
+        self.random_state = random_state
+        self.results: dict[str, Any] = {}
+        self.failure = ""
+
+    def scores(self, algorithm: str) -> dict[str, float] | None:
+        from metarec.imputation import ImputationError, estimator_family
+        from metarec.imputation_probe import probe
+
+        family = estimator_family(algorithm)
+        if family is None:
+            return None
+        if family not in self.results:
+            try:
+                self.results[family] = probe(self.dataset.X, self.dataset.y, self.dataset.task,
+                                             family, random_state=self.random_state)
+            except ImputationError as exc:
+                self.results[family] = None
+                self.failure = f"imputers not probed: {exc}"
+        result = self.results[family]
+        return None if result is None else result.scores
+
+    def to_dict(self) -> dict[str, Any]:
+        return {family: result.to_dict() for family, result in self.results.items()
+                if result is not None}
+
+
+def choose_imputer(profile_values: pd.Series, configuration: pd.Series,
+                   probes: ImputerProbes | None = None) -> dict[str, Any]:
     """The imputer for one recommended configuration.
 
     Without missing values no imputation is needed, but the pipeline keeps the configuration's
     imputer so that missing values arriving later at prediction time are still handled.
+    With ``probes``, the imputers measured on the dataset decide (see ``recommend``).
     """
     spec = json.loads(configuration["spec"])
     if not profile_values.get("NumberOfMissingValues", 0) > 0:
@@ -245,7 +291,9 @@ def choose_imputer(profile_values: pd.Series, configuration: pd.Series) -> dict[
     try:
         from metarec.imputation import recommend_imputer
 
-        ranked = recommend_imputer(profile_values, estimator=str(configuration["algorithm"]))
+        algorithm = str(configuration["algorithm"])
+        measured = probes.scores(algorithm) if probes is not None else None
+        ranked = recommend_imputer(profile_values, estimator=algorithm, probe=measured)
     except (ImportError, MetaRecError):
         # No imputer model available: the configuration's own imputer is the evidence left.
         return fallback

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.imputation_campaign import ESTIMATORS, configurations, run_dataset
+from bench.imputation_campaign import run_dataset
 from metarec.imputation import (
     ImputationError,
     ImputerSelector,
@@ -17,6 +17,7 @@ from metarec.imputation import (
     hit_table,
     recommend_imputer,
 )
+from metarec.imputation_probe import FAMILY_ESTIMATORS, configurations
 from metarec.io import split_target
 from metarec.pipelines import IMPUTERS, build
 
@@ -104,7 +105,7 @@ def test_campaign_configurations_offer_native_only_to_nan_handling_estimators() 
     for task in ("classification", "regression"):
         natives = [fam for fam, imp, _ in configurations(task) if imp == "native"]
         assert natives == ["lightgbm"]
-    assert set(ESTIMATORS) == {"linear", "random_forest", "lightgbm"}
+    assert set(FAMILY_ESTIMATORS) == {"linear", "random_forest", "lightgbm"}
 
 
 # ------------------------------------------------------------------------------- recommender

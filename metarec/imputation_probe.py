@@ -1,0 +1,190 @@
+"""Measure imputers on the dataset itself: cross-validate each with an estimator family.
+
+The imputation campaign (``bench/imputation_campaign.py``) labels its datasets with exactly this
+measurement (every imputer x family, 5 folds, up to 1,000 rows). :func:`probe` repeats it at a
+smaller scale on a user's dataset (3 folds, up to 1,000 rows, one family), so the recommender can
+let the data speak where meta-features say little: on the campaign, the probe's pick lands within
+0.01 of the best imputer far more often than any choice made from meta-features alone
+(``bench/bench_imputation.py``; figures in docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+IMPUTERS = ("mean", "median", "most_frequent", "constant", "knn", "iterative", "native")
+# One linear model, one bagged and one boosted tree ensemble: the three families whose reaction to
+# imputation differs most. Only LightGBM takes NaN itself ("native").
+FAMILY_ESTIMATORS: dict[str, dict[str, dict[str, Any]]] = {
+    "linear": {
+        "classification": {"algorithm": "logistic_regression",
+                           "hyperparameters": {"max_iter": 300}},
+        "regression": {"algorithm": "ard_regression", "hyperparameters": {}},
+    },
+    "random_forest": {
+        "classification": {"algorithm": "random_forest",
+                           "hyperparameters": {"n_estimators": 50, "n_jobs": 1}},
+        "regression": {"algorithm": "random_forest",
+                       "hyperparameters": {"n_estimators": 50, "n_jobs": 1}},
+    },
+    "lightgbm": {
+        "classification": {"algorithm": "lightgbm",
+                           "hyperparameters": {"n_estimators": 100, "n_jobs": 1}},
+        "regression": {"algorithm": "lightgbm",
+                       "hyperparameters": {"n_estimators": 100, "n_jobs": 1}},
+    },
+}
+NATIVE_FAMILIES = ("lightgbm",)
+METRIC = {"classification": "balanced_accuracy", "regression": "r2"}
+PROBE_ROWS = 1000
+PROBE_FOLDS = 3
+
+
+def configurations(task_type: str, families: tuple[str, ...] | None = None) -> list[
+        tuple[str, str, dict[str, Any]]]:
+    """(family, imputer, spec) for every imputer x estimator pair that makes sense."""
+    out = []
+    for family, specs in FAMILY_ESTIMATORS.items():
+        if families is not None and family not in families:
+            continue
+        for imputer in IMPUTERS:
+            if imputer == "native" and family not in NATIVE_FAMILIES:
+                continue
+            spec = {"task": task_type, **specs[task_type], "imputer": imputer}
+            out.append((family, imputer, spec))
+    return out
+
+
+def folds(y: pd.Series, task_type: str, n_folds: int, seed: int) -> list[tuple[np.ndarray, ...]]:
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if task_type == "classification":
+        splitter = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(len(y)), y))
+    return list(KFold(n_folds, shuffle=True, random_state=seed).split(np.zeros(len(y))))
+
+
+def cap_rows(X: pd.DataFrame, y: pd.Series, max_rows: int, seed: int,
+             classification: bool) -> tuple[pd.DataFrame, pd.Series]:
+    """At most ``max_rows`` rows, drawn seeded (stratified for classification where possible)."""
+    if len(X) <= max_rows:
+        return X, y
+    from sklearn.model_selection import train_test_split
+
+    strat = y if classification and y.value_counts().min() >= 2 else None
+    keep, _ = train_test_split(np.arange(len(X)), train_size=max_rows, random_state=seed,
+                               stratify=strat)
+    keep = np.sort(keep)
+    return X.iloc[keep], y.iloc[keep]
+
+
+def _score(task_type: str, y_true: Any, y_pred: Any) -> float:
+    from sklearn.metrics import balanced_accuracy_score, r2_score
+
+    if task_type == "classification":
+        return float(balanced_accuracy_score(y_true, y_pred))
+    return float(r2_score(y_true, y_pred))
+
+
+def _fit_fold(spec: dict[str, Any], X: pd.DataFrame, y: pd.Series, train: np.ndarray,
+              test: np.ndarray) -> tuple[float, float, str]:
+    from metarec.pipelines import build
+
+    start = time.process_time()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = build(spec, random_state=0)
+            model.fit(X.iloc[train], y.iloc[train])
+            score = _score(spec["task"], y.iloc[test], model.predict(X.iloc[test]))
+        return score, time.process_time() - start, ""
+    except Exception as exc:  # noqa: BLE001 - one failing pipeline must not stop the others
+        return float("nan"), time.process_time() - start, f"{type(exc).__name__}: {exc}"[:300]
+
+
+def cross_validate_imputers(X: pd.DataFrame, y: pd.Series, task_type: str, n_folds: int,
+                            n_jobs: int = 1, seed: int = 0,
+                            families: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """Cross-validate every (family, imputer) pipeline on (X, y) with one shared set of folds.
+
+    One row per pipeline: ``family``, ``imputer``, ``algorithm``, ``metric``, ``value`` (mean over
+    folds; NaN when any fold failed, since a partial mean would flatter it), ``value_std``,
+    ``fold_values`` (JSON list), ``runtime_s`` (CPU) and ``error``.
+    """
+    from joblib import Parallel, delayed
+
+    splits = folds(y, task_type, n_folds, seed)
+    configs = configurations(task_type, families)
+    jobs = [(c, s) for c in range(len(configs)) for s in range(len(splits))]
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_fold)(configs[c][2], X, y, *splits[s]) for c, s in jobs
+    )
+    rows = []
+    for c, (family, imputer, spec) in enumerate(configs):
+        mine = [results[i] for i, (cc, _) in enumerate(jobs) if cc == c]
+        values = [r[0] for r in mine]
+        errors = sorted({r[2] for r in mine if r[2]})
+        complete = all(np.isfinite(v) for v in values)
+        rows.append({
+            "family": family,
+            "algorithm": spec["algorithm"],
+            "imputer": imputer,
+            "metric": METRIC[task_type],
+            "value": float(np.mean(values)) if complete else float("nan"),
+            "value_std": float(np.std(values)) if complete else float("nan"),
+            "fold_values": json.dumps([None if not np.isfinite(v) else round(v, 6)
+                                       for v in values]),
+            "runtime_s": float(sum(r[1] for r in mine)),
+            "error": "; ".join(errors),
+        })
+    return rows
+
+
+@dataclass
+class ProbeResult:
+    """Cross-validated score of every imputer with one estimator family on one dataset."""
+
+    family: str
+    scores: dict[str, float]
+    n_rows: int
+    n_folds: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"family": self.family, "n_rows": self.n_rows, "n_folds": self.n_folds,
+                "seconds": round(self.seconds, 3),
+                "scores": {k: (round(v, 6) if np.isfinite(v) else None)
+                           for k, v in self.scores.items()}}
+
+
+def probe(X: pd.DataFrame, y: pd.Series, task_type: str, family: str,
+          max_rows: int = PROBE_ROWS, n_folds: int = PROBE_FOLDS, random_state: int = 0,
+          n_jobs: int = 1) -> ProbeResult:
+    """Score every imputer for ``family`` on (X, y): ``n_folds``-fold CV on <= ``max_rows`` rows."""
+    from metarec.imputation import FAMILIES, ImputationError
+
+    if family not in FAMILIES:
+        raise ImputationError(f"unknown estimator family {family!r}; use one of "
+                              f"{', '.join(FAMILIES)}.")
+    classification = task_type == "classification"
+    X, y = cap_rows(X, y, max_rows, random_state, classification)
+    smallest = int(y.value_counts().min()) if classification else len(y)
+    if n_folds < 2 or smallest < n_folds:
+        raise ImputationError(
+            f"cannot probe imputers with {n_folds}-fold CV: "
+            + ("need at least 2 folds." if n_folds < 2 else
+               f"the smallest class has {smallest} rows.")
+        )
+    started = time.perf_counter()
+    rows = cross_validate_imputers(X, y, task_type, n_folds, n_jobs=n_jobs, seed=random_state,
+                                   families=(family,))
+    return ProbeResult(family=family, scores={r["imputer"]: r["value"] for r in rows},
+                       n_rows=len(y), n_folds=n_folds,
+                       seconds=time.perf_counter() - started)

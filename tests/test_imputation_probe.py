@@ -1,0 +1,119 @@
+"""Imputer probes: measured on the dataset itself, they decide the imputer where asked to."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metarec import kb as kb_module
+from metarec.imputation import ImputationError, ImputerSelector, probe_key, recommend_imputer
+from metarec.imputation_probe import probe
+from metarec.io import split_target
+from metarec.recommend import recommend
+from tests.kb_factory import make_kb, synthetic_dataset
+from tests.test_imputation import _synthetic_kb
+
+
+def _predictable_gaps(n: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
+    """Column "a" decides the class and is missing where it is large; "b" predicts it."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(n)
+    X = pd.DataFrame({"a": a, "b": a + 0.05 * rng.standard_normal(n),
+                      "c": rng.standard_normal(n)})
+    y = pd.Series(np.where(a > 0, "yes", "no"))
+    X.loc[rng.random(n) < 0.4, "a"] = np.nan
+    return X, y
+
+
+def test_probe_scores_every_imputer_of_the_family_on_capped_rows() -> None:
+    X, y = _predictable_gaps(400, 0)
+    linear = probe(X, y, "classification", "linear", max_rows=150, n_folds=3, random_state=1)
+    assert linear.n_rows == 150 and linear.n_folds == 3 and linear.seconds > 0
+    assert set(linear.scores) == {"mean", "median", "most_frequent", "constant", "knn",
+                                  "iterative"}
+    assert all(0.0 <= v <= 1.0 for v in linear.scores.values())
+    boosted = probe(X, y, "classification", "lightgbm", max_rows=150, n_folds=3)
+    assert "native" in boosted.scores  # only estimators that take NaN get "native"
+    assert json.loads(json.dumps(linear.to_dict()))["scores"].keys() == linear.scores.keys()
+
+
+def test_probe_refuses_what_it_cannot_measure() -> None:
+    X, y = _predictable_gaps(100, 0)
+    with pytest.raises(ImputationError, match="unknown estimator family"):
+        probe(X, y, "classification", "svm")
+    y_rare = y.copy()
+    y_rare.iloc[:2] = "rare"
+    with pytest.raises(ImputationError, match="smallest class has 2 rows"):
+        probe(X, y_rare, "classification", "linear", n_folds=3)
+
+
+def test_probe_key_lets_the_model_order_only_the_near_ties() -> None:
+    model = np.array([0.9, 0.1, 0.5, 0.8])
+    measured = np.array([0.800, 0.803, 0.799, 0.700])
+    order = np.argsort(-probe_key(model, measured, band=0.005))
+    # 0, 1 and 2 are within 0.005 of the best probe: the model orders them; 3 is clearly worse
+    assert list(order) == [0, 2, 1, 3]
+    assert list(np.argsort(-probe_key(model, measured, band=0.0))) == [1, 0, 2, 3]
+    failed = np.array([np.nan, 0.7, 0.6, np.nan])
+    assert list(np.argsort(-probe_key(model, failed, band=0.0), kind="stable"))[:2] == [1, 2]
+    assert np.array_equal(probe_key(model, np.full(4, np.nan)), model)
+
+
+def test_a_probe_overrides_the_meta_feature_model() -> None:
+    mf, perf = _synthetic_kb()
+    selector = ImputerSelector(model="gbm", n_members=2).fit(mf, perf)
+    row = mf.iloc[0]
+    unaided = recommend_imputer(row, "linear", model=selector)
+    last = unaided[-1]["imputer"]
+    measured = {entry["imputer"]: 0.6 for entry in unaided}
+    measured[last] = 0.7
+    probed = recommend_imputer(row, "linear", model=selector, probe=measured)
+    assert probed[0]["imputer"] == last and probed[0]["probe_score"] == 0.7
+    assert unaided[0]["probe_score"] is None
+    with pytest.raises(ImputationError, match="name the family"):
+        selector.rank(row, None, probe=measured)
+
+
+@pytest.fixture(scope="module")
+def kb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_kb(tmp_path_factory.mktemp("kb") / "knowledge_base")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("METAREC_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+def test_recommend_probes_each_family_once_and_follows_it(kb_dir: Path) -> None:
+    X, y = synthetic_dataset(300, 5, seed=99, missing=0.1)
+    dataset = split_target(X.assign(label=y), "label", source="new")
+    knowledge = kb_module.load(kb_dir)
+    report = recommend(dataset, knowledge, top_k=3, probe_imputers=True)
+    probes = report.to_dict()["imputer_probes"]
+    assert probes and all(p["n_folds"] == 3 and p["n_rows"] == 300 for p in probes.values())
+    from metarec.imputation import estimator_family
+
+    for rec in report.recommendations:
+        measured = probes[estimator_family(rec["algorithm"])]["scores"]
+        best = max(v for v in measured.values() if v is not None)
+        assert measured[rec["imputer"]] >= best - 0.005 - 1e-9
+    assert "imputer_probes" not in recommend(dataset, knowledge, top_k=3).to_dict()
+
+
+def test_recommend_cli_probe_flag(cli, kb_dir: Path, tmp_path: Path) -> None:
+    X, y = synthetic_dataset(200, 4, seed=5, missing=0.15)
+    X.assign(label=y).to_csv(tmp_path / "gaps.csv", index=False)
+    code, stdout, stderr = cli("recommend", str(tmp_path / "gaps.csv"), "-t", "label", "--kb",
+                               str(kb_dir), "--probe-imputers", "--json")
+    assert code == 0, stderr
+    assert json.loads(stdout)["imputer_probes"]
+    code, stdout, stderr = cli("recommend", str(tmp_path / "gaps.csv"), "-t", "label", "--kb",
+                               str(kb_dir), "--probe-imputers")
+    assert code == 0, stderr
+    assert "Imputers measured with" in stdout
