@@ -2,17 +2,20 @@
 
 For each campaign dataset, rebuilt exactly as the campaign used it (same subsampling, same
 injection), and each estimator family, this runs :func:`metarec.imputation_probe.probe` (what
-``metarec recommend --probe-imputers`` runs on a user's data) with fold seed ``--seed``; the
-campaign's labels came from fold seed 0, so the probe is an independent measurement. The table
-lets ``bench/bench_imputation.py`` score probe-based choices leave-one-group-out.
+``metarec recommend --probe-imputers`` runs on a user's data) with fold seeds ``--seed``,
+``--seed + 1``, ...; the campaign's labels came from fold seed 0, so the probe is an independent
+measurement. The table lets ``bench/bench_imputation.py`` score probe-based choices
+leave-one-group-out.
 
-With ``--folds 5`` it is the campaign's own protocol with only the fold assignment changed: a
-test-retest of the labels themselves (how often does the imputer that wins one 5-fold CV land
-within 0.01 of the best in another?).
+With ``--folds 5 --repeats 1`` it is the campaign's own protocol with only the fold assignment
+changed: a test-retest of the labels themselves (how often does the imputer that wins one 5-fold
+CV land within 0.01 of the best in another?).
 
-    OMP_NUM_THREADS=1 nice python -m bench.imputation_probes                       # probes.parquet
-    OMP_NUM_THREADS=1 nice python -m bench.imputation_probes --folds 5 --out \\
-        knowledge_base/imputation/retest.parquet
+    OMP_NUM_THREADS=1 nice python -m bench.imputation_probes                 # probes.parquet
+    OMP_NUM_THREADS=1 nice python -m bench.imputation_probes --seed 9 \\
+        --out knowledge_base/imputation/probes_seed9.parquet
+    OMP_NUM_THREADS=1 nice python -m bench.imputation_probes --folds 5 --repeats 1 \\
+        --out knowledge_base/imputation/retest.parquet
 """
 
 from __future__ import annotations
@@ -29,13 +32,13 @@ import pandas as pd
 
 from bench.imputation_campaign import injected_tasks, natural_tasks, prepare
 from metarec.imputation import FAMILIES, KB_DIR
-from metarec.imputation_probe import PROBE_FOLDS, PROBE_ROWS, probe
+from metarec.imputation_probe import PROBE_FOLDS, PROBE_REPEATS, PROBE_ROWS, probe
 
 PROBE_SEED = 7  # anything but the campaign's fold seed (0)
 
 
-def probe_dataset(task: Any, settings: dict[str, int], n_folds: int, max_rows: int,
-                  seed: int) -> list[dict[str, Any]]:
+def probe_dataset(task: Any, settings: dict[str, int], n_folds: int, n_repeats: int,
+                  max_rows: int, seed: int) -> list[dict[str, Any]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         X, y, task_type, _record = prepare(task, settings["max_rows"], settings["max_features"],
@@ -43,11 +46,12 @@ def probe_dataset(task: Any, settings: dict[str, int], n_folds: int, max_rows: i
         rows = []
         for family in FAMILIES:
             result = probe(X, y, task_type, family, max_rows=max_rows, n_folds=n_folds,
-                           random_state=seed)
+                           n_repeats=n_repeats, random_state=seed)
             for imputer, value in result.scores.items():
                 rows.append({"dataset_id": task.dataset_id, "family": family, "imputer": imputer,
                              "value": value, "n_rows": result.n_rows, "n_folds": n_folds,
-                             "seed": seed, "seconds": round(result.seconds, 3)})
+                             "n_repeats": n_repeats, "seed": seed,
+                             "seconds": round(result.seconds, 3)})
     return rows
 
 
@@ -57,13 +61,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kb", type=Path, default=KB_DIR)
     parser.add_argument("--folds", type=int, default=PROBE_FOLDS)
+    parser.add_argument("--repeats", type=int, default=PROBE_REPEATS,
+                        help="fold seeds --seed, --seed + 1, ... (averaged)")
     parser.add_argument("--max-rows", type=int, default=PROBE_ROWS)
     parser.add_argument("--seed", type=int, default=PROBE_SEED)
     parser.add_argument("--n-jobs", type=int, default=2, help="datasets in parallel")
     parser.add_argument("--out", type=Path, default=KB_DIR / "probes.parquet")
     args = parser.parse_args(argv)
-    if args.seed == 0:
-        parser.error("--seed 0 repeats the campaign's own folds; use another seed.")
+    if args.seed <= 0 < args.seed + args.repeats:
+        parser.error("fold seed 0 repeats the campaign's own folds; use --seed 1 or above.")
     datasets = pd.read_parquet(args.kb / "datasets.parquet")
     ran = datasets[datasets["skipped"].fillna("") == ""]
     settings = {k: int(ran.iloc[0][k]) for k in ("max_rows", "max_features", "n_folds")}
@@ -74,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                          "is ../shared/data there?")
     started = time.time()
     parts = Parallel(n_jobs=args.n_jobs, verbose=5)(
-        delayed(probe_dataset)(task, settings, args.folds, args.max_rows, args.seed)
+        delayed(probe_dataset)(task, settings, args.folds, args.repeats, args.max_rows, args.seed)
         for task in tasks
     )
     table = pd.DataFrame([row for part in parts for row in part])

@@ -202,7 +202,7 @@ def recommend(
 
     ``probe_imputers``: where the data has missing values, cross-validate every imputer on the
     dataset itself with each recommended estimator family (:mod:`metarec.imputation_probe`;
-    about a second per family on up to 1,000 rows) and let that measurement choose the imputer.
+    a few seconds per family on up to 1,000 rows) and let that measurement choose the imputer.
     """
     from metarec import kb as kb_module
     from metarec.learner_store import cached_evidence, fitted_learner

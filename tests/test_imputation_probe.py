@@ -33,6 +33,14 @@ def test_probe_scores_every_imputer_of_the_family_on_capped_rows() -> None:
     X, y = _predictable_gaps(400, 0)
     linear = probe(X, y, "classification", "linear", max_rows=150, n_folds=3, random_state=1)
     assert linear.n_rows == 150 and linear.n_folds == 3 and linear.seconds > 0
+    assert linear.n_repeats == 2  # two fold assignments, averaged
+    # on the same rows, a repeated probe is the mean of single probes with consecutive fold seeds
+    small_X, small_y = X.iloc[:150], y.iloc[:150]
+    twice = probe(small_X, small_y, "classification", "linear", random_state=1)
+    once = probe(small_X, small_y, "classification", "linear", n_repeats=1, random_state=1)
+    again = probe(small_X, small_y, "classification", "linear", n_repeats=1, random_state=2)
+    for imputer, value in twice.scores.items():
+        assert value == pytest.approx((once.scores[imputer] + again.scores[imputer]) / 2)
     assert set(linear.scores) == {"mean", "median", "most_frequent", "constant", "knn",
                                   "iterative"}
     assert all(0.0 <= v <= 1.0 for v in linear.scores.values())
@@ -49,6 +57,8 @@ def test_probe_refuses_what_it_cannot_measure() -> None:
     y_rare.iloc[:2] = "rare"
     with pytest.raises(ImputationError, match="smallest class has 2 rows"):
         probe(X, y_rare, "classification", "linear", n_folds=3)
+    with pytest.raises(ImputationError, match="n_repeats"):
+        probe(X, y, "classification", "linear", n_repeats=0)
 
 
 def test_probe_key_lets_the_model_order_only_the_near_ties() -> None:
@@ -96,7 +106,8 @@ def test_recommend_probes_each_family_once_and_follows_it(kb_dir: Path) -> None:
     knowledge = kb_module.load(kb_dir)
     report = recommend(dataset, knowledge, top_k=3, probe_imputers=True)
     probes = report.to_dict()["imputer_probes"]
-    assert probes and all(p["n_folds"] == 3 and p["n_rows"] == 300 for p in probes.values())
+    assert probes and all(p["n_folds"] == 3 and p["n_repeats"] == 2 and p["n_rows"] == 300
+                          for p in probes.values())
     from metarec.imputation import estimator_family
 
     for rec in report.recommendations:
@@ -117,3 +128,17 @@ def test_recommend_cli_probe_flag(cli, kb_dir: Path, tmp_path: Path) -> None:
                                str(kb_dir), "--probe-imputers")
     assert code == 0, stderr
     assert "Imputers measured with" in stdout
+
+
+@pytest.mark.parametrize("name", ["probes.parquet", "probes_seed9.parquet", "retest.parquet"])
+def test_committed_probe_tables_remeasure_every_campaign_pipeline_on_other_folds(
+        name: str) -> None:
+    from metarec.imputation import KB_DIR, campaign_tables
+
+    _mf, perf, _groups = campaign_tables(KB_DIR)
+    table = pd.read_parquet(KB_DIR / name)
+    assert (table["seed"] != 0).all()  # the campaign's labels used fold seed 0
+    measured = set(table["dataset_id"] + "|" + table["family"] + ":" + table["imputer"])
+    ran = perf.stack().index  # (dataset, configuration) pairs with a campaign score
+    assert {f"{d}|{c}" for d, c in ran} <= measured
+    assert table["value"].notna().mean() > 0.95
