@@ -392,10 +392,10 @@ def markdown(table: pd.DataFrame, scheme: str, picked: dict, kb_dir: Path,
             f"Test-retest of the labels: rerunning the campaign's own protocol (5-fold CV, same "
             f"rows, same models) with only the fold assignment changed, the imputer that wins "
             f"the rerun is a hit {100 * retest:.1f}% of the time (`retest.parquet`, "
-            "`bench/imputation_probes.py --folds 5`). That is how reproducible the labels "
-            "themselves are: a second measurement agrees with the first about as often as the "
-            "target asks for, and the probe (a cheaper second measurement, with the meta-feature "
-            "model ordering its near-ties) is at that level.",
+            "`bench/imputation_probes.py --folds 5 --repeats 1`). That is how reproducible the "
+            "labels themselves are: a second measurement agrees with the first about as often as "
+            "the target asks for, and the probe (a cheaper second measurement, with the "
+            "meta-feature model ordering its near-ties) is at that level.",
         ]
     if ceiling is not None:
         lines += [

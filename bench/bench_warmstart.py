@@ -228,7 +228,23 @@ def summarise(results: dict[str, Any], trials: int) -> tuple[str, dict[str, floa
             f"{med_c / med_w:.2f} | {np.mean([p[3] for p in per_seed]):.4f} | "
             f"{np.mean([p[4] for p in per_seed]):.4f} |"
         )
+    # The same measure between two cold arms that differ only in the sampler seed: how far the
+    # ratio moves by luck alone, the yardstick for the warm/cold ratio above.
+    cold_pairs = []
+    for entry in results["datasets"].values():
+        seeds = sorted(entry["seeds"])
+        for i, a in enumerate(seeds):
+            for b in seeds[i + 1:]:
+                one, other = entry["seeds"][a]["cold"], entry["seeds"][b]["cold"]
+                best = max(max(running_best(one)), max(running_best(other)))
+                target = best - TOLERANCE * abs(best)
+                cold_pairs.append((trials_to(one, target) or trials + 1)
+                                  / (trials_to(other, target) or trials + 1))
     figures = {
+        "cold_cold_median": statistics.median(cold_pairs) if cold_pairs else float("nan"),
+        "cold_cold_pairs": len(cold_pairs),
+        "cold_cold_2x": float(np.mean([r >= 2 for r in cold_pairs])) if cold_pairs else 0.0,
+        "warm_2x": float(np.mean([r >= 2 for r in ratios])),
         "median_ratio": statistics.median(ratios),
         "geomean_ratio": float(np.exp(np.mean(np.log(ratios)))),
         "median_cold": statistics.median(cold_n),
@@ -285,6 +301,11 @@ def write_report(results: dict[str, Any], args: argparse.Namespace) -> str:
         (f"median ratio of trials needed, cold / warm ({f['pairs']} dataset-seed pairs)",
          f"**{f['median_ratio']:.2f}x**"),
         ("geometric mean of that ratio", f"{f['geomean_ratio']:.2f}x"),
+        ("pairs where cold needed at least 2x the warm arm's trials",
+         f"{100 * f['warm_2x']:.0f}%"),
+        (f"luck alone: two cold arms with different sampler seeds ({f['cold_cold_pairs']} "
+         "pairs of seeds): median ratio / share of pairs at 2x or more",
+         f"{f['cold_cold_median']:.2f}x / {100 * f['cold_cold_2x']:.0f}%"),
         ("median trials needed: cold / warm", f"{f['median_cold']:.0f} / {f['median_warm']:.0f}"),
         ("pairs where warm needed fewer / as many / more trials",
          f"{f['warm_fewer']} / {f['equal']} / {f['cold_fewer']}"),

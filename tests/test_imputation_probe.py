@@ -142,3 +142,17 @@ def test_committed_probe_tables_remeasure_every_campaign_pipeline_on_other_folds
     ran = perf.stack().index  # (dataset, configuration) pairs with a campaign score
     assert {f"{d}|{c}" for d, c in ran} <= measured
     assert table["value"].notna().mean() > 0.95
+
+
+def test_wide_data_is_probed_on_its_incomplete_columns_first() -> None:
+    from metarec.imputation_probe import cap_features
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.standard_normal((60, 80)), columns=[f"x{i}" for i in range(80)])
+    X.iloc[::3, [5, 40, 77]] = np.nan
+    capped = cap_features(X, 30, seed=0)
+    assert capped.shape == (60, 30) and {"x5", "x40", "x77"} <= set(capped.columns)
+    assert list(capped.columns) == [c for c in X.columns if c in set(capped.columns)]
+    y = pd.Series(np.where(X["x0"].fillna(0) > 0, "a", "b"))
+    assert probe(X, y, "classification", "linear", n_repeats=1).n_features == 30
+    assert cap_features(X.iloc[:, :10], 30, seed=0).shape[1] == 10
