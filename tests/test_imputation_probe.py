@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from metarec import kb as kb_module
 from metarec.imputation import ImputationError, ImputerSelector, probe_key, recommend_imputer
 from metarec.imputation_probe import probe
-from metarec.io import split_target
-from metarec.recommend import recommend
-from tests.kb_factory import make_kb, synthetic_dataset
 from tests.test_imputation import _synthetic_kb
 
 
@@ -86,48 +81,6 @@ def test_a_probe_overrides_the_meta_feature_model() -> None:
     assert unaided[0]["probe_score"] is None
     with pytest.raises(ImputationError, match="name the family"):
         selector.rank(row, None, probe=measured)
-
-
-@pytest.fixture(scope="module")
-def kb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_kb(tmp_path_factory.mktemp("kb") / "knowledge_base")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def isolated_cache(tmp_path_factory: pytest.TempPathFactory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("METAREC_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        yield
-
-
-def test_recommend_probes_each_family_once_and_follows_it(kb_dir: Path) -> None:
-    X, y = synthetic_dataset(300, 5, seed=99, missing=0.1)
-    dataset = split_target(X.assign(label=y), "label", source="new")
-    knowledge = kb_module.load(kb_dir)
-    report = recommend(dataset, knowledge, top_k=3, probe_imputers=True)
-    probes = report.to_dict()["imputer_probes"]
-    assert probes and all(p["n_folds"] == 3 and p["n_repeats"] == 2 and p["n_rows"] == 300
-                          for p in probes.values())
-    from metarec.imputation import estimator_family
-
-    for rec in report.recommendations:
-        measured = probes[estimator_family(rec["algorithm"])]["scores"]
-        best = max(v for v in measured.values() if v is not None)
-        assert measured[rec["imputer"]] >= best - 0.005 - 1e-9
-    assert "imputer_probes" not in recommend(dataset, knowledge, top_k=3).to_dict()
-
-
-def test_recommend_cli_probe_flag(cli, kb_dir: Path, tmp_path: Path) -> None:
-    X, y = synthetic_dataset(200, 4, seed=5, missing=0.15)
-    X.assign(label=y).to_csv(tmp_path / "gaps.csv", index=False)
-    code, stdout, stderr = cli("recommend", str(tmp_path / "gaps.csv"), "-t", "label", "--kb",
-                               str(kb_dir), "--probe-imputers", "--json")
-    assert code == 0, stderr
-    assert json.loads(stdout)["imputer_probes"]
-    code, stdout, stderr = cli("recommend", str(tmp_path / "gaps.csv"), "-t", "label", "--kb",
-                               str(kb_dir), "--probe-imputers")
-    assert code == 0, stderr
-    assert "Imputers measured with" in stdout
 
 
 @pytest.mark.parametrize("name", ["probes.parquet", "probes_seed9.parquet", "retest.parquet"])

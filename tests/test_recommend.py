@@ -164,3 +164,33 @@ def test_shipped_kb_recommends_fittable_pipelines_for_the_example() -> None:
     assert all(r["imputer"] not in ("none needed", "none") for r in report.recommendations)
     model = pipelines.build(report.recommendations[0]["pipeline"]).fit(dataset.X, dataset.y)
     assert (model.predict(dataset.X) == dataset.y).mean() > 0.6
+
+
+def test_recommend_probes_each_family_once_and_follows_it(kb_dir: Path) -> None:
+    X, y = synthetic_dataset(300, 5, seed=99, missing=0.1)
+    dataset = split_target(X.assign(label=y), "label", source="new")
+    knowledge = kb_module.load(kb_dir)
+    report = recommend(dataset, knowledge, top_k=3, probe_imputers=True)
+    probes = report.to_dict()["imputer_probes"]
+    assert probes and all(p["n_folds"] == 3 and p["n_repeats"] == 2 and p["n_rows"] == 300
+                          for p in probes.values())
+    from metarec.imputation import estimator_family
+
+    for rec in report.recommendations:
+        measured = probes[estimator_family(rec["algorithm"])]["scores"]
+        best = max(v for v in measured.values() if v is not None)
+        assert measured[rec["imputer"]] >= best - 0.005 - 1e-9
+    assert "imputer_probes" not in recommend(dataset, knowledge, top_k=3).to_dict()
+
+
+def test_recommend_cli_probe_flag(cli, kb_dir: Path, tmp_path: Path) -> None:
+    X, y = synthetic_dataset(200, 4, seed=5, missing=0.15)
+    X.assign(label=y).to_csv(tmp_path / "gaps.csv", index=False)
+    code, stdout, stderr = cli("recommend", str(tmp_path / "gaps.csv"), "-t", "label", "--kb",
+                               str(kb_dir), "--probe-imputers", "--json")
+    assert code == 0, stderr
+    assert json.loads(stdout)["imputer_probes"]
+    code, stdout, stderr = cli("recommend", str(tmp_path / "gaps.csv"), "-t", "label", "--kb",
+                               str(kb_dir), "--probe-imputers")
+    assert code == 0, stderr
+    assert "Imputers measured with" in stdout
