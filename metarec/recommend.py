@@ -30,6 +30,10 @@ ERROR_TO_SCORE = {
     "balanced_error_rate": "balanced_accuracy",
     "error_rate": "accuracy",
 }
+# Metrics in the target's units: a prediction learned across datasets is on their scale, not this
+# target's, so it can order the recommendations but not estimate the error here.
+SCALE_DEPENDENT_METRICS = ("rmse", "root_mean_squared_error", "mean_absolute_error", "mae",
+                           "mean_squared_error", "mse")
 
 
 @dataclass
@@ -242,6 +246,12 @@ def recommend(
     )
     if probes is not None and probes.failure:
         report.notes.append(probes.failure)
+    if evidence.metric in SCALE_DEPENDENT_METRICS:
+        report.notes.append(
+            f"predicted {evidence.metric} values are on the scale of the knowledge base's "
+            "targets, not this one's: they order the recommendations but do not estimate the "
+            "error on this data."
+        )
     return report
 
 

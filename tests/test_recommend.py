@@ -194,3 +194,16 @@ def test_recommend_cli_probe_flag(cli, kb_dir: Path, tmp_path: Path) -> None:
                                str(kb_dir), "--probe-imputers")
     assert code == 0, stderr
     assert "Imputers measured with" in stdout
+
+
+def test_scale_dependent_regression_scores_come_with_a_warning() -> None:
+    from metarec.kb.store import default_path
+
+    if not (default_path() / "manifest.json").is_file():
+        pytest.skip("the shipped knowledge base is not built in this checkout")
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.standard_normal((200, 4)), columns=list("abcd"))
+    dataset = split_target(X.assign(y=X["a"] * 3 + rng.standard_normal(200)), "y", source="reg")
+    report = recommend(dataset, kb_module.load(), top_k=2)
+    assert report.task == "regression"
+    assert any("scale of the knowledge base's targets" in note for note in report.notes)
