@@ -182,6 +182,28 @@ def run_arm(X: pd.DataFrame, y: pd.Series, recs: list[dict[str, Any]], seed: int
     return [t.value if t.state == done else None for t in study.trials]
 
 
+def recommended(X: pd.DataFrame, y: pd.Series, kb: Any, top_k: int, model: str) -> Any:
+    """The warm arm's recommendations: ``metarec tune``'s (model "auto"), or those of another
+    MetaLearner model fitted on the same evidence."""
+    from metarec import warmstart
+
+    if model == "auto":
+        return warmstart.recommendations_for(X, y, "classification", kb=kb, top_k=top_k)
+    from metarec.io import Dataset
+    from metarec.learner_store import cached_evidence
+    from metarec.metalearning import MetaLearner
+    from metarec.recommend import learner_inputs, recommend
+
+    evidence = cached_evidence(kb, "classification")
+    mf, perf = learner_inputs(kb, evidence)
+    learner = MetaLearner(model=model).fit(mf, perf, maximize=evidence.higher_is_better)
+    dataset = Dataset(X=X, y=pd.Series(np.asarray(y), index=X.index, name="target"),
+                      target="target", task="classification", source="data")
+    report = recommend(dataset, kb, top_k=top_k, learner=learner)
+    return warmstart.Recommended(report.recommendations, f"meta-learner ({model})",
+                                 report.metafeatures)
+
+
 def running_best(values: list[float | None]) -> list[float]:
     best, out = -np.inf, []
     for v in values:
@@ -373,6 +395,10 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=OUT / "warmstart.json",
                         help="Per-run results, reused when the run is resumed.")
     parser.add_argument("--no-write", action="store_true", help="Print, do not write the docs.")
+    parser.add_argument("--warm-model", choices=("auto", "knn"), default="auto",
+                        help="meta-learner behind the warm trials: the shipped one (auto), or "
+                        "auto-sklearn's warm start (best configurations of the nearest KB "
+                        "datasets, MetaLearner(model='knn'))")
     parser.add_argument("--reverse", action="store_true",
                         help="Work through the chosen datasets from the last one (a second "
                         "worker with its own --cache; combine with --merge).")
@@ -414,15 +440,15 @@ def main() -> None:
                 except Exception as exc:  # unreadable or unusable: the next candidate
                     print(f"skip {candidate.name}: {exc}", flush=True)
                     continue
-                found = warmstart.recommendations_for(X, y, "classification", kb=kb,
-                                                      top_k=warmstart.POOL_PER_WARM_TRIAL * args.k)
+                found = recommended(X, y, kb, warmstart.POOL_PER_WARM_TRIAL * args.k,
+                                    args.warm_model)
                 entry = {"rows": note, "source": found.source, "seeds": {},
                          "recommended": [r["algorithm"] for r in found.recommendations]}
                 results["datasets"][candidate.name] = entry
             else:
                 X, y, _ = load(candidate, args.max_rows)
-                found = warmstart.recommendations_for(X, y, "classification", kb=kb,
-                                                      top_k=warmstart.POOL_PER_WARM_TRIAL * args.k)
+                found = recommended(X, y, kb, warmstart.POOL_PER_WARM_TRIAL * args.k,
+                                    args.warm_model)
             space = space_for("classification", has_missing=bool(X.isna().to_numpy().any()),
                               kb=kb)
             cache: dict[str, float | None] = {}
