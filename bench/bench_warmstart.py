@@ -142,12 +142,15 @@ def load(candidate: Candidate, max_rows: int, seed: int = 0) -> tuple[pd.DataFra
 # -- one arm ---------------------------------------------------------------------------------
 def run_arm(X: pd.DataFrame, y: pd.Series, recs: list[dict[str, Any]], seed: int, trials: int,
             cv: int, space: Any, cache: dict[str, float | None],
-            k: int = 10, search_space: str = "full") -> list[float | None]:
+            k: int = 10, search_space: str = "full",
+            extra_random: int = 0) -> list[float | None]:
     """Per-trial CV scores (None: failed) of one TPE study. Cold (``recs`` empty): Optuna's
     standard multivariate TPE over the full space. Warm: ``warmstart.warm_start`` enqueues up
     to ``k`` recommendations, ``warmstart.warm_sampler`` starts modelling once they are done,
     exactly as ``metarec tune`` does; with ``search_space="recommended"`` only the
-    recommendations' algorithms are searched (``warmstart.recommended_space``)."""
+    recommendations' algorithms are searched (``warmstart.recommended_space``); with
+    ``extra_random`` the warm arm samples that many random trials after the warm ones before TPE
+    models (an experiment; ``metarec tune`` has none)."""
     import optuna
 
     from metarec import warmstart
@@ -175,7 +178,8 @@ def run_arm(X: pd.DataFrame, y: pd.Series, recs: list[dict[str, Any]], seed: int
                                        class_weight=weight) if recs else []
     with warmstart.quiet_optuna(50):
         study, _ = warmstart.create_study(None, None, seed, "classification",
-                                          "balanced_accuracy", n_warm=len(warm))
+                                          "balanced_accuracy",
+                                          n_warm=len(warm) + (extra_random if warm else 0))
         warmstart.enqueue_warm_trials(study, warm)
         study.optimize(cached, n_trials=trials, catch=(Exception,))
     done = optuna.trial.TrialState.COMPLETE
@@ -399,6 +403,8 @@ def main() -> None:
                         help="meta-learner behind the warm trials: the shipped one (auto), or "
                         "auto-sklearn's warm start (best configurations of the nearest KB "
                         "datasets, MetaLearner(model='knn'))")
+    parser.add_argument("--extra-random", type=int, default=0,
+                        help="random trials after the warm ones before TPE models (experiment)")
     parser.add_argument("--reverse", action="store_true",
                         help="Work through the chosen datasets from the last one (a second "
                         "worker with its own --cache; combine with --merge).")
@@ -458,7 +464,8 @@ def main() -> None:
                 t0 = time.time()
                 cold = run_arm(X, y, [], seed, args.trials, args.cv, space, cache)
                 warm = run_arm(X, y, found.recommendations, seed, args.trials, args.cv, space,
-                               cache, k=args.k, search_space=args.search_space)
+                               cache, k=args.k, search_space=args.search_space,
+                               extra_random=args.extra_random)
                 entry["seeds"][str(seed)] = {"cold": cold, "warm": warm,
                                              "seconds": round(time.time() - t0, 1)}
                 cache_file.write_text(json.dumps(results))
