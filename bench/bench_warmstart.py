@@ -224,6 +224,15 @@ def trials_to(values: list[float | None], target: float) -> int | None:
     return None
 
 
+def trials_needed(one: list[float | None], other: list[float | None],
+                  trials: int) -> tuple[int, int]:
+    """Trials each of two runs needs to come within 0.5% of the best score either found; one
+    that never gets there counts as ``trials + 1``, which understates its true need."""
+    best = max(max(running_best(one)), max(running_best(other)))
+    target = best - TOLERANCE * abs(best)
+    return trials_to(one, target) or trials + 1, trials_to(other, target) or trials + 1
+
+
 # -- reporting -------------------------------------------------------------------------------
 def summarise(results: dict[str, Any], trials: int) -> tuple[str, dict[str, float]]:
     rows, ratios, cold_n, warm_n = [], [], [], []
@@ -232,11 +241,7 @@ def summarise(results: dict[str, Any], trials: int) -> tuple[str, dict[str, floa
         per_seed = []
         for seed, arms in entry["seeds"].items():
             cold, warm = arms["cold"], arms["warm"]
-            best = max(max(running_best(cold)), max(running_best(warm)))
-            target = best - TOLERANCE * abs(best)
-            # Never reached: counted as budget + 1, which understates the arm's true need.
-            nc = trials_to(cold, target) or trials + 1
-            nw = trials_to(warm, target) or trials + 1
+            nc, nw = trials_needed(cold, warm, trials)
             ratios.append(nc / nw)
             cold_n.append(nc)
             warm_n.append(nw)
@@ -261,11 +266,9 @@ def summarise(results: dict[str, Any], trials: int) -> tuple[str, dict[str, floa
         seeds = sorted(entry["seeds"])
         for i, a in enumerate(seeds):
             for b in seeds[i + 1:]:
-                one, other = entry["seeds"][a]["cold"], entry["seeds"][b]["cold"]
-                best = max(max(running_best(one)), max(running_best(other)))
-                target = best - TOLERANCE * abs(best)
-                cold_pairs.append((trials_to(one, target) or trials + 1)
-                                  / (trials_to(other, target) or trials + 1))
+                n_one, n_other = trials_needed(entry["seeds"][a]["cold"],
+                                               entry["seeds"][b]["cold"], trials)
+                cold_pairs.append(n_one / n_other)
     figures = {
         "cold_cold_median": statistics.median(cold_pairs) if cold_pairs else float("nan"),
         "cold_cold_pairs": len(cold_pairs),
@@ -343,6 +346,9 @@ def write_report(results: dict[str, Any], args: argparse.Namespace) -> str:
     space_note = ("; searching only the algorithms those recommendations name, "
                   "`--search-space recommended`" if args.search_space == "recommended"
                   else "; over the full space, `--search-space full`")
+    experiment = "".join(f" {flag} {value}" for flag, value, default in (
+        ("--warm-model", args.warm_model, "auto"), ("--extra-random", args.extra_random, 0))
+        if value != default)
     md = f"""## Warm start vs cold start (`bench/bench_warmstart.py`)
 
 Optuna TPE over metarec's search space, cold (Optuna's standard multivariate TPE, 10 random
@@ -372,7 +378,7 @@ trials are evaluated once and shared between arms and seeds, since the CV folds 
 are fixed).{" " + args.run_note if args.run_note else ""}
 Reproduce: `OMP_NUM_THREADS=1 nice python -m bench.bench_warmstart --datasets {args.datasets}
 --seeds {args.seeds} --trials {args.trials} --cv {args.cv} --max-rows {args.max_rows} --k {args.k}
---search-space {args.search_space}`.
+--search-space {args.search_space}{experiment}`.
 """
     if not args.no_write:
         write_section("warmstart", md)

@@ -19,9 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from metarec.imputation import FAMILIES, NATIVE_FAMILIES, ImputationError
+
 IMPUTERS = ("mean", "median", "most_frequent", "constant", "knn", "iterative", "native")
-# One linear model, one bagged and one boosted tree ensemble: the three families whose reaction to
-# imputation differs most. Only LightGBM takes NaN itself ("native").
+# The estimator of each of metarec.imputation.FAMILIES: one linear model, one bagged and one
+# boosted tree ensemble, whose reactions to imputation differ most. Only LightGBM takes NaN itself
+# ("native", NATIVE_FAMILIES).
 FAMILY_ESTIMATORS: dict[str, dict[str, dict[str, Any]]] = {
     "linear": {
         "classification": {"algorithm": "logistic_regression",
@@ -41,7 +44,6 @@ FAMILY_ESTIMATORS: dict[str, dict[str, dict[str, Any]]] = {
                        "hyperparameters": {"n_estimators": 100, "n_jobs": 1}},
     },
 }
-NATIVE_FAMILIES = ("lightgbm",)
 METRIC = {"classification": "balanced_accuracy", "regression": "r2"}
 PROBE_ROWS = 1000
 # The campaign measured at most 30 features; kNN and iterative imputation grow quickly with more
@@ -194,8 +196,6 @@ def probe(X: pd.DataFrame, y: pd.Series, task_type: str, family: str,
     and <= ``max_features`` columns (:func:`cap_features`), repeated ``n_repeats`` times with
     fold seeds ``random_state``, ``random_state + 1``, ...; a score is the mean over all folds
     (NaN where any fold failed)."""
-    from metarec.imputation import FAMILIES, ImputationError
-
     if family not in FAMILIES:
         raise ImputationError(f"unknown estimator family {family!r}; use one of "
                               f"{', '.join(FAMILIES)}.")
