@@ -207,3 +207,19 @@ def test_scale_dependent_regression_scores_come_with_a_warning() -> None:
     report = recommend(dataset, kb_module.load(), top_k=2)
     assert report.task == "regression"
     assert any("scale of the knowledge base's targets" in note for note in report.notes)
+
+
+def test_probe_that_cannot_run_is_one_warning_and_a_fallback(cli, kb_dir: Path,
+                                                             tmp_path: Path) -> None:
+    X, y = synthetic_dataset(200, 4, seed=6, missing=0.15)
+    y = pd.Series(y).astype(str)
+    y.iloc[:2] = "rare"  # two rows: too few for 3-fold stratified CV
+    X.assign(label=y.to_numpy()).to_csv(tmp_path / "rare.csv", index=False)
+    code, stdout, stderr = cli("recommend", str(tmp_path / "rare.csv"), "-t", "label", "--kb",
+                               str(kb_dir), "--probe-imputers", "--json")
+    assert code == 0, stderr
+    payload = json.loads(stdout)
+    assert payload["imputer_probes"] == {}
+    assert any("imputers not probed" in n and "smallest class has 2 rows" in n
+               for n in payload["notes"])
+    assert all(r["imputer"] for r in payload["recommendations"])
