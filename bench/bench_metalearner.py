@@ -32,7 +32,8 @@ from bench.report import machine_line, write_section  # noqa: E402
 from metarec.metalearner import MetaLearner, evaluation  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
-MODELS = ("sbs", "knn", "surrogate", "forest", "auto")
+# "auto, no portfolio" is auto fitted with portfolio=None: the ablation of the greedy portfolio.
+MODELS = ("sbs", "knn", "surrogate", "forest", "auto, no portfolio", "auto")
 ROWS = (*MODELS, "auto, diverse")  # the same fitted auto, ranked with rank(diverse=True)
 
 
@@ -201,8 +202,10 @@ def evaluate(mf: pd.DataFrame, perf: pd.DataFrame, configs: pd.DataFrame, maximi
         held_index = mf.index[held]
         for model in MODELS:
             start = time.perf_counter()
-            learner = MetaLearner(model, random_state=seed, **settings).fit(
-                mf.iloc[train], perf.iloc[train], maximize, configs)
+            options = {"portfolio": None} if model == "auto, no portfolio" else {}
+            learner = MetaLearner(model.split(",")[0], random_state=seed, **settings,
+                                  **options).fit(mf.iloc[train], perf.iloc[train], maximize,
+                                                 configs)
             keys[model] = _as_key(learner.rank(mf.iloc[held]), held_index, perf.columns)
             seconds[model] += time.perf_counter() - start
             if model == "auto":
@@ -237,7 +240,10 @@ def markdown(results: list[tuple[str, str, pd.DataFrame, dict, list[str]]], args
         "single best configuration (best mean), `knn` auto-sklearn's warm start, `surrogate` "
         "LightGBM over meta-features + configuration features (algorithm one-hot, "
         "hyperparameters), `forest` multi-output extra trees, `auto` the inner-validated choice "
-        "or blend, `auto, diverse` the same fitted `auto` ranked with `rank(diverse=True)` "
+        "of model or blend and of greedy portfolio size (the portfolio's configurations ranked "
+        "first; see docs/metalearner.md), `auto, no portfolio` `auto` fitted with "
+        "`portfolio=None` (the ablation: every configuration ranked alike, as before the "
+        "portfolio), `auto, diverse` the same fitted `auto` ranked with `rank(diverse=True)` "
         "(near-copies deferred; see docs/metalearner.md). Meta-features: OpenML's stored "
         "qualities.",
         "",

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metarec.metalearner import MetaLearner, evaluation
+from metarec.metalearning.learner import PORTFOLIO_SIZES
 
 FAST = {"n_estimators": 40, "n_members": 2, "min_child_samples": 5, "learning_rate": 0.15}
 
@@ -82,6 +83,35 @@ def test_auto_reports_its_inner_validation(fitted):
     assert auto.diversity_selection_["regret@5"].is_monotonic_increasing
     # SBS cannot be chosen in a world where the meta-feature decides
     assert table.index[0] != "sbs"
+    # every candidate is tried with each portfolio size and without one; the winner's size is used
+    for size in PORTFOLIO_SIZES:
+        assert f"forest + portfolio {size}" in table.index
+    assert auto.portfolio_size_ == auto.candidate_.portfolio
+    if auto.portfolio_size_ is None:
+        assert auto.portfolio_ is None
+    else:
+        assert 1 <= len(auto.portfolio_) <= auto.portfolio_size_
+
+
+def test_a_portfolio_ranks_its_members_first(world):
+    mf, perf, mf_test, _, _ = world
+    learner = MetaLearner("forest", portfolio=3, random_state=0).fit(mf, perf, True)
+    members = set(learner.configurations_[learner.portfolio_])
+    assert len(members) == 3
+    # the best configuration on average is the portfolio's first member
+    assert learner.configurations_[learner.portfolio_[0]] == perf.mean().idxmax()
+    for diverse in (False, True):
+        ranking = learner.rank(mf_test, diverse=diverse)
+        for _, one in ranking.groupby("dataset"):
+            one = one.sort_values("rank")
+            assert set(one["configuration"].iloc[:3]) == members
+            assert one["score"].iloc[:3].is_monotonic_decreasing or diverse
+            assert len(one) == perf.shape[1]
+    # without a portfolio the same forest ranks by its scores alone
+    plain = MetaLearner("forest", portfolio=None, random_state=0).fit(mf, perf, True)
+    assert plain.portfolio_ is None
+    ranking = plain.rank(mf_test.iloc[[0]])
+    assert ranking["score"].is_monotonic_decreasing
 
 
 @pytest.mark.parametrize("model", ["sbs", "knn", "surrogate", "forest", "auto"])
@@ -206,6 +236,9 @@ def test_bad_use_is_refused(world):
         MetaLearner().predict(mf)
     with pytest.raises(ValueError, match="two datasets"):
         MetaLearner("sbs").fit(mf.iloc[:1], perf.iloc[:1], True)
+    for bad in (0, -3, True, "big", 2.5):
+        with pytest.raises(ValueError, match="portfolio must be"):
+            MetaLearner("sbs", portfolio=bad).fit(mf, perf, True)  # type: ignore[arg-type]
 
 
 def test_evaluation_figures_by_hand():
@@ -234,7 +267,7 @@ def test_any_small_matrix_gives_a_complete_ranking(n_datasets, n_configs, seed, 
                                                               < missing)
     perf.iloc[:, 0] = perf.iloc[:, 0].fillna(0.5)  # every dataset has at least one run
     for model in ("sbs", "knn"):
-        learner = MetaLearner(model).fit(mf, perf, bool(seed % 2))
+        learner = MetaLearner(model, portfolio=1 + seed % 3).fit(mf, perf, bool(seed % 2))
         ranking = learner.rank(mf.iloc[:2])
         kept = len(learner.configurations_)
         assert sorted(ranking["rank"]) == sorted(list(range(1, kept + 1)) * 2)

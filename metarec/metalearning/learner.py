@@ -15,6 +15,7 @@ import pandas as pd
 
 from metarec.metalearning import evaluation
 from metarec.metalearning.models import ForestModel, NearestDatasets, Prediction, SingleBest
+from metarec.metalearning.portfolio import greedy_portfolio, portfolio_first, portfolio_key
 from metarec.metalearning.preprocess import MetaFeatureScaler, mean_l1_distance
 from metarec.metalearning.surrogate import Objective, Surrogate
 from metarec.metalearning.targets import ConfigurationEncoder, Normalisation, normalise
@@ -23,24 +24,29 @@ Model = Literal["auto", "knn", "surrogate", "forest", "sbs"]
 COMPONENTS = ("surrogate", "forest", "knn", "sbs")
 # Near-copy thresholds `auto` tries for rank(diverse=True), from almost none to strong diversity.
 DIVERSITY_THRESHOLDS = (0.95, 0.9, 0.8, 0.7, 0.5)
+# Portfolio sizes `auto` tries (besides ranking every configuration alike).
+PORTFOLIO_SIZES = (8, 16, 24, 32)
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """One way of ranking that ``auto`` may choose: a blend of components, or the kNN order."""
+    """One way of ranking that ``auto`` may choose: a blend of components, or the kNN order,
+    optionally ranking a greedy portfolio of ``portfolio`` configurations first."""
 
     weights: tuple[tuple[str, float], ...]
     warm_start_order: bool = False
+    portfolio: int | None = None
 
     @property
     def name(self) -> str:
+        suffix = "" if self.portfolio is None else f" + portfolio {self.portfolio}"
         if self.warm_start_order:
-            return "knn"
+            return "knn" + suffix
         parts = [(m, w) for m, w in self.weights if w > 0]
         if len(parts) == 1:
             # the kNN *estimate* ranks by weighted neighbour scores, unlike the warm-start order
-            return "knn-estimate" if parts[0][0] == "knn" else parts[0][0]
-        return "blend(" + ", ".join(f"{m}={w:.2f}" for m, w in parts) + ")"
+            return ("knn-estimate" if parts[0][0] == "knn" else parts[0][0]) + suffix
+        return "blend(" + ", ".join(f"{m}={w:.2f}" for m, w in parts) + ")" + suffix
 
     def uses(self) -> set[str]:
         used = {m for m, w in self.weights if w > 0}
@@ -59,20 +65,20 @@ def _combine(preds: dict[str, Prediction], candidate: Candidate) -> Prediction:
     return Prediction(z=z, score=score, uncertainty=np.sqrt(var))
 
 
-def _candidates(step: float) -> list[Candidate]:
-    """The kNN warm start, each pure model, then every blend on a grid of weights summing to 1."""
+def _candidates(step: float, portfolio_sizes: tuple[int | None, ...]) -> list[Candidate]:
+    """The kNN warm start, each pure model, then every blend on a grid of weights summing to 1;
+    each with every one of ``portfolio_sizes`` (``None``: no portfolio)."""
     steps = int(round(1.0 / step))
-    out = [Candidate(weights=(("knn", 1.0),), warm_start_order=True)]
-    out += [Candidate(weights=((m, 1.0),)) for m in ("sbs", "surrogate", "forest", "knn")]
+    rankings = [(("knn", 1.0),), *(((m, 1.0),) for m in ("sbs", "surrogate", "forest", "knn"))]
     for parts in itertools.product(range(steps + 1), repeat=len(COMPONENTS) - 1):
         last = steps - sum(parts)
         if last < 0:
             continue
         counts = (*parts, last)
         if sum(c > 0 for c in counts) > 1:
-            out.append(Candidate(weights=tuple(
-                (m, c / steps) for m, c in zip(COMPONENTS, counts, strict=True))))
-    return out
+            rankings.append(tuple((m, c / steps) for m, c in zip(COMPONENTS, counts, strict=True)))
+    return [Candidate(weights=weights, warm_start_order=i == 0, portfolio=size)
+            for size in portfolio_sizes for i, weights in enumerate(rankings)]
 
 
 def similarity_row(z: np.ndarray, config_matrix: np.ndarray | None, a: int) -> np.ndarray:
@@ -158,6 +164,12 @@ class MetaLearner:
         correlate at least this much with an already chosen one count as near-copies. ``auto``
         instead picks the threshold (from ``DIVERSITY_THRESHOLDS`` and this value) with the lowest
         top-5 regret in its inner validation (``similarity_threshold_``).
+    portfolio:
+        Rank the configurations of a greedy portfolio of this many (``portfolio_``: the few that
+        together come closest to every knowledge-base dataset's best) before all others;
+        ``None`` ranks every configuration alike. ``"auto"``: ``model="auto"`` tries every
+        candidate with each size of ``PORTFOLIO_SIZES`` and with none, and the inner validation
+        chooses (``portfolio_size_``); a single model then ranks every configuration alike.
     n_jobs, random_state:
         LightGBM threads; seed for the surrogate ensemble and the inner folds.
     """
@@ -168,7 +180,8 @@ class MetaLearner:
                  num_leaves: int = 31, min_child_samples: int = 20, n_trees: int = 200,
                  inner_folds: int = 3,
                  blend_step: float = 0.25, max_missing: float = 0.5, ood_quantile: float = 0.99,
-                 similarity_threshold: float = 0.9, n_jobs: int = 1,
+                 similarity_threshold: float = 0.9,
+                 portfolio: int | Literal["auto"] | None = "auto", n_jobs: int = 1,
                  random_state: int | np.random.RandomState | None = None) -> None:
         self.model = model
         self.n_neighbors = n_neighbors
@@ -185,6 +198,7 @@ class MetaLearner:
         self.max_missing = max_missing
         self.ood_quantile = ood_quantile
         self.similarity_threshold = similarity_threshold
+        self.portfolio = portfolio
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -200,6 +214,11 @@ class MetaLearner:
         if self.model not in ("auto", *COMPONENTS):
             raise ValueError(f"unknown model {self.model!r}; use auto, knn, surrogate, forest "
                              "or sbs.")
+        counted = (isinstance(self.portfolio, int | np.integer)
+                   and not isinstance(self.portfolio, bool) and self.portfolio > 0)
+        if not (self.portfolio is None or self.portfolio == "auto" or counted):
+            raise ValueError(f"portfolio must be a positive number of configurations, 'auto' or "
+                             f"None, not {self.portfolio!r}.")
         if not isinstance(meta_features, pd.DataFrame) or not isinstance(performance,
                                                                          pd.DataFrame):
             raise TypeError("meta_features and performance must be pandas DataFrames.")
@@ -252,9 +271,14 @@ class MetaLearner:
             self.similarity_threshold_ = self.similarity_threshold
             self.diversity_selection_ = None
             self.candidate_ = Candidate(weights=((self.model, 1.0),),
-                                        warm_start_order=self.model == "knn")
+                                        warm_start_order=self.model == "knn",
+                                        portfolio=None if self.portfolio == "auto"
+                                        else self.portfolio)
             self.selection_ = None
             self.uncertainty_scale_ = 1.0
+        self.portfolio_size_ = self.candidate_.portfolio
+        self.portfolio_ = (None if self.portfolio_size_ is None
+                           else greedy_portfolio(scores, self.portfolio_size_))
         self.components_ = self._fit_components(features, imputed, scores, normalised,
                                                 config_matrix, self.candidate_.uses())
 
@@ -306,7 +330,9 @@ class MetaLearner:
         n_folds = max(2, min(self.inner_folds, n))
         rng = np.random.RandomState(self._seed)
         folds = np.array_split(rng.permutation(n), n_folds)
-        candidates = _candidates(self.blend_step)
+        sizes = ((None, *PORTFOLIO_SIZES) if self.portfolio == "auto"
+                 else (None if self.portfolio is None else int(self.portfolio),))
+        candidates = _candidates(self.blend_step, sizes)
         self._candidate_by_name = {c.name: c for c in candidates}
         tables: dict[str, list[pd.DataFrame]] = {c.name: [] for c in candidates}
         sq_err: dict[str, list[np.ndarray]] = {c.name: [] for c in candidates}
@@ -320,11 +346,13 @@ class MetaLearner:
             truth = scores[held]
             reference = preds["sbs"].z
             self._inner_folds_.append((preds, truth, reference,
-                                       normalise(scores[train], "zscore").z))
+                                       normalise(scores[train], "zscore").z, scores[train]))
+            members = {size: None if size is None else greedy_portfolio(scores[train], size)
+                       for size in sizes}
             for cand in candidates:
                 combined = _combine(preds, cand)
-                tables[cand.name].append(evaluation.per_dataset(
-                    truth, combined.ranking_key, reference, ks=(1, 5)))
+                key = portfolio_key(combined.ranking_key, members[cand.portfolio])
+                tables[cand.name].append(evaluation.per_dataset(truth, key, reference, ks=(1, 5)))
                 with np.errstate(invalid="ignore", divide="ignore"):
                     ratio = (truth - combined.score) / np.maximum(
                         combined.uncertainty, self.uncertainty_floor_)
@@ -341,7 +369,7 @@ class MetaLearner:
                                            else cand.uses()),
                          "uncertainty_scale": scale if np.isfinite(scale) else 1.0})
         frame = pd.DataFrame(rows).set_index("candidate")
-        # One-standard-error rule: with ~36 candidates scored on a few hundred datasets the
+        # One-standard-error rule: with ~180 candidates scored on a few hundred datasets the
         # lowest regret is partly luck, so every candidate within one paired standard error of
         # the best counts as tied, and the one with the fewest components among those wins.
         best = frame["regret@1"].idxmin()
@@ -363,8 +391,10 @@ class MetaLearner:
         features = None if self.encoder_.by_id_ else config_matrix
         thresholds = sorted({*DIVERSITY_THRESHOLDS, self.similarity_threshold}, reverse=True)
         tables: dict[float, list[pd.DataFrame]] = {t: [] for t in thresholds}
-        for preds, truth, reference, z_train in self._inner_folds_:
+        for preds, truth, reference, z_train, train_scores in self._inner_folds_:
             combined = _combine(preds, self.candidate_)
+            size = self.candidate_.portfolio
+            members = None if size is None else greedy_portfolio(train_scores, size)
             rows: dict[int, np.ndarray] = {}
 
             def sim(a: int, z_train: np.ndarray = z_train,
@@ -376,7 +406,7 @@ class MetaLearner:
             for t in thresholds:
                 key = np.full(truth.shape, -np.inf)
                 for i in range(len(truth)):
-                    order = np.argsort(-combined.ranking_key[i], kind="stable")
+                    order = portfolio_first(combined.ranking_key[i], members)
                     top = diversify(order, combined.score[i], combined.uncertainty[i], 5, t, sim)
                     key[i, top[:5]] = -np.arange(5, dtype=float)
                     key[i, top[5:]] = -5.0 - np.arange(len(top) - 5, dtype=float)
@@ -446,7 +476,8 @@ class MetaLearner:
         """Ranked configurations per new dataset, best first (long format).
 
         Columns: ``dataset``, ``rank`` (1 = best), ``configuration``, ``predicted``,
-        ``uncertainty``, ``score`` (the ranking key). With ``diverse=True`` a configuration whose
+        ``uncertainty``, ``score`` (the ranking key). Members of the portfolio (``portfolio_``)
+        come first, each part ordered by the key. With ``diverse=True`` a configuration whose
         knowledge-base performance profile nearly copies one already ranked is passed over, unless
         its predicted score beats the best alternative by more than their joint uncertainty.
         """
@@ -455,7 +486,7 @@ class MetaLearner:
         k = len(columns) if top_k is None else max(0, min(int(top_k), len(columns)))
         frames = []
         for i, name in enumerate(index):
-            order = np.argsort(-key[i], kind="stable")
+            order = portfolio_first(key[i], self.portfolio_)
             if diverse:
                 order = diversify(order, pred.score[i], pred.uncertainty[i], k,
                                   self.similarity_threshold_, self.similarity)
