@@ -32,9 +32,10 @@ from bench.report import machine_line, write_section  # noqa: E402
 from metarec.metalearner import MetaLearner, evaluation  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
-# "auto, no portfolio" is auto fitted with portfolio=None: the ablation of the greedy portfolio.
-MODELS = ("sbs", "knn", "surrogate", "forest", "auto, no portfolio", "auto")
-ROWS = (*MODELS, "auto, diverse")  # the same fitted auto, ranked with rank(diverse=True)
+# "auto + portfolio" is auto fitted with portfolio="auto": the greedy portfolio, measured.
+MODELS = ("sbs", "knn", "surrogate", "forest", "auto + portfolio", "auto")
+# The same fitted learners ranked with rank(diverse=True), as `metarec recommend` ranks.
+ROWS = (*MODELS, "auto, diverse", "auto + portfolio, diverse")
 
 
 # ----------------------------------------------------------------------------- data
@@ -185,7 +186,8 @@ def _as_key(ranking: pd.DataFrame, datasets: pd.Index, configurations: pd.Index)
 
 
 def evaluate(mf: pd.DataFrame, perf: pd.DataFrame, configs: pd.DataFrame, maximize: bool,
-             folds: int, seed: int, settings: dict) -> tuple[pd.DataFrame, dict, list[str]]:
+             folds: int, seed: int, settings: dict) -> tuple[pd.DataFrame, dict,
+                                                        dict[str, list[str]]]:
     datasets = perf.index[perf.index.isin(mf.index) & perf.notna().any(axis=1)]
     perf, mf = perf.loc[datasets], mf.loc[~mf.index.duplicated()].loc[datasets]
     n = len(datasets)
@@ -195,23 +197,23 @@ def evaluate(mf: pd.DataFrame, perf: pd.DataFrame, configs: pd.DataFrame, maximi
     truth = perf.to_numpy() if maximize else -perf.to_numpy()
     tables: dict[str, list[pd.DataFrame]] = {m: [] for m in ROWS}
     seconds = {m: 0.0 for m in MODELS}
-    chosen_by_auto: list[str] = []
+    chosen_by_auto: dict[str, list[str]] = {"auto": [], "auto + portfolio": []}
     for f, held in enumerate(splits):
         train = np.setdiff1d(np.arange(n), held)
         keys = {}
         held_index = mf.index[held]
         for model in MODELS:
             start = time.perf_counter()
-            options = {"portfolio": None} if model == "auto, no portfolio" else {}
-            learner = MetaLearner(model.split(",")[0], random_state=seed, **settings,
+            options = {"portfolio": "auto"} if model == "auto + portfolio" else {}
+            learner = MetaLearner(model.split(" ")[0], random_state=seed, **settings,
                                   **options).fit(mf.iloc[train], perf.iloc[train], maximize,
                                                  configs)
             keys[model] = _as_key(learner.rank(mf.iloc[held]), held_index, perf.columns)
             seconds[model] += time.perf_counter() - start
-            if model == "auto":
-                chosen_by_auto.append(learner.candidate_.name)
+            if model.startswith("auto"):
+                chosen_by_auto[model].append(learner.candidate_.name)
                 diverse = learner.rank(mf.iloc[held], diverse=True)
-                keys["auto, diverse"] = _as_key(diverse, held_index, perf.columns)
+                keys[f"{model}, diverse"] = _as_key(diverse, held_index, perf.columns)
         for model in ROWS:
             table = evaluation.per_dataset(truth[held], keys[model], keys["sbs"], ks=(1, 5))
             table.index = perf.index[held]
@@ -228,7 +230,8 @@ def evaluate(mf: pd.DataFrame, perf: pd.DataFrame, configs: pd.DataFrame, maximi
                                                     }, chosen_by_auto
 
 
-def markdown(results: list[tuple[str, str, pd.DataFrame, dict, list[str]]], args) -> str:
+def markdown(results: list[tuple[str, str, pd.DataFrame, dict, dict[str, list[str]]]],
+             args) -> str:
     lines = [
         "## Meta-learner (`bench/bench_metalearner.py`)",
         "",
@@ -240,10 +243,11 @@ def markdown(results: list[tuple[str, str, pd.DataFrame, dict, list[str]]], args
         "single best configuration (best mean), `knn` auto-sklearn's warm start, `surrogate` "
         "LightGBM over meta-features + configuration features (algorithm one-hot, "
         "hyperparameters), `forest` multi-output extra trees, `auto` the inner-validated choice "
-        "of model or blend and of greedy portfolio size (the portfolio's configurations ranked "
-        "first; see docs/metalearner.md), `auto, no portfolio` `auto` fitted with "
-        "`portfolio=None` (the ablation: every configuration ranked alike, as before the "
-        "portfolio), `auto, diverse` the same fitted `auto` ranked with `rank(diverse=True)` "
+        "or blend (what `metarec recommend` uses), `auto + portfolio` `auto` fitted with "
+        "`portfolio=\"auto\"` (it also chooses a greedy portfolio size, whose configurations "
+        "it ranks first; see docs/metalearner.md), `auto, diverse` and `auto + portfolio, "
+        "diverse` the same fitted learners ranked with `rank(diverse=True)`, as `metarec "
+        "recommend` ranks "
         "(near-copies deferred; see docs/metalearner.md). Meta-features: OpenML's stored "
         "qualities.",
         "",
@@ -271,9 +275,11 @@ def markdown(results: list[tuple[str, str, pd.DataFrame, dict, list[str]]], args
             if np.isnan(row["fit+rank s/fold"]):
                 cells[-1] = "(auto's fit)"
             lines.append(f"| {model} | " + " | ".join(cells) + " |")
-        picks = pd.Series(chosen).value_counts()
-        lines += ["", "`auto` chose, per outer fold: "
-                  + ", ".join(f"{k} ({v})" for k, v in picks.items()) + ".", ""]
+        for model, names in chosen.items():
+            picks = pd.Series(names).value_counts()
+            lines += ["", f"`{model}` chose, per outer fold: "
+                      + ", ".join(f"{k} ({v})" for k, v in picks.items()) + "."]
+        lines.append("")
         best = table.drop(index="sbs")["gap_closed@1"].idxmax()
         auto1, knn1 = table.loc["auto", "gap_closed@1"], table.loc["knn", "gap_closed@1"]
         lines += [f"Top-1 gap closed: `auto` {auto1:.1%}, kNN baseline {knn1:.1%}, best row "

@@ -200,7 +200,10 @@ def recommended(X: pd.DataFrame, y: pd.Series, kb: Any, top_k: int, model: str) 
 
     evidence = cached_evidence(kb, "classification")
     mf, perf = learner_inputs(kb, evidence)
-    learner = MetaLearner(model=model).fit(mf, perf, maximize=evidence.higher_is_better)
+    # "portfolio": the shipped learner's settings plus a greedy portfolio ranked first
+    settings = ({"model": "auto", "portfolio": "auto", "random_state": 0}
+                if model == "portfolio" else {"model": model})
+    learner = MetaLearner(**settings).fit(mf, perf, maximize=evidence.higher_is_better)
     dataset = Dataset(X=X, y=pd.Series(np.asarray(y), index=X.index, name="target"),
                       target="target", task="classification", source="data")
     report = recommend(dataset, kb, top_k=top_k, learner=learner)
@@ -405,10 +408,11 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=OUT / "warmstart.json",
                         help="Per-run results, reused when the run is resumed.")
     parser.add_argument("--no-write", action="store_true", help="Print, do not write the docs.")
-    parser.add_argument("--warm-model", choices=("auto", "knn"), default="auto",
-                        help="meta-learner behind the warm trials: the shipped one (auto), or "
+    parser.add_argument("--warm-model", choices=("auto", "knn", "portfolio"), default="auto",
+                        help="meta-learner behind the warm trials: the shipped one (auto), "
                         "auto-sklearn's warm start (best configurations of the nearest KB "
-                        "datasets, MetaLearner(model='knn'))")
+                        "datasets, MetaLearner(model='knn')), or the shipped one with a greedy "
+                        "portfolio ranked first (MetaLearner(portfolio='auto'))")
     parser.add_argument("--extra-random", type=int, default=0,
                         help="random trials after the warm ones before TPE models (experiment)")
     parser.add_argument("--reverse", action="store_true",

@@ -83,14 +83,28 @@ def test_auto_reports_its_inner_validation(fitted):
     assert auto.diversity_selection_["regret@5"].is_monotonic_increasing
     # SBS cannot be chosen in a world where the meta-feature decides
     assert table.index[0] != "sbs"
-    # every candidate is tried with each portfolio size and without one; the winner's size is used
+    # no portfolio unless asked for one
+    assert not any("portfolio" in name for name in table.index)
+    assert auto.portfolio_ is None and auto.portfolio_size_ is None
+
+
+def test_auto_chooses_the_portfolio_size_when_asked(world):
+    mf, perf, mf_test, _, configs = world
+    auto = MetaLearner("auto", portfolio="auto", random_state=0, **FAST).fit(mf, perf, True,
+                                                                            configs)
+    table = auto.selection_
+    # every candidate is tried with each portfolio size and without one
     for size in PORTFOLIO_SIZES:
         assert f"forest + portfolio {size}" in table.index
+    assert "forest" in table.index and len(table) == 5 * 36
     assert auto.portfolio_size_ == auto.candidate_.portfolio
     if auto.portfolio_size_ is None:
         assert auto.portfolio_ is None
     else:
-        assert 1 <= len(auto.portfolio_) <= auto.portfolio_size_
+        members = set(auto.configurations_[auto.portfolio_])
+        assert 1 <= len(members) <= auto.portfolio_size_
+        first = auto.rank(mf_test.iloc[[0]]).sort_values("rank")["configuration"]
+        assert set(first.iloc[:len(members)]) == members
 
 
 def test_a_portfolio_ranks_its_members_first(world):
