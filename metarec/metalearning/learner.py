@@ -170,8 +170,8 @@ class MetaLearner:
         ``None`` (the default) ranks every configuration alike. ``"auto"``: ``model="auto"``
         tries every candidate with each size of ``PORTFOLIO_SIZES`` and with none, and the inner
         validation chooses (``portfolio_size_``); a single model then ranks every configuration
-        alike. Off by default: on the benchmarks it did not improve the diverse ranking
-        ``metarec recommend`` shows, nor the warm start (docs/metalearner.md).
+        alike. Off by default: it gained a point or two at top-1 on the Oboe matrix but lost
+        several on the OpenML100 runs and made the warm start worse (docs/metalearner.md).
     n_jobs, random_state:
         LightGBM threads; seed for the surrogate ensemble and the inner folds.
     """
