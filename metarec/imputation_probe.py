@@ -199,12 +199,12 @@ def probe(X: pd.DataFrame, y: pd.Series, task_type: str, family: str,
     if family not in FAMILIES:
         raise ImputationError(f"unknown estimator family {family!r}; use one of "
                               f"{', '.join(FAMILIES)}.")
+    if n_repeats < 1:
+        raise ImputationError("n_repeats must be at least 1.")
     classification = task_type == "classification"
     X, y = cap_rows(X, y, max_rows, random_state, classification)
     X = cap_features(X, max_features, random_state)
     smallest = int(y.value_counts().min()) if classification else len(y)
-    if n_repeats < 1:
-        raise ImputationError("n_repeats must be at least 1.")
     if n_folds < 2 or smallest < n_folds:
         raise ImputationError(
             f"cannot probe imputers with {n_folds}-fold CV: "

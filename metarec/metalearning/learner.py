@@ -347,10 +347,10 @@ class MetaLearner:
             preds = self._predict_components(comps, features[held], config_matrix)
             truth = scores[held]
             reference = preds["sbs"].z
-            self._inner_folds_.append((preds, truth, reference,
-                                       normalise(scores[train], "zscore").z, scores[train]))
             members = {size: None if size is None else greedy_portfolio(scores[train], size)
                        for size in sizes}
+            self._inner_folds_.append((preds, truth, reference,
+                                       normalise(scores[train], "zscore").z, members))
             for cand in candidates:
                 combined = _combine(preds, cand)
                 key = portfolio_key(combined.ranking_key, members[cand.portfolio])
@@ -394,10 +394,9 @@ class MetaLearner:
         features = None if self.encoder_.by_id_ else config_matrix
         thresholds = sorted({*DIVERSITY_THRESHOLDS, self.similarity_threshold}, reverse=True)
         tables: dict[float, list[pd.DataFrame]] = {t: [] for t in thresholds}
-        for preds, truth, reference, z_train, train_scores in self._inner_folds_:
+        for preds, truth, reference, z_train, portfolios in self._inner_folds_:
             combined = _combine(preds, self.candidate_)
-            size = self.candidate_.portfolio
-            members = None if size is None else greedy_portfolio(train_scores, size)
+            members = portfolios[self.candidate_.portfolio]
             rows: dict[int, np.ndarray] = {}
 
             def sim(a: int, z_train: np.ndarray = z_train,
