@@ -140,3 +140,13 @@ def test_qda_fits_classes_with_fewer_rows_than_features():
     assert model.score(X, y) > 0.9
     proba = model.predict_proba(X)
     assert np.isfinite(proba).all() and np.allclose(proba.sum(1), 1.0)
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_lightgbm_fits_on_one_thread_unless_told_otherwise(task):
+    # LightGBM's own default takes every core whatever OMP_NUM_THREADS says.
+    default = pipelines.build({"task": task, "algorithm": "lightgbm"})
+    assert default.named_steps["model"].get_params()["n_jobs"] == 1
+    chosen = pipelines.build({"task": task, "algorithm": "lightgbm",
+                              "hyperparameters": {"n_jobs": 4}})
+    assert chosen.named_steps["model"].get_params()["n_jobs"] == 4
