@@ -32,8 +32,16 @@ from bench.report import machine_line, write_section  # noqa: E402
 from metarec.metalearner import MetaLearner, evaluation  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
-# "auto + portfolio" is auto fitted with portfolio="auto": the greedy portfolio, measured.
-MODELS = ("sbs", "knn", "surrogate", "forest", "auto + portfolio", "auto")
+# Row name -> MetaLearner settings; "auto + portfolio" is auto with the greedy portfolio.
+LEARNERS = {
+    "sbs": {"model": "sbs"},
+    "knn": {"model": "knn"},
+    "surrogate": {"model": "surrogate"},
+    "forest": {"model": "forest"},
+    "auto + portfolio": {"model": "auto", "portfolio": "auto"},
+    "auto": {"model": "auto"},
+}
+MODELS = tuple(LEARNERS)
 # The same fitted learners ranked with rank(diverse=True), as `metarec recommend` ranks.
 ROWS = (*MODELS, "auto, diverse", "auto + portfolio, diverse")
 
@@ -204,10 +212,8 @@ def evaluate(mf: pd.DataFrame, perf: pd.DataFrame, configs: pd.DataFrame, maximi
         held_index = mf.index[held]
         for model in MODELS:
             start = time.perf_counter()
-            options = {"portfolio": "auto"} if model == "auto + portfolio" else {}
-            learner = MetaLearner(model.split(" ")[0], random_state=seed, **settings,
-                                  **options).fit(mf.iloc[train], perf.iloc[train], maximize,
-                                                 configs)
+            learner = MetaLearner(random_state=seed, **settings, **LEARNERS[model]).fit(
+                mf.iloc[train], perf.iloc[train], maximize, configs)
             keys[model] = _as_key(learner.rank(mf.iloc[held]), held_index, perf.columns)
             seconds[model] += time.perf_counter() - start
             if model.startswith("auto"):
