@@ -78,7 +78,9 @@ def accuracy(kb_dir: Path) -> pd.Series:
 
 def main() -> None:
     import metarec.imputation as imputation
-    from metarec.imputation import KB_DIR
+    from metarec.imputation import campaign_dir
+
+    KB_DIR = campaign_dir()
 
     warnings.simplefilter("ignore")
     extra = campaign_features(KB_DIR).melt(id_vars="dataset_id", var_name="quality",

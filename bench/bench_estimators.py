@@ -131,7 +131,7 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="Print, do not write the docs.")
     args = parser.parse_args()
 
-    from metarec.warmstart import load_kb
+    from metarec.recommend import load_kb
 
     kb = load_kb(None)
     if kb is None:

@@ -26,13 +26,13 @@ import numpy as np
 import pandas as pd
 
 from metarec.imputation import (
-    KB_DIR,
     MODELS,
     PROBE_BAND,
     TOLERANCE,
     ImputerSelector,
     _family_columns,
     _l1,
+    campaign_dir,
     campaign_soft_labels,
     campaign_tables,
     dataset_groups,
@@ -412,7 +412,7 @@ def markdown(table: pd.DataFrame, scheme: str, picked: dict, kb_dir: Path,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--kb", type=Path, default=KB_DIR)
+    parser.add_argument("--kb", type=Path, default=campaign_dir())
     parser.add_argument("--folds", type=int, default=0,
                         help="grouped K-fold instead of leave-one-group-out (0: leave-one-out)")
     parser.add_argument("--no-write", action="store_true", help="print only")

@@ -3,9 +3,9 @@
     .venv/bin/python bench/bench_metalearner_features.py [--fold-seeds 0 1 2] [--no-write]
 
 The main meta-learner benchmark (bench_metalearner.py) uses every OpenML quality, while
-``metarec recommend`` profiles a new dataset with the groups in ``metarec.recommend.LEARNER_GROUPS``
-only. This ablation measures how much each choice is worth, with the ``forest`` model (the one
-``auto`` picks most often) and the same outer 10-fold split, repeated for several fold seeds
+``metarec recommend`` profiles a new dataset with the groups in
+``metarec.kb.queries.LEARNER_GROUPS`` only. This ablation measures how much each choice is
+worth, with the ``forest`` model (the one ``auto`` picks most often) and the same outer 10-fold split, repeated for several fold seeds
 because top-1 gap closed moves by several points between seeds of the split alone.
 
 Feature sets:
@@ -43,7 +43,7 @@ N_PROBES = 5
 
 def recommend_feature_names() -> list[str]:
     import metafeatures
-    from metarec.recommend import _learner_feature_names
+    from metarec.kb.queries import _learner_feature_names
 
     return _learner_feature_names(metafeatures)
 

@@ -153,12 +153,13 @@ def run_arm(X: pd.DataFrame, y: pd.Series, recs: list[dict[str, Any]], seed: int
     models (an experiment; ``metarec tune`` has none)."""
     import optuna
 
-    from metarec import warmstart
+    from metarec import tuning as warmstart
+    from metarec.crossval import check_cv
 
     if recs and search_space == "recommended":
         space = warmstart.recommended_space(space, recs)
     y_arr = np.asarray(y)
-    splitter = warmstart.cv_splitter(y_arr, "classification", cv, 0)
+    splitter = check_cv(cv, y_arr, "classification", 0)
     objective = warmstart.make_objective(X, y_arr, space, splitter, "balanced_accuracy", None, 0)
 
     def cached(trial: Any) -> float:
@@ -189,14 +190,15 @@ def run_arm(X: pd.DataFrame, y: pd.Series, recs: list[dict[str, Any]], seed: int
 def recommended(X: pd.DataFrame, y: pd.Series, kb: Any, top_k: int, model: str) -> Any:
     """The warm arm's recommendations: ``metarec tune``'s (model "auto"), or those of another
     MetaLearner model fitted on the same evidence."""
-    from metarec import warmstart
+    from metarec import recommend as recommending
 
     if model == "auto":
-        return warmstart.recommendations_for(X, y, "classification", kb=kb, top_k=top_k)
+        return recommending.recommendations_for(X, y, "classification", kb=kb, top_k=top_k)
     from metarec.io import Dataset
-    from metarec.learner_store import cached_evidence
-    from metarec.metalearning import MetaLearner
-    from metarec.recommend import learner_inputs, recommend
+    from metarec.kb.queries import learner_inputs
+    from metarec.metalearner import MetaLearner
+    from metarec.recommend import recommend
+    from metarec.recommend.learner_cache import cached_evidence
 
     evidence = cached_evidence(kb, "classification")
     mf, perf = learner_inputs(kb, evidence)
@@ -207,7 +209,7 @@ def recommended(X: pd.DataFrame, y: pd.Series, kb: Any, top_k: int, model: str) 
     dataset = Dataset(X=X, y=pd.Series(np.asarray(y), index=X.index, name="target"),
                       target="target", task="classification", source="data")
     report = recommend(dataset, kb, top_k=top_k, learner=learner)
-    return warmstart.Recommended(report.recommendations, f"meta-learner ({model})",
+    return recommending.Recommended(report.recommendations, f"meta-learner ({model})",
                                  report.metafeatures)
 
 
@@ -314,7 +316,7 @@ def _learner_commit() -> str:
 
 def write_report(results: dict[str, Any], args: argparse.Namespace) -> str:
     from bench.report import machine_line, write_section
-    from metarec.warmstart import POOL_PER_WARM_TRIAL as POOL
+    from metarec.tuning import POOL_PER_WARM_TRIAL as POOL
 
     table, f = summarise(results, args.trials)
     wall_s = sum(seed.get("seconds", 0.0) for entry in results["datasets"].values()
@@ -422,13 +424,14 @@ def main() -> None:
                         help="Other workers' caches to merge before reporting.")
     args = parser.parse_args()
 
-    from metarec import warmstart
-    from metarec.searchspace import space_for
+    from metarec import recommend as recommending
+    from metarec import tuning as warmstart
+    from metarec.tuning.space import space_for
 
     OUT.mkdir(parents=True, exist_ok=True)
     cache_file = args.cache
     results = json.loads(cache_file.read_text()) if cache_file.exists() else {"datasets": {}}
-    kb = warmstart.load_kb(None)
+    kb = recommending.load_kb(None)
     if kb is None:
         raise SystemExit("the benchmark needs the knowledge base (knowledge_base/).")
     for other in args.merge:

@@ -2,7 +2,8 @@
 
 Datasets: (a) every parseable dataset of ``../shared/data/datasets`` (liac_arff, openml_arff) with
 natural missing values in its features; (b) complete PMLB / OpenML datasets with missing values
-injected by :func:`metarec.missingness.inject` (MCAR, MAR, MNAR at 5-40%, seeded, recorded).
+injected by :func:`metarec.imputation.injection.inject` (MCAR, MAR, MNAR at 5-40%, seeded,
+recorded).
 Rows are subsampled (stratified, seeded) to ``--max-rows`` and features to ``--max-features`` so
 that the campaign fits a small CPU budget; both are recorded per dataset.
 
@@ -35,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metarec.imputation_probe import (
+from metarec.imputation.probe import (
     METRIC,
     cap_rows,
     configurations,
@@ -204,8 +205,8 @@ def _shown_path(path: Path) -> str:
 def prepare(task: Task, max_rows: int, max_features: int, n_folds: int) -> tuple[
         pd.DataFrame, pd.Series, str, dict[str, Any]]:
     """Load, clean, subsample and (for injected tasks) inject; return X, y, task type, record."""
+    from metarec.imputation.injection import inject
     from metarec.io import load_dataset
-    from metarec.missingness import inject
 
     data = load_dataset(task.path, target=task.target, lenient=True)
     n_original = len(data.y) + sum(

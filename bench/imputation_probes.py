@@ -1,7 +1,7 @@
 """Probe every imputation-campaign dataset again, with folds the campaign did not use.
 
 For each campaign dataset, rebuilt exactly as the campaign used it (same subsampling, same
-injection), and each estimator family, this runs :func:`metarec.imputation_probe.probe` (what
+injection), and each estimator family, this runs :func:`metarec.imputation.probe.probe` (what
 ``metarec recommend --probe-imputers`` runs on a user's data) with fold seeds ``--seed``,
 ``--seed + 1``, ...; the campaign's labels came from fold seed 0, so the probe is an independent
 measurement. The table lets ``bench/bench_imputation.py`` score probe-based choices
@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from bench.imputation_campaign import injected_tasks, natural_tasks, prepare
-from metarec.imputation import FAMILIES, KB_DIR
-from metarec.imputation_probe import PROBE_FOLDS, PROBE_REPEATS, PROBE_ROWS, probe
+from metarec.imputation import FAMILIES, campaign_dir
+from metarec.imputation.probe import PROBE_FOLDS, PROBE_REPEATS, PROBE_ROWS, probe
 
 PROBE_SEED = 7  # anything but the campaign's fold seed (0)
 
@@ -59,14 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     from joblib import Parallel, delayed
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--kb", type=Path, default=KB_DIR)
+    parser.add_argument("--kb", type=Path, default=campaign_dir())
     parser.add_argument("--folds", type=int, default=PROBE_FOLDS)
     parser.add_argument("--repeats", type=int, default=PROBE_REPEATS,
                         help="fold seeds --seed, --seed + 1, ... (averaged)")
     parser.add_argument("--max-rows", type=int, default=PROBE_ROWS)
     parser.add_argument("--seed", type=int, default=PROBE_SEED)
     parser.add_argument("--n-jobs", type=int, default=2, help="datasets in parallel")
-    parser.add_argument("--out", type=Path, default=KB_DIR / "probes.parquet")
+    parser.add_argument("--out", type=Path, default=campaign_dir() / "probes.parquet")
     args = parser.parse_args(argv)
     if args.seed <= 0 < args.seed + args.repeats:
         parser.error("fold seed 0 repeats the campaign's own folds; use --seed 1 or above.")

@@ -58,7 +58,7 @@ def recommend(
         report = run(dataset, knowledge, top_k=top, random_state=seed,
                      probe_imputers=probe_imputers)
     if plot is not None:
-        from metarec.plotting import plot_report
+        from metarec.recommend.plotting import plot_report
 
         plot_report(report, knowledge, plot)
     if as_json:

@@ -60,39 +60,34 @@ def tune(
     seed: int | None = typer.Option(0, help="Seed for the sampler, the folds and the models."),
 ) -> None:
     """Tune a pipeline for DATA with Optuna, starting from metarec's recommendations."""
-    from metarec import warmstart
-    from metarec.errors import MetaRecError
+    from metarec.errors import MetaRecError, TuningError
     from metarec.io import load_dataset
+    from metarec.tuning import SEARCH_SPACES, save_pipeline
+    from metarec.tuning.search import search
 
     if trials < 0:
-        raise warmstart.TuningError(f"--trials must be zero or more, not {trials}.")
+        raise TuningError(f"--trials must be zero or more, not {trials}.")
     if top < 0:
-        raise warmstart.TuningError(f"--top must be zero or more, not {top}.")
-    if search_space not in warmstart.SEARCH_SPACES:
-        raise warmstart.TuningError(
-            f"--search-space must be {' or '.join(warmstart.SEARCH_SPACES)}, not {search_space!r}.")
+        raise TuningError(f"--top must be zero or more, not {top}.")
+    if search_space not in SEARCH_SPACES:
+        raise TuningError(
+            f"--search-space must be {' or '.join(SEARCH_SPACES)}, not {search_space!r}.")
     if out is not None and out.exists() and not force:
         raise MetaRecError(f"{out} already exists; choose another --out or pass --force.")
     dataset = load_dataset(data, target, lenient=lenient, encoding=encoding)
     for note in dataset.notes:
         warn(note)
-    X, y, task = dataset.X, dataset.y, dataset.task
-    warmstart.check_data(X, y, task)
-    warmstart.cv_splitter(y, task, cv, seed)  # one clear sentence for unsplittable data, now
-    found = warmstart.recommendations_for(X, y, task, kb=kb,
-                                          top_k=warmstart.POOL_PER_WARM_TRIAL * max(top, 1),
-                                          random_state=seed or 0, source=data.name)
-    if found.source != "meta-learner":
-        warn(f"recommendations come from the {found.source} (the meta-learner was unavailable)")
-    with warmstart.quiet_optuna(_quiet_level()), _Progress(trials, as_json) as progress:
-        study, best = warmstart.tune(
-            X, y, found.recommendations, n_trials=trials, timeout=timeout, cv=cv,
-            storage=storage, study_name=study_name, random_state=seed, n_jobs=n_jobs,
-            callbacks=[progress.update], task=task, k=top, kb=kb, search_space=search_space,
-        )
-    pipeline = _fit(best, X, y, seed)
-    saved = warmstart.save_pipeline(pipeline, out, overwrite=force) if out is not None else None
-    summary = _summary(study, best, found, data.name, task, saved)
+    with _Progress(trials, as_json) as progress:
+        found = search(dataset.X, dataset.y, dataset.task, kb=kb, top_k=top, n_trials=trials,
+                       timeout=timeout, cv=cv, storage=storage, study_name=study_name,
+                       random_state=seed, n_jobs=n_jobs, callbacks=[progress.update],
+                       search_space=search_space, source=data.name,
+                       optuna_log_level=_quiet_level())
+    if found.recommended.source != "meta-learner":
+        warn(f"recommendations come from the {found.recommended.source} (the meta-learner was "
+             "unavailable)")
+    saved = (save_pipeline(found.pipeline, out, overwrite=force) if out is not None else None)
+    summary = _summary(found, data.name, dataset.task, saved)
     if as_json:
         from metarec.cli.render import dumps
 
@@ -106,16 +101,6 @@ def _quiet_level() -> int:
 
     # Failed trials are counted in the final table; Optuna's per-trial tracebacks would bury it.
     return logging.ERROR + 10
-
-
-def _fit(spec: dict[str, Any], X: Any, y: Any, seed: int | None) -> Any:
-    import warnings
-
-    from metarec.pipelines import build
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return build(spec, random_state=seed).fit(X, y)
 
 
 class _Progress:
@@ -165,25 +150,27 @@ def _best_value(study: Any) -> float | None:
         return None
 
 
-def _summary(study: Any, best: dict[str, Any], found: Any, name: str, task: str,
-             saved: Path | None) -> dict[str, Any]:
+def _summary(found: Any, name: str, task: str, saved: Path | None) -> dict[str, Any]:
     import optuna
 
-    from metarec.warmstart import DEFAULT_SCORING, ERROR_ATTR
+    from metarec.tuning import DEFAULT_SCORING, ERROR_ATTR
 
-    trials = study.get_trials(deepcopy=False)
+    study = found.study
+    trials = [] if study is None else study.get_trials(deepcopy=False)
     done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
     ranked = sorted(done, key=lambda t: t.value, reverse=True)[:BEST_SHOWN]
     return {
         "dataset": name,
         "task": task,
-        "metric": study.user_attrs.get("metarec:scoring", DEFAULT_SCORING[task]),
-        "study_name": study.study_name,
-        "recommendations_from": found.source,
+        "metric": (DEFAULT_SCORING[task] if study is None
+                   else study.user_attrs.get("metarec:scoring", DEFAULT_SCORING[task])),
+        "study_name": None if study is None else study.study_name,
+        "recommendations_from": found.recommended.source,
         "trials": {"complete": len(done), "failed": len(failed), "total": len(trials)},
-        "best_score": _best_value(study),
-        "best_pipeline": best,
+        "best_score": None if study is None else _best_value(study),
+        "best_pipeline": found.spec,
+        "not_fitted": found.skipped,
         "best_trials": [
             {
                 "number": t.number,
@@ -209,7 +196,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
     counts = summary["trials"]
     table = Table(
         title=f"{summary['dataset']}: best trials ({summary['metric']}, cross-validated)",
-        caption=f"study {summary['study_name']!r}: {counts['complete']} complete, "
+        caption=("no study: " if summary["study_name"] is None
+                 else f"study {summary['study_name']!r}: ") + f"{counts['complete']} complete, "
         f"{counts['failed']} failed; warm start from the {summary['recommendations_from']}",
     )
     table.add_column("trial", justify="right")

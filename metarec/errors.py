@@ -17,3 +17,7 @@ class DataError(MetaRecError, ValueError):
 
 class KnowledgeBaseError(MetaRecError):
     """The knowledge base is missing, corrupt, of the wrong version, or unusable for the task."""
+
+
+class TuningError(MetaRecError):
+    """The study cannot be created, loaded or run as asked."""

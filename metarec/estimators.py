@@ -1,9 +1,10 @@
 """scikit-learn estimators that recommend, optionally tune, and fit a pipeline from experience.
 
-``MetaRecClassifier().fit(X, y)`` profiles the data, asks for recommendations (the meta-learner
-when available, else the single-best configurations of the knowledge base, else a portfolio of
-library defaults; see :func:`metarec.warmstart.recommendations_for`), tunes for ``n_trials``
-warm-started trials (0: take the top recommendation), and fits the chosen pipeline on all data.
+``MetaRecClassifier().fit(X, y)`` runs :func:`metarec.tuning.search.search`: it profiles the
+data, asks for recommendations (the meta-learner when available, else the single-best
+configurations of the knowledge base, else a portfolio of library defaults), tunes for
+``n_trials`` warm-started trials (0: take the top recommendation), and fits the chosen pipeline on
+all data.
 
 ``kb`` is a knowledge-base path, None for the shipped one, or False for none at all (the default
 portfolio: fast and deterministic, e.g. for tests).
@@ -30,8 +31,6 @@ from sklearn.utils.validation import (
     column_or_1d,
     validate_data,
 )
-
-from metarec.pipelines import build, normalize_spec
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +117,7 @@ class _MetaRecBase(BaseEstimator):
             raise ValueError(f"n_trials must be an integer >= 0, got {self.n_trials!r}.")
         if not isinstance(self.top_k, (int, np.integer)) or self.top_k < 1:
             raise ValueError(f"top_k must be an integer >= 1, got {self.top_k!r}.")
-        from metarec.warmstart import SEARCH_SPACES
+        from metarec.tuning.warmstart import SEARCH_SPACES
 
         if self.search_space not in SEARCH_SPACES:
             raise ValueError(
@@ -130,55 +129,23 @@ class _MetaRecBase(BaseEstimator):
         return int(np.random.RandomState(self.random_state).randint(2**31 - 1))
 
     def _fit(self, X: Any, y_fit: np.ndarray) -> None:
-        from metarec import warmstart
+        from metarec.tuning.search import search
 
         self._check_params()
         if len(y_fit) < 2:
             raise ValueError(f"got {len(y_fit)} sample; at least 2 samples are needed to fit.")
         seed = self._seed()
-        # The warm start picks its top_k (one per algorithm first) from a wider ranking, as in
-        # the benchmark; recommendations_ keeps the top_k of the ranking itself.
-        found = warmstart.recommendations_for(X, pd.Series(y_fit), self._task, kb=self.kb,
-                                              top_k=warmstart.POOL_PER_WARM_TRIAL * self.top_k,
-                                              random_state=seed or 0)
-        self.recommendations_ = found.recommendations[:self.top_k]
-        self.recommendation_source_ = found.source
-        self.metafeatures_ = (found.metafeatures if found.metafeatures is not None
+        found = search(X, y_fit, self._task, kb=self.kb, top_k=int(self.top_k),
+                       n_trials=int(self.n_trials), timeout=self.timeout, cv=self.cv,
+                       random_state=seed, n_jobs=self.n_jobs, search_space=self.search_space)
+        self.recommendations_ = found.recommendations
+        self.recommendation_source_ = found.recommended.source
+        self.metafeatures_ = (found.recommended.metafeatures
+                              if found.recommended.metafeatures is not None
                               else self._profile(X, y_fit, seed))
-        # Fitted as the warm start would try them: tuning scores classifiers by balanced
-        # accuracy, so imbalanced classes get balanced weights where the spec leaves them open.
-        weight = warmstart.class_weight_for(y_fit, self._task,
-                                            warmstart.DEFAULT_SCORING[self._task])
-        candidates = [warmstart.translate_spec({**r["pipeline"], "task": self._task}, weight)
-                      for r in self.recommendations_]
-        if self.n_trials > 0:
-            with warmstart.quiet_optuna():
-                self.study_, best = warmstart.tune(
-                    X, y_fit, found.recommendations, n_trials=int(self.n_trials),
-                    timeout=self.timeout, cv=self.cv, random_state=seed, n_jobs=self.n_jobs,
-                    task=self._task, k=self.top_k, kb=self.kb, search_space=self.search_space,
-                )
-            candidates = [best, *candidates]
-        self.best_spec_, self.best_pipeline_ = self._fit_first(candidates, X, y_fit, seed)
-
-    def _fit_first(self, specs: list[Any], X: pd.DataFrame, y: np.ndarray,
-                   seed: int | None) -> tuple[dict[str, Any], Any]:
-        # A recommendation can be unfit for this particular data (more neighbours than rows,
-        # a solver that fails): the next one is tried, and the first error reported if all fail.
-        first_error: Exception | None = None
-        for spec in specs:
-            spec = normalize_spec({**spec, "task": self._task})
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    pipeline = build(spec, random_state=seed).fit(X, y)
-            except Exception as exc:  # any estimator error: try the next recommendation
-                log.info("could not fit %s (%s); trying the next", spec["algorithm"], exc)
-                first_error = first_error or exc
-                continue
-            return spec, pipeline
-        assert first_error is not None
-        raise first_error
+        if found.study is not None:
+            self.study_ = found.study
+        self.best_spec_, self.best_pipeline_ = found.spec, found.pipeline
 
     def _profile(self, X: pd.DataFrame, y: np.ndarray, seed: int | None) -> pd.Series:
         import metafeatures

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 
-from metarec.metalearning.compact_forest import CompactForest
+from metarec.metalearner.compact_forest import CompactForest
 
 
 @pytest.mark.parametrize("missing", [0.0, 0.2])

@@ -98,7 +98,7 @@ def test_bad_parameters_and_data_raise_value_errors() -> None:
 
 
 def _shipped_kb() -> object:
-    from metarec.warmstart import load_kb
+    from metarec.recommend import load_kb
 
     kb = load_kb(None)
     if kb is None:
@@ -107,10 +107,15 @@ def _shipped_kb() -> object:
 
 
 def test_single_best_fallback_with_the_shipped_knowledge_base(monkeypatch) -> None:
-    from metarec import warmstart
+    from metarec.errors import KnowledgeBaseError
+    from metarec.recommend import recommender
 
     _shipped_kb()
-    monkeypatch.setattr(warmstart, "_real_recommender", lambda: None)
+
+    def unavailable(*args, **kwargs):
+        raise KnowledgeBaseError("the meta-learner is unavailable in this test.")
+
+    monkeypatch.setattr(recommender, "recommend", unavailable)
     X, y = _frame(60)
     model = MetaRecClassifier(random_state=0, top_k=3).fit(X, y)
     assert model.recommendation_source_ == "single-best fallback"
@@ -129,10 +134,10 @@ def test_meta_learner_recommendations() -> None:
 
 
 def test_warm_start_chooses_from_a_wider_ranking(monkeypatch) -> None:
-    from metarec import warmstart
+    from metarec.tuning import search as orchestration
 
     asked: dict[str, int] = {}
-    real = warmstart.recommendations_for
+    real = orchestration.recommendations_for
 
     def recording(*args, top_k, **kwargs):
         asked["top_k"] = top_k
@@ -142,8 +147,8 @@ def test_warm_start_chooses_from_a_wider_ranking(monkeypatch) -> None:
         asked["offered"], asked["k"] = len(recommendations), k
         return None, recommendations[0]["pipeline"]
 
-    monkeypatch.setattr(warmstart, "recommendations_for", recording)
-    monkeypatch.setattr(warmstart, "tune", fake_tune)
+    monkeypatch.setattr(orchestration, "recommendations_for", recording)
+    monkeypatch.setattr(orchestration, "tune", fake_tune)
     X, y = _frame(60)
     model = MetaRecClassifier(kb=False, random_state=0, top_k=2, n_trials=1).fit(X, y)
     assert asked["top_k"] == 6 and asked["k"] == 2
@@ -157,15 +162,16 @@ def test_top_k_below_one_is_refused() -> None:
 
 
 def test_untuned_fit_weights_imbalanced_classes_like_the_warm_start(monkeypatch) -> None:
-    from metarec import warmstart
+    from metarec.recommend import Recommended
+    from metarec.tuning import search as orchestration
 
     def ranked(X, y, task, **kwargs):
         spec = {"task": task, "algorithm": "random_forest",
                 "hyperparameters": {"n_estimators": 10, "max_features": 0.5}}
-        return warmstart.Recommended(
+        return Recommended(
             [{"rank": 1, "algorithm": "random_forest", "pipeline": spec}], "meta-learner")
 
-    monkeypatch.setattr(warmstart, "recommendations_for", ranked)
+    monkeypatch.setattr(orchestration, "recommendations_for", ranked)
     X, y = _frame(90)
     y = pd.Series(np.where(np.arange(90) < 15, "rare", "common"), index=X.index)
     fitted = MetaRecClassifier(random_state=0).fit(X, y).best_spec_["hyperparameters"]

@@ -17,7 +17,7 @@ from metarec.imputation import (
     hit_table,
     recommend_imputer,
 )
-from metarec.imputation_probe import FAMILY_ESTIMATORS, configurations
+from metarec.imputation.probe import FAMILY_ESTIMATORS, configurations
 from metarec.io import split_target
 from metarec.pipelines import IMPUTERS, build
 

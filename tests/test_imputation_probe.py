@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from metarec.imputation import ImputationError, ImputerSelector, probe_key, recommend_imputer
-from metarec.imputation_probe import probe
+from metarec.imputation.probe import probe
 from tests.test_imputation import _synthetic_kb
 
 
@@ -86,7 +86,9 @@ def test_a_probe_overrides_the_meta_feature_model() -> None:
 @pytest.mark.parametrize("name", ["probes.parquet", "probes_seed9.parquet", "retest.parquet"])
 def test_committed_probe_tables_remeasure_every_campaign_pipeline_on_other_folds(
         name: str) -> None:
-    from metarec.imputation import KB_DIR, campaign_tables
+    from metarec.imputation import campaign_dir, campaign_tables
+
+    KB_DIR = campaign_dir()
 
     _mf, perf, _groups = campaign_tables(KB_DIR)
     table = pd.read_parquet(KB_DIR / name)
@@ -98,7 +100,7 @@ def test_committed_probe_tables_remeasure_every_campaign_pipeline_on_other_folds
 
 
 def test_wide_data_is_probed_on_its_incomplete_columns_first() -> None:
-    from metarec.imputation_probe import cap_features
+    from metarec.imputation.probe import cap_features
 
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.standard_normal((60, 80)), columns=[f"x{i}" for i in range(80)])

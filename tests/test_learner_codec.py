@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metarec import learner_codec
 from metarec.errors import KnowledgeBaseError
-from metarec.metalearning import MetaLearner
+from metarec.metalearner import MetaLearner
+from metarec.metalearner import codec as learner_codec
 
 
 @pytest.fixture(scope="module", params=["auto", "forest", "surrogate", "knn"])

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metarec.metalearner import MetaLearner, evaluation
-from metarec.metalearning.learner import PORTFOLIO_SIZES
+from metarec.metalearner.selection import PORTFOLIO_SIZES
 
 FAST = {"n_estimators": 40, "n_members": 2, "min_child_samples": 5, "learning_rate": 0.15}
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metarec.missingness import MECHANISMS, inject
+from metarec.imputation.injection import MECHANISMS, inject
 
 
 def _table(n: int = 4000, seed: int = 0) -> pd.DataFrame:

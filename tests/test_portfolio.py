@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metarec.metalearning.portfolio import (
+from metarec.metalearner.portfolio import (
     greedy_portfolio,
     normalised_regret,
     portfolio_first,

@@ -13,7 +13,8 @@ from metarec import kb as kb_module
 from metarec import pipelines
 from metarec.errors import KnowledgeBaseError
 from metarec.io import split_target
-from metarec.recommend import choose_evidence, recommend
+from metarec.kb.queries import choose_evidence
+from metarec.recommend import recommend
 from tests.kb_factory import CONFIGURATIONS, make_kb, synthetic_dataset
 
 

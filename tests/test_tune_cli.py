@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from metarec.warmstart import load_pipeline
+from metarec.tuning import load_pipeline
 
 
 @pytest.fixture(autouse=True)

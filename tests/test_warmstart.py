@@ -13,21 +13,20 @@ from threadpoolctl import threadpool_limits
 
 from metarec.errors import DataError, MetaRecError
 from metarec.pipelines import build
-from metarec.searchspace import ALGORITHM_PARAM, build_space, kb_ranges
-from metarec.warmstart import (
-    MIN_FOREST_TREES,
+from metarec.recommend import default_portfolio, single_best_recommendations
+from metarec.tuning import (
     TuningError,
     balanced_class_weight,
-    default_portfolio,
     load_pipeline,
     recommended_space,
     save_pipeline,
-    single_best_recommendations,
     tune,
     warm_sampler,
     warm_start,
     warm_start_params,
 )
+from metarec.tuning.space import ALGORITHM_PARAM, build_space, kb_ranges
+from metarec.tuning.warmstart import MIN_FOREST_TREES
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -373,7 +372,7 @@ def test_default_portfolio_has_no_invented_scores() -> None:
 
 
 def test_translate_spec_fills_open_settings_only() -> None:
-    from metarec.warmstart import translate_spec
+    from metarec.tuning import translate_spec
 
     forest = translate_spec(_spec("extra_trees", n_estimators=10), "balanced")
     assert forest["hyperparameters"] == {"n_estimators": MIN_FOREST_TREES,
@@ -386,7 +385,7 @@ def test_translate_spec_fills_open_settings_only() -> None:
 
 
 def test_tuning_infers_the_task_as_recommend_does() -> None:
-    from metarec.warmstart import infer_task
+    from metarec.tuning import infer_task
 
     assert infer_task(np.arange(100) % 3) == "classification"
     # Integers with many distinct values are a quantity (metarec.io's rule), not 100 classes.

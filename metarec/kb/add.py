@@ -79,12 +79,12 @@ def _evaluate(config_id: str, spec: dict, X: pd.DataFrame, y: pd.Series, task: s
     """Cross-validate one configuration (runs in a joblib worker)."""
     import warnings
 
-    from sklearn.model_selection import KFold, StratifiedKFold, cross_validate
+    from sklearn.model_selection import cross_validate
 
     from metarec import pipelines
+    from metarec.crossval import check_cv
 
-    splitter = (StratifiedKFold(folds, shuffle=True, random_state=0) if task == "classification"
-                else KFold(folds, shuffle=True, random_state=0))
+    splitter = check_cv(folds, y, task, random_state=0)
     started = time.perf_counter()
     try:
         with warnings.catch_warnings():

@@ -4,7 +4,7 @@ Fitting the meta-learner (with its inner validation) takes far longer than a rec
 so a fitted learner is stored next to the knowledge base (``models/`` inside a KB directory that
 ships one) or in the user's cache directory, keyed by the knowledge base's checksums, the evidence
 it learns from and the learner's settings. A changed KB therefore never meets a stale learner.
-Learners are stored by :mod:`metarec.learner_codec`: nothing is ever unpickled.
+Learners are stored by :mod:`metarec.metalearner.codec`: nothing is ever unpickled.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from metarec import learner_codec
-from metarec.recommend import Evidence, choose_evidence, learner_inputs
+from metarec.kb.queries import Evidence, choose_evidence, learner_inputs
+from metarec.metalearner import codec as learner_codec
 
 LEARNER_SETTINGS: dict[str, Any] = {"model": "auto", "n_jobs": 1}
 _MEMORY: dict[str, Any] = {}
@@ -60,7 +60,7 @@ def _remember_evidence(file: Path, task: str, evidence: Evidence) -> None:
 
 def code_fingerprint() -> str:
     """Hash of the meta-learner's source: a learner stored by other code is never reused."""
-    import metarec.metalearning as package
+    import metarec.metalearner as package
 
     digest = hashlib.sha256()
     for file in sorted(Path(package.__file__).parent.glob("*.py")):
@@ -95,7 +95,7 @@ def candidate_dirs(kb: Any, key: str) -> list[Path]:
 
 
 def fit_learner(kb: Any, evidence: Evidence, random_state: int) -> Any:
-    from metarec.metalearning import MetaLearner
+    from metarec.metalearner import MetaLearner
 
     meta_features, performance = learner_inputs(kb, evidence)
     learner = MetaLearner(**LEARNER_SETTINGS, random_state=random_state)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from metarec.metalearning.compact_forest import CompactForest
-from metarec.metalearning.preprocess import mean_l1_distance
-from metarec.metalearning.targets import NormalisedScores
+from metarec.metalearner.compact_forest import CompactForest
+from metarec.metalearner.preprocess import mean_l1_distance
+from metarec.metalearner.targets import NormalisedScores
 
 _EPS = 1e-12
 

@@ -5,129 +5,26 @@ Generic over any (datasets x configurations) performance matrix; see docs/metale
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from metarec.metalearning import evaluation
-from metarec.metalearning.models import ForestModel, NearestDatasets, Prediction, SingleBest
-from metarec.metalearning.portfolio import greedy_portfolio, portfolio_first, portfolio_key
-from metarec.metalearning.preprocess import MetaFeatureScaler, mean_l1_distance
-from metarec.metalearning.surrogate import Objective, Surrogate
-from metarec.metalearning.targets import ConfigurationEncoder, Normalisation, normalise
+from metarec.metalearner.diversity import diversify, similarity_row
+from metarec.metalearner.models import ForestModel, NearestDatasets, Prediction, SingleBest
+from metarec.metalearner.portfolio import greedy_portfolio, portfolio_first
+from metarec.metalearner.preprocess import MetaFeatureScaler, mean_l1_distance
+from metarec.metalearner.selection import (
+    COMPONENTS,
+    Candidate,
+    choose_similarity_threshold,
+    combine,
+    inner_validation,
+)
+from metarec.metalearner.surrogate import Objective, Surrogate
+from metarec.metalearner.targets import ConfigurationEncoder, Normalisation, normalise
 
 Model = Literal["auto", "knn", "surrogate", "forest", "sbs"]
-COMPONENTS = ("surrogate", "forest", "knn", "sbs")
-# Near-copy thresholds `auto` tries for rank(diverse=True), from almost none to strong diversity.
-DIVERSITY_THRESHOLDS = (0.95, 0.9, 0.8, 0.7, 0.5)
-# Portfolio sizes `auto` tries (besides ranking every configuration alike).
-PORTFOLIO_SIZES = (8, 16, 24, 32)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One way of ranking that ``auto`` may choose: a blend of components, or the kNN order,
-    optionally ranking a greedy portfolio of ``portfolio`` configurations first."""
-
-    weights: tuple[tuple[str, float], ...]
-    warm_start_order: bool = False
-    portfolio: int | None = None
-
-    @property
-    def name(self) -> str:
-        suffix = "" if self.portfolio is None else f" + portfolio {self.portfolio}"
-        if self.warm_start_order:
-            return "knn" + suffix
-        parts = [(m, w) for m, w in self.weights if w > 0]
-        if len(parts) == 1:
-            # the kNN *estimate* ranks by weighted neighbour scores, unlike the warm-start order
-            return ("knn-estimate" if parts[0][0] == "knn" else parts[0][0]) + suffix
-        return "blend(" + ", ".join(f"{m}={w:.2f}" for m, w in parts) + ")" + suffix
-
-    def uses(self) -> set[str]:
-        used = {m for m, w in self.weights if w > 0}
-        return used | ({"knn", "sbs"} if self.warm_start_order else set())
-
-
-def _combine(preds: dict[str, Prediction], candidate: Candidate) -> Prediction:
-    if candidate.warm_start_order:
-        return preds["knn"]
-    parts = [(preds[m], w) for m, w in candidate.weights if w > 0]
-    total = sum(w for _, w in parts)
-    z = sum(w * p.z for p, w in parts) / total
-    score = sum(w * p.score for p, w in parts) / total
-    # variance of the mixture: members' own variance plus their disagreement
-    var = sum(w * (p.uncertainty**2 + (p.score - score) ** 2) for p, w in parts) / total
-    return Prediction(z=z, score=score, uncertainty=np.sqrt(var))
-
-
-def _candidates(step: float, portfolio_sizes: tuple[int | None, ...]) -> list[Candidate]:
-    """The kNN warm start, each pure model, then every blend on a grid of weights summing to 1;
-    each with every one of ``portfolio_sizes`` (``None``: no portfolio)."""
-    steps = int(round(1.0 / step))
-    rankings = [(("knn", 1.0),), *(((m, 1.0),) for m in ("sbs", "surrogate", "forest", "knn"))]
-    for parts in itertools.product(range(steps + 1), repeat=len(COMPONENTS) - 1):
-        last = steps - sum(parts)
-        if last < 0:
-            continue
-        counts = (*parts, last)
-        if sum(c > 0 for c in counts) > 1:
-            rankings.append(tuple((m, c / steps) for m, c in zip(COMPONENTS, counts, strict=True)))
-    return [Candidate(weights=weights, warm_start_order=i == 0, portfolio=size)
-            for size in portfolio_sizes for i, weights in enumerate(rankings)]
-
-
-def similarity_row(z: np.ndarray, config_matrix: np.ndarray | None, a: int) -> np.ndarray:
-    """Similarity of configuration ``a`` to every configuration (see MetaLearner.similarity)."""
-    both = ~np.isnan(z[:, [a]]) & ~np.isnan(z)
-    count = both.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        xa = np.where(both, z[:, [a]], 0.0)
-        xb = np.where(both, z, 0.0)
-        da = np.where(both, xa - xa.sum(axis=0) / count, 0.0)
-        db = np.where(both, xb - xb.sum(axis=0) / count, 0.0)
-        var_a, var_b = (da**2).sum(axis=0), (db**2).sum(axis=0)
-        corr = (da * db).sum(axis=0) / np.sqrt(var_a * var_b)
-    flat = (var_a <= 1e-24) | (var_b <= 1e-24)
-    same = np.all(np.where(both, np.isclose(xa, xb), True), axis=0)
-    corr = np.where(flat, np.where(same, 1.0, 0.0), corr)
-    if config_matrix is None:
-        fallback = np.zeros(len(count))
-    else:
-        m = config_matrix
-        span = np.nanmax(m, axis=0) - np.nanmin(m, axis=0)
-        diff = np.abs(m[a] - m) / np.where(span > 0, span, 1.0)
-        fallback = 1.0 - np.nanmean(np.where(np.isnan(diff), 1.0, diff), axis=1)
-    row = np.where(count >= 5, np.nan_to_num(corr), fallback)
-    row[a] = 1.0
-    return row
-
-
-def diversify(order: np.ndarray, score: np.ndarray, unc: np.ndarray, k: int, threshold: float,
-              similarity: Callable[[int], np.ndarray]) -> np.ndarray:
-    """Reorder the first ``k`` of ``order`` so that near-copies are deferred.
-
-    Greedy: take candidates in ranking order; one whose similarity to an already chosen one is at
-    least ``threshold`` is passed over for the best non-copy, unless the evidence (its score
-    margin beyond the joint uncertainty) says it is better.
-    """
-    remaining = list(order)
-    chosen: list[int] = []
-    closest = np.full(len(score), -np.inf)
-    while remaining and len(chosen) < k:
-        pick = remaining[0]
-        if closest[pick] >= threshold:
-            alt = next((c for c in remaining if closest[c] < threshold), None)
-            if alt is not None and score[pick] - score[alt] <= np.hypot(unc[pick], unc[alt]):
-                pick = alt
-        chosen.append(pick)
-        remaining.remove(pick)
-        closest = np.maximum(closest, similarity(pick))
-    return np.array(chosen + remaining, dtype=int)
 
 
 class MetaLearner:
@@ -262,13 +159,14 @@ class MetaLearner:
         self.uncertainty_floor_ = float(0.05 * np.nanstd(scores)) if np.isfinite(scores).any() \
             else 0.0
         if self.model == "auto":
-            self.selection_ = self._inner_validation(features, imputed, scores, config_matrix)
+            self.selection_, by_name, inner_folds = inner_validation(
+                self, features, imputed, scores, config_matrix)
             best = self.selection_.index[0]
-            self.candidate_ = self._candidate_by_name[best]
+            self.candidate_ = by_name[best]
             self.uncertainty_scale_ = float(self.selection_.loc[best, "uncertainty_scale"])
-            self.diversity_selection_ = self._choose_similarity_threshold(config_matrix)
+            self.diversity_selection_ = choose_similarity_threshold(self, config_matrix,
+                                                                    inner_folds)
             self.similarity_threshold_ = float(self.diversity_selection_.index[0])
-            del self._inner_folds_  # large, and only needed for the choice above
         else:
             self.similarity_threshold_ = self.similarity_threshold
             self.diversity_selection_ = None
@@ -325,100 +223,6 @@ class MetaLearner:
             out["surrogate"] = comps["surrogate"].predict(query, config_matrix)
         return out
 
-    def _inner_validation(self, features: np.ndarray, imputed: np.ndarray, scores: np.ndarray,
-                          config_matrix: np.ndarray) -> pd.DataFrame:
-        """Score every candidate by leave-datasets-out inside the training data."""
-        n = len(scores)
-        n_folds = max(2, min(self.inner_folds, n))
-        rng = np.random.RandomState(self._seed)
-        folds = np.array_split(rng.permutation(n), n_folds)
-        sizes = ((None, *PORTFOLIO_SIZES) if self.portfolio == "auto"
-                 else (None if self.portfolio is None else int(self.portfolio),))
-        candidates = _candidates(self.blend_step, sizes)
-        self._candidate_by_name = {c.name: c for c in candidates}
-        tables: dict[str, list[pd.DataFrame]] = {c.name: [] for c in candidates}
-        sq_err: dict[str, list[np.ndarray]] = {c.name: [] for c in candidates}
-        self._inner_folds_: list[tuple] = []
-        for held in folds:
-            train = np.setdiff1d(np.arange(n), held)
-            normalised = normalise(scores[train], self.normalisation)
-            comps = self._fit_components(features[train], imputed[train], scores[train],
-                                         normalised, config_matrix, set(COMPONENTS))
-            preds = self._predict_components(comps, features[held], config_matrix)
-            truth = scores[held]
-            reference = preds["sbs"].z
-            members = {size: None if size is None else greedy_portfolio(scores[train], size)
-                       for size in sizes}
-            self._inner_folds_.append((preds, truth, reference,
-                                       normalise(scores[train], "zscore").z, members))
-            for cand in candidates:
-                combined = _combine(preds, cand)
-                key = portfolio_key(combined.ranking_key, members[cand.portfolio])
-                tables[cand.name].append(evaluation.per_dataset(truth, key, reference, ks=(1, 5)))
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    ratio = (truth - combined.score) / np.maximum(
-                        combined.uncertainty, self.uncertainty_floor_)
-                sq_err[cand.name].append(ratio[~np.isnan(truth)] ** 2)
-        rows, regrets = [], {}
-        for cand in candidates:
-            table = pd.concat(tables[cand.name], ignore_index=True)
-            regrets[cand.name] = table["regret@1"].to_numpy()
-            # Robust (median-based) calibration: a handful of near-zero spreads among thousands
-            # of predictions must not inflate every uncertainty.
-            scale = float(np.sqrt(np.nanmedian(np.concatenate(sq_err[cand.name])))) / 0.6745
-            rows.append({"candidate": cand.name, **evaluation.summary(table, ks=(1, 5)),
-                         "components": len(cand.uses() - {"sbs"} if cand.warm_start_order
-                                           else cand.uses()),
-                         "uncertainty_scale": scale if np.isfinite(scale) else 1.0})
-        frame = pd.DataFrame(rows).set_index("candidate")
-        # One-standard-error rule: with 36 candidates (180 with portfolios) scored on a few
-        # hundred datasets the lowest regret is partly luck, so every candidate within one
-        # paired standard error of the best counts as tied, and the one with the fewest
-        # components among those wins.
-        best = frame["regret@1"].idxmin()
-        within = {}
-        for name, values in regrets.items():
-            diff = values - regrets[best]
-            se = float(np.std(diff, ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
-            within[name] = bool(np.mean(diff) <= se)
-        frame["within_1se"] = pd.Series(within)
-        return frame.sort_values(["within_1se", "components", "regret@1", "regret@5"],
-                                 ascending=[False, True, True, True], kind="stable")
-
-    def _choose_similarity_threshold(self, config_matrix: np.ndarray) -> pd.DataFrame:
-        """Top-5 regret of the chosen candidate's diverse ranking, per similarity threshold.
-
-        Uses the inner folds' predictions; similarities come from each fold's training part
-        only, so the held-out datasets' runs never decide what counts as a near-copy.
-        """
-        features = None if self.encoder_.by_id_ else config_matrix
-        thresholds = sorted({*DIVERSITY_THRESHOLDS, self.similarity_threshold}, reverse=True)
-        tables: dict[float, list[pd.DataFrame]] = {t: [] for t in thresholds}
-        for preds, truth, reference, z_train, portfolios in self._inner_folds_:
-            combined = _combine(preds, self.candidate_)
-            members = portfolios[self.candidate_.portfolio]
-            rows: dict[int, np.ndarray] = {}
-
-            def sim(a: int, z_train: np.ndarray = z_train,
-                    rows: dict[int, np.ndarray] = rows) -> np.ndarray:
-                if a not in rows:
-                    rows[a] = similarity_row(z_train, features, a)
-                return rows[a]
-
-            for t in thresholds:
-                key = np.full(truth.shape, -np.inf)
-                for i in range(len(truth)):
-                    order = portfolio_first(combined.ranking_key[i], members)
-                    top = diversify(order, combined.score[i], combined.uncertainty[i], 5, t, sim)
-                    key[i, top[:5]] = -np.arange(5, dtype=float)
-                    key[i, top[5:]] = -5.0 - np.arange(len(top) - 5, dtype=float)
-                tables[t].append(evaluation.per_dataset(truth, key, reference, ks=(1, 5)))
-        rows_out = [{"threshold": t, **evaluation.summary(pd.concat(tables[t]), ks=(5,))}
-                    for t in thresholds]
-        # lowest top-5 regret; on ties the higher threshold (less interference) wins
-        return (pd.DataFrame(rows_out).set_index("threshold")
-                .sort_values("regret@5", kind="stable"))
-
     # ------------------------------------------------------------------ prediction
     def _check_fitted(self) -> None:
         if not hasattr(self, "components_"):
@@ -447,7 +251,7 @@ class MetaLearner:
             columns = pd.Index(configuration_features.index)
         else:
             preds = self._predict_components(self.components_, query, self._config_matrix)
-            pred = _combine(preds, self.candidate_)
+            pred = combine(preds, self.candidate_)
             columns = self.configurations_
         pred = Prediction(z=pred.z, score=pred.score,
                           uncertainty=np.maximum(pred.uncertainty, self.uncertainty_floor_)

@@ -33,7 +33,7 @@ class CompactTree:
             if missing_left is None
             else np.asarray(missing_left, dtype=bool)
         )
-        # Shared with the other trees of the forest (and stored once by metarec.learner_codec).
+        # Shared with the other trees of the forest (and stored once by metarec.metalearner.codec).
         self.train_features = train_features
         self.train_targets = train_targets
 

@@ -14,8 +14,8 @@ from typing import Literal
 
 import numpy as np
 
-from metarec.metalearning.models import LocationScale, Prediction
-from metarec.metalearning.targets import NormalisedScores, standardise_rows
+from metarec.metalearner.models import LocationScale, Prediction
+from metarec.metalearner.targets import NormalisedScores, standardise_rows
 
 Objective = Literal["regression", "lambdarank"]
 _RELEVANCE_LEVELS = 16

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metarec.imputation import FAMILIES, NATIVE_FAMILIES, ImputationError
+from metarec.crossval import check_cv
+from metarec.imputation.selector import FAMILIES, NATIVE_FAMILIES, ImputationError
 
 IMPUTERS = ("mean", "median", "most_frequent", "constant", "knn", "iterative", "native")
 # The estimator of each of metarec.imputation.FAMILIES: one linear model, one bagged and one
@@ -71,12 +72,7 @@ def configurations(task_type: str, families: tuple[str, ...] | None = None) -> l
 
 
 def folds(y: pd.Series, task_type: str, n_folds: int, seed: int) -> list[tuple[np.ndarray, ...]]:
-    from sklearn.model_selection import KFold, StratifiedKFold
-
-    if task_type == "classification":
-        splitter = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
-        return list(splitter.split(np.zeros(len(y)), y))
-    return list(KFold(n_folds, shuffle=True, random_state=seed).split(np.zeros(len(y))))
+    return list(check_cv(n_folds, y, task_type, seed).split(np.zeros(len(y)), y))
 
 
 def cap_rows(X: pd.DataFrame, y: pd.Series, max_rows: int, seed: int,

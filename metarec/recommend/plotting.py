@@ -32,8 +32,8 @@ def plot_report(report: Any, kb: Any, path: Path, random_state: int = 0) -> Path
         raise MetaRecError(
             "--plot needs matplotlib; install it with `pip install 'metarec[plot]'`."
         ) from None
-    from metarec.learner_store import fitted_learner
-    from metarec.recommend import learner_inputs
+    from metarec.kb.queries import learner_inputs
+    from metarec.recommend.learner_cache import fitted_learner
 
     learner = fitted_learner(kb, report.evidence, random_state)
     kb_features, _ = learner_inputs(kb, report.evidence)

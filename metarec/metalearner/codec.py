@@ -1,10 +1,10 @@
 """Save and load a fitted meta-learner without pickle.
 
-A fitted :class:`metarec.metalearning.MetaLearner` is a tree of plain values, numpy arrays,
+A fitted :class:`metarec.metalearner.MetaLearner` is a tree of plain values, numpy arrays,
 pandas indexes and frames, metarec's own model classes and scikit-learn / LightGBM estimators.
 The tree is written as ``state.json`` (structure and small values), ``arrays.npz`` (numpy arrays,
 loaded with ``allow_pickle=False``) and one skops file per estimator (loaded with a fixed list of
-trusted types). Only classes defined in ``metarec.metalearning`` are rebuilt from the JSON; any
+trusted types). Only classes defined in ``metarec.metalearner`` are rebuilt from the JSON; any
 other class name in a file is refused, so a tampered file cannot run code.
 """
 
@@ -21,7 +21,7 @@ import pandas as pd
 from metarec.errors import KnowledgeBaseError
 
 FORMAT = 1
-OWN_MODULE_PREFIX = "metarec.metalearning."
+OWN_MODULE_PREFIX = "metarec.metalearner."
 # Types a stored estimator may contain; anything else makes loading fail.
 TRUSTED_SKOPS_TYPES = [
     "collections.OrderedDict",

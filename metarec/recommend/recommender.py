@@ -15,44 +15,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metarec.errors import KnowledgeBaseError, MetaRecError
+from metarec.errors import MetaRecError
 from metarec.io import Dataset
+from metarec.kb.queries import Evidence
+from metarec.recommend.record import recommendation
 
 # Groups profiled for a recommendation. The meta-learner only uses qualities whose local values
 # reproduce OpenML's stored ones (simple, statistical, info-theory); missingness feeds the imputer
 # choice. Landmarkers are left out: their Weka originals are not reproduced faithfully.
 PROFILE_GROUPS = ["simple", "statistical", "info-theory", "missingness"]
-LEARNER_GROUPS = ["simple", "statistical", "info-theory"]
-# A run history with fewer datasets than this cannot support a recommendation.
-MIN_DATASETS = 20
-# Error-type metrics are reported as the matching score so that higher is always better.
-ERROR_TO_SCORE = {
-    "balanced_error_rate": "balanced_accuracy",
-    "error_rate": "accuracy",
-}
 # Metrics in the target's units: a prediction learned across datasets is on their scale, not this
 # target's, so it can order the recommendations but not estimate the error here.
 SCALE_DEPENDENT_METRICS = ("rmse", "root_mean_squared_error", "mean_absolute_error", "mae",
                            "mean_squared_error", "mse")
-
-
-@dataclass
-class Evidence:
-    """The run history a recommendation is learned from."""
-
-    source: str
-    metric: str
-    higher_is_better: bool
-    n_datasets: int
-    n_configurations: int
-
-    @property
-    def score_name(self) -> str:
-        return ERROR_TO_SCORE.get(self.metric, self.metric)
-
-    def to_score(self, value: np.ndarray | float) -> np.ndarray | float:
-        """Metric value -> reported score (error rates become 1 - error)."""
-        return 1.0 - value if self.metric in ERROR_TO_SCORE else value
 
 
 @dataclass
@@ -96,102 +71,12 @@ def _finite_or_none(value: Any) -> Any:
     return float(value) if value is not None and np.isfinite(value) else None
 
 
-def choose_evidence(kb: Any, task: str) -> Evidence:
-    """The (source, metric) run history with the most evidence for ``task``.
-
-    Evidence is counted over configurations run on at least five datasets (one run on a single
-    dataset says nothing about which data a configuration suits): datasets x such configurations.
-    """
-    task_of = kb.configurations.set_index("configuration_id")["task_type"]
-    runs = kb.runs[["source", "metric", "configuration_id", "dataset_id", "higher_is_better"]]
-    runs = runs[runs["configuration_id"].map(task_of).eq(task).fillna(False).astype(bool)]
-    if runs.empty:
-        raise KnowledgeBaseError(f"the knowledge base has no runs for {task} tasks.")
-    keys = ["source", "metric", "configuration_id"]
-    pairs = runs.drop_duplicates([*keys, "dataset_id"])
-    per_config = pairs.groupby(keys, sort=True).size()
-    shared = per_config[per_config >= 5].reset_index()[keys]
-    covered = pairs.merge(shared, on=keys)
-    table = pd.DataFrame(
-        {
-            "datasets": covered.groupby(["source", "metric"])["dataset_id"].nunique(),
-            "configurations": shared.groupby(["source", "metric"]).size(),
-            "higher_is_better": runs.groupby(["source", "metric"])["higher_is_better"].first(),
-        }
-    ).fillna({"datasets": 0, "configurations": 0})
-    table["weight"] = table["datasets"] * table["configurations"]
-    # Ties go to the first (source, metric) in sorted order, so the choice is deterministic.
-    (source, metric), best = next(
-        iter(table.sort_values("weight", ascending=False, kind="mergesort").iterrows())
-    )
-    if best["datasets"] < MIN_DATASETS:
-        raise KnowledgeBaseError(
-            f"the knowledge base has runs on only {int(best['datasets'])} {task} dataset(s) shared "
-            f"across configurations; at least {MIN_DATASETS} are needed for a {task} "
-            "recommendation."
-        )
-    return Evidence(
-        source=str(source),
-        metric=str(metric),
-        higher_is_better=bool(best["higher_is_better"]),
-        n_datasets=int(best["datasets"]),
-        n_configurations=int(best["configurations"]),
-    )
-
-
-def learner_inputs(kb: Any, evidence: Evidence) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Meta-features (OpenML-reproducible names only) and the performance matrix."""
-    import metafeatures
-
-    performance = kb.performance(evidence.metric, source=evidence.source)
-    counts = performance.notna().sum(axis=0)
-    performance = performance.loc[:, counts >= 5]
-    names = set(_learner_feature_names(metafeatures))
-    mf = kb.metafeatures[kb.metafeatures["quality"].isin(names)]
-    # One value per (dataset, quality): a locally computed one wins over OpenML's stored one
-    # because it is what the new dataset's profile will be compared with.
-    mf = mf.assign(preference=(mf["origin"] != "local").astype(int))
-    mf = mf.sort_values(["dataset_id", "quality", "preference"], kind="mergesort")
-    mf = mf.drop_duplicates(["dataset_id", "quality"])
-    matrix = mf.pivot(index="dataset_id", columns="quality", values="value")
-    return matrix, performance
-
-
-def _learner_feature_names(metafeatures: Any) -> list[str]:
-    rng = np.random.default_rng(0)
-    X = pd.DataFrame({"a": rng.normal(size=20), "b": pd.Categorical(rng.choice(["x", "y"], 20))})
-    y = pd.Series(pd.Categorical(rng.choice(["p", "q"], 20)))
-    return list(metafeatures.extract(X, y, groups=LEARNER_GROUPS).index)
-
-
 def profile(dataset: Dataset, random_state: int = 0) -> pd.Series:
     import metafeatures
 
     return metafeatures.extract(
         dataset.X, dataset.y, groups=PROFILE_GROUPS, random_state=random_state, task=dataset.task
     )
-
-
-def _recommendation(
-    rank: int,
-    row: pd.Series,
-    configuration: pd.Series,
-    evidence: Evidence,
-    imputer: dict[str, Any],
-) -> dict[str, Any]:
-    spec = json.loads(configuration["spec"])
-    spec["imputer"] = imputer["spec"]
-    score = float(evidence.to_score(row["predicted"]))
-    return {
-        "rank": rank,
-        "configuration_id": str(configuration["configuration_id"]),
-        "algorithm": str(configuration["algorithm"]),
-        "imputer": imputer["name"],
-        "hyperparameters": json.loads(configuration["hyperparameters"]),
-        "pipeline": spec,
-        "predicted_score": score,
-        "uncertainty": float(row["uncertainty"]),
-    }
 
 
 def recommend(
@@ -205,11 +90,11 @@ def recommend(
     """Rank pipelines for ``dataset`` from ``kb`` (default: the shipped knowledge base).
 
     ``probe_imputers``: where the data has missing values, cross-validate every imputer on the
-    dataset itself with each recommended estimator family (:mod:`metarec.imputation_probe`;
+    dataset itself with each recommended estimator family (:mod:`metarec.imputation.probe`;
     a few seconds per family on up to 1,000 rows) and let that measurement choose the imputer.
     """
     from metarec import kb as kb_module
-    from metarec.learner_store import cached_evidence, fitted_learner
+    from metarec.recommend.learner_cache import cached_evidence, fitted_learner
 
     kb = kb if kb is not None else kb_module.load()
     evidence = cached_evidence(kb, dataset.task)
@@ -224,7 +109,11 @@ def recommend(
         configuration = configurations.loc[row["configuration"]]
         imputer = choose_imputer(profile_values, configuration, probes)
         recommendations.append(
-            _recommendation(int(row["rank"]), row, configuration, evidence, imputer)
+            recommendation(
+                int(row["rank"]), {**json.loads(configuration["spec"]), "imputer": imputer["spec"]},
+                evidence.to_score(row["predicted"]), row["uncertainty"],
+                configuration_id=str(configuration["configuration_id"]), imputer=imputer["name"],
+                hyperparameters=json.loads(configuration["hyperparameters"]))
         )
     neighbours = _neighbours(kb, learner, query, configurations, evidence)
     ood = learner.out_of_distribution(query).iloc[0]
@@ -266,7 +155,7 @@ class ImputerProbes:
 
     def scores(self, algorithm: str) -> dict[str, float] | None:
         from metarec.imputation import ImputationError, estimator_family
-        from metarec.imputation_probe import probe
+        from metarec.imputation.probe import probe
 
         family = estimator_family(algorithm)
         if family is None:

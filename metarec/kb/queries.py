@@ -1,0 +1,167 @@
+"""Questions asked of the knowledge base's runs: which run history to learn from, the inputs of
+a meta-learner, and the single best configurations.
+
+Generic over sources: everything here reads :class:`metarec.kb.store.KnowledgeBase`'s tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metarec.errors import KnowledgeBaseError
+
+# Qualities the meta-learner uses: those whose local values reproduce OpenML's stored ones.
+LEARNER_GROUPS = ["simple", "statistical", "info-theory"]
+# A run history with fewer datasets than this cannot support a recommendation.
+MIN_DATASETS = 20
+# Error-type metrics are reported as the matching score so that higher is always better.
+ERROR_TO_SCORE = {
+    "balanced_error_rate": "balanced_accuracy",
+    "error_rate": "accuracy",
+}
+
+
+@dataclass
+class Evidence:
+    """The run history a recommendation is learned from."""
+
+    source: str
+    metric: str
+    higher_is_better: bool
+    n_datasets: int
+    n_configurations: int
+
+    @property
+    def score_name(self) -> str:
+        return ERROR_TO_SCORE.get(self.metric, self.metric)
+
+    def to_score(self, value: np.ndarray | float) -> np.ndarray | float:
+        """Metric value -> reported score (error rates become 1 - error)."""
+        return 1.0 - value if self.metric in ERROR_TO_SCORE else value
+
+
+
+def choose_evidence(kb: Any, task: str) -> Evidence:
+    """The (source, metric) run history with the most evidence for ``task``.
+
+    Evidence is counted over configurations run on at least five datasets (one run on a single
+    dataset says nothing about which data a configuration suits): datasets x such configurations.
+    """
+    task_of = kb.configurations.set_index("configuration_id")["task_type"]
+    runs = kb.runs[["source", "metric", "configuration_id", "dataset_id", "higher_is_better"]]
+    runs = runs[runs["configuration_id"].map(task_of).eq(task).fillna(False).astype(bool)]
+    if runs.empty:
+        raise KnowledgeBaseError(f"the knowledge base has no runs for {task} tasks.")
+    keys = ["source", "metric", "configuration_id"]
+    pairs = runs.drop_duplicates([*keys, "dataset_id"])
+    per_config = pairs.groupby(keys, sort=True).size()
+    shared = per_config[per_config >= 5].reset_index()[keys]
+    covered = pairs.merge(shared, on=keys)
+    table = pd.DataFrame(
+        {
+            "datasets": covered.groupby(["source", "metric"])["dataset_id"].nunique(),
+            "configurations": shared.groupby(["source", "metric"]).size(),
+            "higher_is_better": runs.groupby(["source", "metric"])["higher_is_better"].first(),
+        }
+    ).fillna({"datasets": 0, "configurations": 0})
+    table["weight"] = table["datasets"] * table["configurations"]
+    # Ties go to the first (source, metric) in sorted order, so the choice is deterministic.
+    (source, metric), best = next(
+        iter(table.sort_values("weight", ascending=False, kind="mergesort").iterrows())
+    )
+    if best["datasets"] < MIN_DATASETS:
+        raise KnowledgeBaseError(
+            f"the knowledge base has runs on only {int(best['datasets'])} {task} dataset(s) shared "
+            f"across configurations; at least {MIN_DATASETS} are needed for a {task} "
+            "recommendation."
+        )
+    return Evidence(
+        source=str(source),
+        metric=str(metric),
+        higher_is_better=bool(best["higher_is_better"]),
+        n_datasets=int(best["datasets"]),
+        n_configurations=int(best["configurations"]),
+    )
+
+
+def learner_inputs(kb: Any, evidence: Evidence) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Meta-features (OpenML-reproducible names only) and the performance matrix."""
+    import metafeatures
+
+    performance = kb.performance(evidence.metric, source=evidence.source)
+    counts = performance.notna().sum(axis=0)
+    performance = performance.loc[:, counts >= 5]
+    names = set(_learner_feature_names(metafeatures))
+    mf = kb.metafeatures[kb.metafeatures["quality"].isin(names)]
+    # One value per (dataset, quality): a locally computed one wins over OpenML's stored one
+    # because it is what the new dataset's profile will be compared with.
+    mf = mf.assign(preference=(mf["origin"] != "local").astype(int))
+    mf = mf.sort_values(["dataset_id", "quality", "preference"], kind="mergesort")
+    mf = mf.drop_duplicates(["dataset_id", "quality"])
+    matrix = mf.pivot(index="dataset_id", columns="quality", values="value")
+    return matrix, performance
+
+
+def _learner_feature_names(metafeatures: Any) -> list[str]:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=20), "b": pd.Categorical(rng.choice(["x", "y"], 20))})
+    y = pd.Series(pd.Categorical(rng.choice(["p", "q"], 20)))
+    return list(metafeatures.extract(X, y, groups=LEARNER_GROUPS).index)
+
+
+
+# A configuration must have been run on this many datasets (and half of its source's datasets)
+# before its mean normalised score is trusted by the single-best fallback.
+_MIN_DATASETS = 5
+
+_SINGLE_BEST_CACHE: dict[tuple[str, str], pd.DataFrame] = {}
+
+
+def single_best_table(kb: Any, task: str) -> pd.DataFrame:
+    key = (str(getattr(kb, "path", id(kb))), task)
+    if key not in _SINGLE_BEST_CACHE:
+        _SINGLE_BEST_CACHE[key] = _compute_single_best(kb, task)
+    return _SINGLE_BEST_CACHE[key]
+
+
+def _compute_single_best(kb: Any, task: str) -> pd.DataFrame:
+    configs = kb.configurations
+    configs = configs[configs["task_type"] == task]
+    runs = kb.runs[kb.runs["configuration_id"].isin(configs["configuration_id"])]
+    frames = []
+    for _source, grp in runs.groupby("source"):
+        # One metric per source (its most common), so each dataset's runs are comparable.
+        metric = grp["metric"].value_counts().idxmax()
+        grp = grp[grp["metric"] == metric]
+        # Configurations run on too few datasets cannot qualify: drop them before pivoting
+        # (random-search sources have tens of thousands of one-dataset configurations).
+        n_sets = grp.groupby("configuration_id")["dataset_id"].nunique()
+        grp = grp[grp["configuration_id"].isin(n_sets[n_sets >= _MIN_DATASETS].index)]
+        if grp.empty:
+            continue
+        sign = 1.0 if bool(grp["higher_is_better"].iloc[0]) else -1.0
+        perf = grp.pivot_table(index="dataset_id", columns="configuration_id", values="value",
+                               aggfunc="mean") * sign
+        lo, hi = perf.min(axis=1), perf.max(axis=1)
+        norm = perf.sub(lo, axis=0).div((hi - lo).replace(0.0, np.nan), axis=0)
+        counts = norm.notna().sum()
+        keep = counts[(counts >= _MIN_DATASETS) & (counts >= 0.5 * len(norm))].index
+        if len(keep) == 0:
+            continue
+        frames.append(pd.DataFrame({"configuration_id": keep,
+                                    "score": norm[keep].mean().to_numpy(),
+                                    "spread": norm[keep].std().fillna(0.0).to_numpy(),
+                                    "n": counts[keep].to_numpy()}))
+    if not frames:
+        return pd.DataFrame(columns=["configuration_id", "score", "spread", "n", "algorithm",
+                                     "spec"])
+    table = pd.concat(frames).merge(configs[["configuration_id", "algorithm", "spec"]],
+                                    on="configuration_id")
+    return table.sort_values(["score", "configuration_id"], ascending=[False, True],
+                             kind="mergesort").reset_index(drop=True)
+
+

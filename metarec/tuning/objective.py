@@ -1,0 +1,146 @@
+"""The objective (a pipeline cross-validated per trial) and :func:`tune`, the whole study."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metarec.crossval import check_cv
+from metarec.errors import TuningError
+from metarec.pipelines import build, normalize_spec
+from metarec.recommend import load_kb
+from metarec.tuning.data import as_frame, check_data, infer_task
+from metarec.tuning.space import SearchSpace, space_for
+from metarec.tuning.study import create_study, existing_algorithms, open_storage
+from metarec.tuning.warmstart import (
+    DEFAULT_K,
+    SEARCH_SPACES,
+    class_weight_for,
+    enqueue_warm_trials,
+    recommended_space,
+    translate_spec,
+    warm_start_params,
+)
+
+DEFAULT_SCORING = {"classification": "balanced_accuracy", "regression": "r2"}
+SPEC_ATTR = "metarec:spec"
+ERROR_ATTR = "metarec:error"
+
+
+def make_objective(X: pd.DataFrame, y: Any, space: SearchSpace, splitter: Any, scoring: str,
+                   n_jobs: int | None, random_state: int | None) -> Callable[[Any], float]:
+    from sklearn.model_selection import cross_val_score
+
+    def objective(trial: Any) -> float:
+        spec = space.suggest(trial)
+        trial.set_user_attr(SPEC_ATTR, json.dumps(spec, sort_keys=True, default=str))
+        try:
+            with warnings.catch_warnings():
+                # Convergence and similar warnings are expected across a search space.
+                warnings.simplefilter("ignore")
+                scores = cross_val_score(build(spec, random_state=random_state or 0), X, y,
+                                         cv=splitter, scoring=scoring, n_jobs=n_jobs,
+                                         error_score="raise")
+            value = float(np.mean(scores))
+            if not math.isfinite(value):
+                raise ValueError("the cross-validated score is not finite")
+        except Exception as exc:
+            trial.set_user_attr(ERROR_ATTR, f"{type(exc).__name__}: {exc}"[:500])
+            raise
+        trial.set_user_attr("metarec:cv_std", float(np.std(scores)))
+        return value
+
+    return objective
+
+
+def spec_of(trial: Any, space: SearchSpace) -> dict[str, Any]:
+    text = trial.user_attrs.get(SPEC_ATTR)
+    return json.loads(text) if text else space.params_to_spec(trial.params)
+
+
+def tune(
+    X: Any,
+    y: Any,
+    recommendations: Iterable[Mapping[str, Any]] = (),
+    n_trials: int | None = 50,
+    timeout: float | None = None,
+    cv: int = 5,
+    storage: Any = None,
+    study_name: str | None = None,
+    random_state: int | None = None,
+    n_jobs: int | None = None,
+    callbacks: Sequence[Callable[[Any, Any], None]] | None = None,
+    *,
+    task: str | None = None,
+    k: int = DEFAULT_K,
+    kb: Any = None,
+    scoring: str | None = None,
+    space: SearchSpace | None = None,
+    search_space: str = "full",
+) -> tuple[Any, dict[str, Any]]:
+    """Tune a pipeline for (X, y) with Optuna's TPE, warm-started with the top-``k``
+    ``recommendations``; return ``(study, best_spec)``.
+
+    ``search_space="full"`` (the default) searches every algorithm of the space;
+    ``"recommended"`` only those the recommendations name (see :func:`recommended_space`). In the
+    warm-start benchmark the full space did better (median ratio 1.52x against 1.06x, seeds 0-2).
+
+    Every trial is scored by ``cv``-fold cross-validation (``scoring``: balanced accuracy for
+    classification, R2 for regression by default). A trial that raises is recorded as failed
+    (its error in the trial's ``metarec:error`` user attribute) and tuning goes on.
+    ``n_trials=0`` runs nothing and returns the top recommendation's spec."""
+    if n_trials is not None and n_trials < 0:
+        raise TuningError(f"the number of trials must be zero or more, not {n_trials}.")
+    if timeout is not None and timeout <= 0:
+        raise TuningError(f"the timeout must be positive, not {timeout}.")
+    if search_space not in SEARCH_SPACES:
+        raise TuningError(f"the search space must be one of {', '.join(SEARCH_SPACES)}, "
+                          f"not {search_space!r}.")
+    X = as_frame(X)
+    y_arr = np.asarray(y).ravel()
+    task = task or infer_task(y_arr)
+    check_data(X, y_arr, task)
+    splitter = check_cv(cv, y_arr, task, random_state)
+    scoring = scoring or DEFAULT_SCORING[task]
+    recs = list(recommendations)
+    if space is None:
+        space = space_for(task, has_missing=bool(X.isna().to_numpy().any()), kb=load_kb(kb))
+    if search_space == "recommended":
+        space = recommended_space(space, recs)
+    weight = class_weight_for(y_arr, task, scoring)
+    warm = warm_start_params(recs, k, space, n_samples=len(X), n_features=X.shape[1],
+                             class_weight=weight) if n_trials != 0 else []
+    study, created = create_study(open_storage(storage), study_name, random_state, task,
+                                  scoring, n_warm=len(warm))
+    existing = None if created else existing_algorithms(study)
+    if existing is not None and tuple(existing) != space.algorithms:
+        full = space_for(task, has_missing=space.impute, kb=load_kb(kb))
+        if set(existing) <= set(full.algorithms):
+            space = full.restricted(existing)
+    if n_trials == 0:
+        # Nothing is enqueued: in a shared storage, waiting trials would outlive this call.
+        if not recs:
+            raise TuningError("with no trials to run, tuning needs at least one recommendation.")
+        return study, normalize_spec(translate_spec({**recs[0]["pipeline"], "task": task}, weight))
+    if created:
+        enqueue_warm_trials(study, warm)
+    import optuna
+
+    objective = make_objective(X, y_arr, space, splitter, scoring, n_jobs, random_state)
+    study.optimize(objective, n_trials=n_trials, timeout=timeout, catch=(Exception,),
+                   callbacks=list(callbacks or []))
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if not complete:
+        errors = [t.user_attrs.get(ERROR_ATTR) for t in study.trials if
+                  t.user_attrs.get(ERROR_ATTR)]
+        last = f" The last error: {errors[-1]}" if errors else ""
+        raise TuningError(f"every trial failed, so there is no pipeline to return.{last}")
+    return study, spec_of(study.best_trial, space)
+
+
