@@ -6,7 +6,8 @@ The main meta-learner benchmark (bench_metalearner.py) uses every OpenML quality
 ``metarec recommend`` profiles a new dataset with the groups in
 ``metarec.kb.queries.LEARNER_GROUPS`` only. This ablation measures how much each choice is
 worth, with the ``forest`` model (the one ``auto`` picks most often) and the same outer
-10-fold split, repeated for several fold seeds because top-1 gap closed moves by several points between seeds of the split alone.
+10-fold split, repeated for several fold seeds because top-1 gap closed moves by several
+points between seeds of the split alone.
 
 Feature sets:
 
