@@ -7,7 +7,6 @@ torch and metarec.fewshot's heavy modules are imported inside the command bodies
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from metarec.errors import DataError
-
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-
-METHOD_NAMES = ("protonet", "matching", "siamese", "maml")
-
 
 def _stderr() -> Console:
     return Console(stderr=True)
@@ -41,15 +35,6 @@ def _progress(console: Console) -> Progress:
 
 def _names(text: str | None) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()] if text else []
-
-
-def _set_threads(threads: int | None) -> None:
-    if threads is not None:
-        import torch
-
-        if threads < 1:
-            raise DataError("--threads must be at least 1")
-        torch.set_num_threads(threads)
 
 
 @app.command("train")
@@ -103,29 +88,10 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Meta-train a few-shot model; keep the weights that validate best."""
-    if method not in METHOD_NAMES:
-        raise DataError(f"unknown method {method!r}; choose one of {', '.join(METHOD_NAMES)}")
-    if output.exists() and not force:
-        raise DataError(f"{output} already exists; pass --force to overwrite it")
-    if val_split not in {"auto", "alphabets", "classes", "characters"}:
-        raise DataError("--val-split must be auto, alphabets, classes or characters")
-    _set_threads(threads)
-    from metarec.fewshot.data import load_image_set, split_by_groups, validation_split
-    from metarec.fewshot.device import keep_freed_memory
     from metarec.fewshot.train import TrainConfig
-    from metarec.fewshot.train import train as run_training
+    from metarec.fewshot.workflow import set_threads, train_on_images
 
-    # A training process is short-lived and allocates the same large buffers every step.
-    keep_freed_memory()
-    console = _stderr()
-    console.print(f"Reading {data} ...")
-    dataset = load_image_set(data, image_size, mixed_sizes=mixed_sizes)
-    if val_alphabets:
-        train_set, val_set = split_by_groups(dataset, _names(val_alphabets))
-        how = f"alphabets held out for validation: {val_alphabets}"
-    else:
-        train_set, val_set, how = validation_split(dataset, val_fraction, seed, val_split)
-    console.print(f"{train_set.n_classes} training classes, {val_set.n_classes} validation ({how})")
+    set_threads(threads)
     options: dict[str, Any] = {}
     if method == "maml":
         options = {
@@ -143,7 +109,7 @@ def train(
         cpu_time_limit_s=None if max_cpu_minutes is None else 60 * max_cpu_minutes,
         method_options=options,
     )  # fmt: skip
-    meta = {"data": Path(data).name, "validation": how}
+    console = _stderr()
     with _progress(console) as progress:
         task = progress.add_task(f"training {method}", total=episodes)
 
@@ -156,30 +122,26 @@ def train(
                 f"(cpu {record.cpu_seconds:.0f}s)"
             )
 
-        result = run_training(
-            config, train_set, val_set, output, meta,
+        summary = train_on_images(
+            data, output, config, val_split=val_split, val_fraction=val_fraction,
+            val_alphabets=_names(val_alphabets), image_size=image_size, mixed_sizes=mixed_sizes,
+            overwrite=force, on_message=progress.console.print,
             on_step=lambda done: progress.update(task, completed=done), on_epoch=on_epoch,
         )  # fmt: skip
-    summary = {
-        "model": str(output),
-        "method": method,
-        "device": result.device,
-        "episodes": result.episodes,
-        "seconds": round(result.seconds, 1),
-        "cpu_seconds": round(result.cpu_seconds, 1),
-        "best_epoch": result.best_epoch,
-        "validation": {**result.best_val.as_dict(), "split": how},
-        "history": [asdict(record) for record in result.history],
-    }
     if as_json:
         print(json.dumps(summary, indent=2))
     else:
+        best = summary["validation"]
         print(
-            f"Saved {output}: best validation accuracy {result.best_val} (epoch "
-            f"{result.best_epoch}), {result.episodes} episodes in {result.seconds:.0f}s "
-            f"({result.cpu_seconds:.0f}s CPU) on "
-            f"{result.device}."
+            f"Saved {output}: best validation accuracy {_percent(best)} (epoch "
+            f"{summary['best_epoch']}), {summary['episodes']} episodes in "
+            f"{summary['seconds']:.0f}s ({summary['cpu_seconds']:.0f}s CPU) on "
+            f"{summary['device']}."
         )
+
+
+def _percent(accuracy: dict[str, Any]) -> str:
+    return f"{100 * accuracy['accuracy']:.1f} ± {100 * accuracy['ci95']:.1f} %"
 
 
 @app.command("evaluate")
@@ -203,47 +165,24 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """N-way K-shot accuracy with a 95% confidence interval over test episodes."""
-    _set_threads(threads)
-    from metarec.fewshot.checkpoint import load_checkpoint
-    from metarec.fewshot.data import load_image_set, split_by_groups
-    from metarec.fewshot.device import amp_dtype, select_device
-    from metarec.fewshot.evaluate import evaluate as run_evaluation
-    from metarec.fewshot.predict import default_model_path
+    from metarec.fewshot.workflow import evaluate_on_images, set_threads
 
-    target = select_device(device)
-    model_path = model or default_model_path()
-    network, meta = load_checkpoint(model_path, target)
-    dataset = load_image_set(data, network.image_size, mixed_sizes=mixed_sizes)
-    if alphabets:
-        dataset = split_by_groups(dataset, _names(alphabets))[1]
-    if exclude_alphabets:
-        dataset = split_by_groups(dataset, _names(exclude_alphabets))[0]
+    set_threads(threads)
     console = _stderr()
     with _progress(console) as progress:
         task = progress.add_task(f"{ways}-way {shots}-shot", total=episodes)
-        accuracy = run_evaluation(
-            network, dataset, ways, shots, queries, episodes, seed, target,
-            amp_dtype(target) if network.name != "maml" else None,
-            on_episode=lambda done: progress.update(task, completed=done), views=views,
+        result = evaluate_on_images(
+            data, model, ways=ways, shots=shots, queries=queries, episodes=episodes,
+            alphabets=_names(alphabets), exclude_alphabets=_names(exclude_alphabets),
+            mixed_sizes=mixed_sizes, seed=seed, views=views, device=device,
+            on_episode=lambda done: progress.update(task, completed=done),
         )  # fmt: skip
-    result = {
-        "model": str(model_path),
-        "method": network.name,
-        "data": str(data),
-        "classes": dataset.n_classes,
-        "alphabets": dataset.group_names(),
-        "ways": ways,
-        "shots": shots,
-        "queries": queries,
-        "views": views,
-        **accuracy.as_dict(),
-    }
     if as_json:
         print(json.dumps(result, indent=2))
     else:
         print(
-            f"{ways}-way {shots}-shot accuracy of {network.name} on {dataset.n_classes} classes: "
-            f"{accuracy} (95% CI, {episodes} episodes)."
+            f"{ways}-way {shots}-shot accuracy of {result['method']} on {result['classes']} "
+            f"classes: {_percent(result)} (95% CI, {episodes} episodes)."
         )
 
 

@@ -138,34 +138,17 @@ def _print_report(report: Any) -> None:
 
 
 def _image_folder(folder: Path, as_json: bool) -> None:
-    from metarec.errors import DataError
-    from metarec.fewshot import is_image_folder
+    from metarec.recommend.images import image_task
 
-    if not is_image_folder(folder):
-        raise DataError(
-            f"{folder} is a folder but not an image dataset (one sub-folder of images per "
-            "class); pass a data file instead."
-        )
-    command = f"metarec fewshot predict --support {folder} --query QUERY_DIR"
+    answer = image_task(folder)
     if as_json:
         from metarec.cli.render import dumps
 
-        payload = {
-            "task": "image-few-shot",
-            "dataset": str(folder),
-            "recommendations": [
-                {
-                    "rank": 1,
-                    "algorithm": "protonet",
-                    "model": "shipped prototypical network",
-                    "command": command,
-                }
-            ],
-        }
-        typer.echo(dumps(payload))
+        typer.echo(dumps(answer))
         return
     typer.echo(
         f"{folder} holds images, one folder per class: this is an image few-shot task, which "
         "metarec answers with its neural few-shot learner (a prototypical network trained on "
-        f"Omniglot) rather than a tabular pipeline.\nClassify new images with:\n  {command}"
+        "Omniglot) rather than a tabular pipeline.\nClassify new images with:\n  "
+        f"{answer['recommendations'][0]['command']}"
     )
