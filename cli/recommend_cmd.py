@@ -60,7 +60,7 @@ def recommend(
     if plot is not None:
         from metarec.recommend.plotting import plot_report
 
-        plot_report(report, knowledge, plot)
+        plot_report(report, plot)
     if as_json:
         from metarec.cli.render import dumps
 

@@ -150,6 +150,28 @@ def test_plot_is_written(cli, kb_dir: Path, data_csv: Path, tmp_path: Path) -> N
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_plot_uses_the_learner_of_the_report(kb_dir: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from metarec.recommend import learner_cache
+    from metarec.recommend.plotting import plot_report
+
+    X, y = synthetic_dataset(200, 5, seed=7)
+    dataset = split_target(X.assign(label=y), "label", source="new")
+    report = recommend(dataset, kb_module.load(kb_dir), top_k=3, random_state=3)
+
+    def no_second_learner(*args, **kwargs):
+        raise AssertionError("plotting fitted or loaded another meta-learner")
+
+    monkeypatch.setattr(learner_cache, "fitted_learner", no_second_learner)
+    assert plot_report(report, tmp_path / "seed3.png").stat().st_size > 0
+    # The picture places the datasets as the report's learner compares them.
+    learner = report.learner
+    kb_points = learner.embed()
+    assert kb_points.shape == (len(learner.datasets_), len(learner.metafeature_names_))
+    distances = np.abs(learner.embed(report.metafeatures.to_frame().T) - kb_points).mean(axis=1)
+    assert distances.min() == pytest.approx(report.neighbours[0]["distance"])
+
+
 def test_shipped_kb_recommends_fittable_pipelines_for_the_example() -> None:
     from metarec.io import load_dataset
     from metarec.kb.store import default_path

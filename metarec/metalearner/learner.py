@@ -321,6 +321,15 @@ class MetaLearner:
         return cache[a]
 
     # ------------------------------------------------------------------ evidence
+    def embed(self, meta_features_new: pd.DataFrame | None = None) -> np.ndarray:
+        """Meta-features as the learner compares datasets: scaled, with missing values imputed.
+
+        ``None`` gives the knowledge-base datasets (rows in ``datasets_`` order)."""
+        if meta_features_new is None:
+            self._check_fitted()
+            return self._imputed
+        return self.scaler_.impute(self._query(meta_features_new))
+
     def neighbours(self, meta_features_new: pd.DataFrame, k: int = 3) -> pd.DataFrame:
         """The ``k`` nearest knowledge-base datasets per new dataset, with what won there.
 

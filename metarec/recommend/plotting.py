@@ -22,7 +22,9 @@ def _projection(reference: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, n
     return pca.transform(reference), pca.transform(query)
 
 
-def plot_report(report: Any, kb: Any, path: Path, random_state: int = 0) -> Path:
+def plot_report(report: Any, path: Path) -> Path:
+    """Draw ``report``'s ranking and where its dataset sits among the knowledge base's datasets
+    (as the meta-learner that made the report compares them) to ``path``."""
     try:
         import matplotlib
 
@@ -32,15 +34,9 @@ def plot_report(report: Any, kb: Any, path: Path, random_state: int = 0) -> Path
         raise MetaRecError(
             "--plot needs matplotlib; install it with `pip install 'metarec[plot]'`."
         ) from None
-    from metarec.kb.queries import learner_inputs
-    from metarec.recommend.learner_cache import fitted_learner
-
-    learner = fitted_learner(kb, report.evidence, random_state)
-    kb_features, _ = learner_inputs(kb, report.evidence)
-    kb_features = kb_features.reindex(learner.datasets_)
-    reference = learner.scaler_.impute(learner.scaler_.transform(kb_features))
-    query_frame = report.metafeatures.to_frame().T
-    query = learner.scaler_.impute(learner.scaler_.transform(query_frame))
+    learner = report.learner
+    reference = learner.embed()
+    query = learner.embed(report.metafeatures.to_frame().T)
     kb_xy, query_xy = _projection(reference, query)
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))

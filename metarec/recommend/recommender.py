@@ -44,6 +44,8 @@ class RecommendationReport:
     out_of_distribution: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     imputer_probes: dict[str, Any] | None = None
+    # The fitted meta-learner behind the report (for plots); not part of the JSON object.
+    learner: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,6 +134,7 @@ def recommend(
         },
         notes=list(dataset.notes),
         imputer_probes=probes.to_dict() if probes is not None else None,
+        learner=learner,
     )
     if probes is not None and probes.failure:
         report.notes.append(probes.failure)
