@@ -31,7 +31,6 @@ from metarec.imputation import (
     TOLERANCE,
     ImputerSelector,
     _family_columns,
-    _l1,
     campaign_dir,
     campaign_soft_labels,
     campaign_tables,
@@ -42,6 +41,7 @@ from metarec.imputation import (
     ranking_key,
     split_configuration,
 )
+from metarec.metalearner.preprocess import mean_l1_distance
 
 
 def problems(configurations: list[str]) -> dict[str, list[int]]:
@@ -122,7 +122,8 @@ def outer_fold(mf: pd.DataFrame, perf: pd.DataFrame, groups: pd.Series, train: n
         if key is not None:
             keys["metalearner"] = key
     # auto-sklearn's warm start, for one pick: the best imputer of the nearest dataset
-    dist = _l1(sel.scaler_.transform(mf.iloc[test]), sel.features_)
+    dist = mean_l1_distance(sel.scaler_.impute(sel.scaler_.transform(mf.iloc[test])),
+                            sel.features_)
     nearest = np.argmin(dist, axis=1)
     keys["knn_1nn"] = -np.nan_to_num(sel.gaps_[nearest], nan=np.inf)
     return picked, keys

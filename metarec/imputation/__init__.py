@@ -21,10 +21,10 @@ from metarec.imputation.selector import (
     MODELS,
     NATIVE_FAMILIES,
     TOLERANCE,
-    FeatureScaler,
     ImputationError,
     ImputerSelector,
     estimator_family,
+    feature_scaler,
     gap_table,
     hit_table,
     probe_key,
@@ -34,7 +34,7 @@ from metarec.imputation.selector import (
 
 __all__ = [
     "FAMILIES", "FEATURES", "MODELS", "MODEL_FILE", "NATIVE_FAMILIES", "TOLERANCE",
-    "FeatureScaler", "ImputationError", "ImputerSelector", "campaign_dir", "campaign_tables",
-    "dataset_groups", "estimator_family", "gap_table", "hit_table", "load_model", "probe_key",
+    "ImputationError", "ImputerSelector", "campaign_dir", "campaign_tables", "dataset_groups",
+    "estimator_family", "feature_scaler", "gap_table", "hit_table", "load_model", "probe_key",
     "ranking_key", "recommend_imputer", "soft_hit_table", "split_configuration", "train",
 ]

@@ -35,8 +35,10 @@ import numpy as np
 import pandas as pd
 
 from metarec.errors import MetaRecError
+from metarec.metalearner.evaluation import within_one_standard_error
+from metarec.metalearner.preprocess import MetaFeatureScaler, mean_l1_distance
 
-FORMAT = "metarec-imputer-selector/1"
+FORMAT = "metarec-imputer-selector/2"
 TOLERANCE = 0.01
 FAMILIES = ("linear", "random_forest", "lightgbm")
 NATIVE_FAMILIES = ("lightgbm",)
@@ -140,57 +142,11 @@ def family_columns(columns: pd.Index) -> dict[str, list[str]]:
 # ------------------------------------------------------------------------------ meta-features
 
 
-class FeatureScaler:
-    """Chosen meta-features -> [0, 1]: log for counts, clipped to the training range.
-
-    Clipping matters: the campaign subsampled rows, so a user's 100,000-row table must look like
-    the largest campaign dataset, not like something far outside every neighbourhood.
-    """
-
-    def fit(self, meta_features: pd.DataFrame) -> FeatureScaler:
-        raw = self._raw(meta_features)
-        self.columns_ = [c for c in FEATURES if raw[c].notna().any()]
-        values = raw[self.columns_].to_numpy(dtype=float)
-        self.min_ = np.nanmin(values, axis=0)
-        self.max_ = np.nanmax(values, axis=0)
-        scaled = self._scale(values)
-        self.median_ = np.nan_to_num(np.nanmedian(scaled, axis=0), nan=0.5)
-        return self
-
-    @staticmethod
-    def _raw(meta_features: pd.DataFrame) -> pd.DataFrame:
-        frame = meta_features.reindex(columns=list(FEATURES))
-        frame = frame.apply(pd.to_numeric, errors="coerce").astype(float)
-        frame = frame.replace([np.inf, -np.inf], np.nan)
-        for col in LOG_FEATURES:
-            frame[col] = np.sign(frame[col]) * np.log1p(np.abs(frame[col]))
-        return frame
-
-    def _scale(self, values: np.ndarray) -> np.ndarray:
-        span = np.where(self.max_ - self.min_ > 1e-12, self.max_ - self.min_, 1.0)
-        return np.clip((values - self.min_) / span, 0.0, 1.0)
-
-    def transform(self, meta_features: pd.DataFrame, impute: bool = True) -> np.ndarray:
-        values = self._raw(meta_features)[self.columns_].to_numpy(dtype=float)
-        scaled = self._scale(values)
-        return np.where(np.isnan(scaled), self.median_, scaled) if impute else scaled
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"columns": self.columns_, "min": self.min_.tolist(), "max": self.max_.tolist(),
-                "median": self.median_.tolist()}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> FeatureScaler:
-        self = cls()
-        self.columns_ = list(data["columns"])
-        self.min_ = np.asarray(data["min"], dtype=float)
-        self.max_ = np.asarray(data["max"], dtype=float)
-        self.median_ = np.asarray(data["median"], dtype=float)
-        return self
-
-
-def _l1(query: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    return np.abs(query[:, None, :] - reference[None, :, :]).mean(axis=2)
+def feature_scaler() -> MetaFeatureScaler:
+    """The meta-learner's scaler with the imputer model's fixed choices: :data:`FEATURES`, logs of
+    the counts, and scaled values clipped to the campaign's range (the campaign subsampled rows,
+    so a user's 100,000-row table must look like the largest campaign dataset)."""
+    return MetaFeatureScaler(columns=FEATURES, log_columns=LOG_FEATURES, clip=True)
 
 
 # ------------------------------------------------------------------------------- the selector
@@ -242,8 +198,8 @@ class ImputerSelector:
         return self
 
     def _fit_on(self, mf: pd.DataFrame, perf: pd.DataFrame, model: str) -> None:
-        self.scaler_ = FeatureScaler().fit(mf)
-        self.features_ = self.scaler_.transform(mf)
+        self.scaler_ = feature_scaler().fit(mf)
+        self.features_ = self.scaler_.impute(self.scaler_.transform(mf))
         labels = getattr(self, "labels_", None)
         hard = hit_table(perf, self.tolerance)
         if labels is not None:
@@ -321,9 +277,10 @@ class ImputerSelector:
         # best imputer only if it wins by more than the noise of the inner comparison itself.
         best = str(table.index[0])
         if best != "single_best":
+            # The single best is the simpler candidate; in error terms (1 - hit rate) its paired
+            # difference to the best model is the model's hit rate minus its own.
             diff = np.asarray(rates[best]) - np.asarray(rates["single_best"])
-            se = float(np.std(diff, ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else np.inf
-            if float(diff.mean()) <= se:
+            if len(diff) < 2 or within_one_standard_error(diff):
                 order = ["single_best"] + [m for m in table.index if m != "single_best"]
                 table = table.loc[order]
         return table
@@ -331,8 +288,8 @@ class ImputerSelector:
     # ---------------------------------------------------------------- prediction
     def _estimate(self, meta_features: pd.DataFrame) -> tuple[np.ndarray, ...]:
         """(P within tolerance, expected gap, uncertainty), each new datasets x configurations."""
-        query = self.scaler_.transform(meta_features)
-        dist = _l1(query, self.features_)
+        query = self.scaler_.impute(self.scaler_.transform(meta_features))
+        dist = mean_l1_distance(query, self.features_)
         k = WIDE_NEIGHBORS if self.chosen_ == "knn_wide" else self.n_neighbors
         k = min(k, len(self.features_))
         near = np.argsort(dist, axis=1, kind="stable")[:, :k]
@@ -423,7 +380,7 @@ class ImputerSelector:
                    n_neighbors=int(data["n_neighbors"]))
         self.chosen_ = str(data["model"])
         self.configurations_ = list(data["configurations"])
-        self.scaler_ = FeatureScaler.from_dict(data["scaler"])
+        self.scaler_ = MetaFeatureScaler.from_dict(data["scaler"])
         self.features_ = np.asarray(data["features"], dtype=float)
         self.hits_ = np.asarray(data["hits"], dtype=float)
         self.gaps_ = np.asarray(data["gaps"], dtype=float)

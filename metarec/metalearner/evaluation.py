@@ -72,3 +72,17 @@ def summary(table: pd.DataFrame, ks: Sequence[int] = (1, 5)) -> dict[str, float]
         out[f"regret@{k}"] = float(table[f"regret@{k}"].mean())
         out[f"rank@{k}"] = float(table[f"rank@{k}"].mean())
     return out
+
+
+def within_one_standard_error(difference: np.ndarray) -> bool:
+    """The one-standard-error rule on paired differences (candidate minus reference, lower is
+    better): the candidate counts as tied with the reference when its mean difference is at most
+    one standard error of that mean. With many candidates scored on a few hundred datasets the
+    lowest score is partly luck; ties then go to the simpler choice. One difference (or none)
+    has no standard error, so it only ties when it is not positive."""
+    difference = np.asarray(difference, dtype=float)
+    if len(difference) == 0:
+        return True
+    se = float(np.std(difference, ddof=1) / np.sqrt(len(difference))) if len(difference) > 1 \
+        else 0.0
+    return bool(np.mean(difference) <= se)

@@ -7,6 +7,9 @@ datasets: columns are matched by name, unknown columns are ignored and absent on
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -33,33 +36,50 @@ def as_float_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 class MetaFeatureScaler:
-    """Select, log-transform and min-max scale meta-features; NaN is kept (not imputed).
+    """Select, log-transform and min-max scale meta-features; NaN is kept (see :meth:`impute`).
 
-    A column is kept when at most ``max_missing`` of the knowledge-base datasets lack it and it is
-    not constant. A column is log-transformed when that makes its distribution markedly less
-    skewed (counts such as NumberOfInstances span five orders of magnitude, and on a linear scale
-    a min-max scaled L1 distance would see only the largest datasets as different).
+    By default a column is kept when at most ``max_missing`` of the knowledge-base datasets lack
+    it and it is not constant, and it is log-transformed when that makes its distribution markedly
+    less skewed (counts such as NumberOfInstances span five orders of magnitude, and on a linear
+    scale a min-max scaled L1 distance would see only the largest datasets as different).
+
+    ``columns`` / ``log_columns`` fix both choices instead (columns without any value are still
+    left out), and ``clip`` clips scaled values to [0, 1]: a model trained on subsampled tables
+    (the imputation campaign's) must see a user's 100,000-row table as its largest dataset, not as
+    something far outside every neighbourhood.
     """
 
-    def __init__(self, max_missing: float = 0.5, skew_threshold: float = 2.0) -> None:
+    def __init__(self, max_missing: float = 0.5, skew_threshold: float = 2.0, *,
+                 columns: Sequence[str] | None = None,
+                 log_columns: Sequence[str] | None = None, clip: bool = False) -> None:
         self.max_missing = max_missing
         self.skew_threshold = skew_threshold
+        self.columns = columns
+        self.log_columns = log_columns
+        self.clip = clip
 
     def fit(self, meta_features: pd.DataFrame) -> MetaFeatureScaler:
-        frame = as_float_frame(meta_features)
-        missing = frame.isna().mean()
-        keep = [c for c in frame.columns
-                if missing[c] <= self.max_missing and frame[c].nunique(dropna=True) > 1]
+        if self.columns is not None:
+            frame = as_float_frame(meta_features.reindex(columns=list(self.columns)))
+            keep = [c for c in frame.columns if frame[c].notna().any()]
+        else:
+            frame = as_float_frame(meta_features)
+            missing = frame.isna().mean()
+            keep = [c for c in frame.columns
+                    if missing[c] <= self.max_missing and frame[c].nunique(dropna=True) > 1]
         if not keep:
             raise ValueError("no usable meta-feature: every column is constant or mostly missing.")
         self.columns_: list[str] = [str(c) for c in keep]
-        log_cols = []
-        for col in keep:
-            values = frame[col].dropna().to_numpy()
-            raw_skew = abs(float(skew(values))) if values.size > 2 else 0.0
-            if raw_skew > self.skew_threshold:
-                if abs(float(skew(signed_log1p(values)))) < 0.5 * raw_skew:
-                    log_cols.append(col)
+        if self.log_columns is not None:
+            log_cols = [c for c in keep if c in set(self.log_columns)]
+        else:
+            log_cols = []
+            for col in keep:
+                values = frame[col].dropna().to_numpy()
+                raw_skew = abs(float(skew(values))) if values.size > 2 else 0.0
+                if raw_skew > self.skew_threshold:
+                    if abs(float(skew(signed_log1p(values)))) < 0.5 * raw_skew:
+                        log_cols.append(col)
         self.log_columns_: list[str] = [str(c) for c in log_cols]
         values = self._transform_raw(frame[keep])
         self.min_ = np.nanmin(values, axis=0)
@@ -67,6 +87,22 @@ class MetaFeatureScaler:
         self.scale_ = np.where(span > _EPS, span, 1.0)
         scaled = (values - self.min_) / self.scale_
         self.median_ = np.nanmedian(scaled, axis=0)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fitted state as plain JSON values."""
+        return {"columns": self.columns_, "log_columns": self.log_columns_,
+                "min": self.min_.tolist(), "scale": self.scale_.tolist(),
+                "median": self.median_.tolist(), "clip": bool(self.clip)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MetaFeatureScaler:
+        self = cls(clip=bool(data["clip"]))
+        self.columns_ = [str(c) for c in data["columns"]]
+        self.log_columns_ = [str(c) for c in data["log_columns"]]
+        self.min_ = np.asarray(data["min"], dtype=np.float64)
+        self.scale_ = np.asarray(data["scale"], dtype=np.float64)
+        self.median_ = np.asarray(data["median"], dtype=np.float64)
         return self
 
     def _transform_raw(self, frame: pd.DataFrame) -> np.ndarray:
@@ -80,7 +116,8 @@ class MetaFeatureScaler:
         frame = as_float_frame(meta_features)
         frame.columns = [str(c) for c in frame.columns]
         frame = frame.reindex(columns=self.columns_)
-        return (self._transform_raw(frame) - self.min_) / self.scale_
+        scaled = (self._transform_raw(frame) - self.min_) / self.scale_
+        return np.clip(scaled, 0.0, 1.0) if self.clip else scaled
 
     def impute(self, scaled: np.ndarray) -> np.ndarray:
         """Replace NaN by the knowledge base's median of each scaled column."""

@@ -135,11 +135,8 @@ def inner_validation(learner: Any, features: np.ndarray, imputed: np.ndarray,
     # paired standard error of the best counts as tied, and the one with the fewest
     # components among those wins.
     best = frame["regret@1"].idxmin()
-    within = {}
-    for name, values in regrets.items():
-        diff = values - regrets[best]
-        se = float(np.std(diff, ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
-        within[name] = bool(np.mean(diff) <= se)
+    within = {name: evaluation.within_one_standard_error(values - regrets[best])
+              for name, values in regrets.items()}
     frame["within_1se"] = pd.Series(within)
     table = frame.sort_values(["within_1se", "components", "regret@1", "regret@5"],
                               ascending=[False, True, True, True], kind="stable")
