@@ -4,7 +4,7 @@
 
 For each outer fold the meta-learners (kNN warm start, surrogate, auto, SBS) are fitted on the
 other datasets and rank the configurations of the held-out ones; the figures are defined in
-metarec/metalearning/evaluation.py (gap closed = ratio of means, normalised regret, rank).
+metarec/metalearner/evaluation.py (gap closed = ratio of means, normalised regret, rank).
 All models see the same folds in the same run. Results go to docs/benchmarks.md.
 
 Data: the Oboe matrix is read through the knowledge base when one is built (source ``oboe``),
@@ -257,7 +257,7 @@ def markdown(results: list[tuple[str, str, pd.DataFrame, dict, dict[str, list[st
         "(near-copies deferred; see docs/metalearner.md). Meta-features: OpenML's stored "
         "qualities.",
         "",
-        "Definitions (metarec/metalearning/evaluation.py), per held-out dataset over the "
+        "Definitions (metarec/metalearner/evaluation.py), per held-out dataset over the "
         "configurations run on it: *gap closed@k* = Σ(chosen@k − SBS) / Σ(VBS − SBS) over "
         "datasets (ratio of means; 1 = oracle, 0 = SBS, < 0 worse than SBS), where chosen@k is the "
         "best true performance among the model's top k, SBS the training fold's single best "

@@ -307,7 +307,7 @@ def _learner_commit() -> str:
 
     try:
         out = subprocess.run(["git", "log", "-1", "--format=%h", "--", "knowledge_base/models",
-                              "metarec/metalearning"], cwd=ROOT, capture_output=True, text=True,
+                              "metarec/metalearner"], cwd=ROOT, capture_output=True, text=True,
                              check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         out = ""
@@ -357,7 +357,7 @@ def write_report(results: dict[str, Any], args: argparse.Namespace) -> str:
     md = f"""## Warm start vs cold start (`bench/bench_warmstart.py`)
 
 Optuna TPE over metarec's search space, cold (Optuna's standard multivariate TPE, 10 random
-start-up trials) vs warm-started the way `metarec tune` does it (`warmstart.warm_start`: up to
+start-up trials) vs warm-started the way `metarec tune` does it (`metarec.tuning.warm_start`: up to
 {args.k} of the top {POOL * args.k} recommendations of the {", ".join(sources)}, best of each
 algorithm first, forests with at least 100 trees, class weighting "balanced" on imbalanced data;
 then TPE models from the warm trials at once{space_note}), meta-learner of commit
