@@ -16,6 +16,12 @@ those. ``--consolidate`` turns the parts into the tables in ``knowledge_base/imp
     nice -n 5 .venv/bin/python -m bench.imputation_campaign --part natural
     nice -n 5 .venv/bin/python -m bench.imputation_campaign --part injected --origins 30
     .venv/bin/python -m bench.imputation_campaign --consolidate
+
+``--drop-withdrawn`` removes, from every table in ``--out`` (runs, datasets, meta-features, probes,
+retest), the datasets whose source file is no longer in the shared folder (data withdrawn there
+after the campaign ran; an injected variant goes with its origin) and rewrites ``summary.json``::
+
+    .venv/bin/python -m bench.imputation_campaign --drop-withdrawn
 """
 
 from __future__ import annotations
@@ -366,6 +372,10 @@ def consolidate(work: Path, out: Path) -> dict[str, int]:
                 "imputer": imputer, "task_type": task_type, "spec": spec}
     with open(out / "configurations.json", "w", encoding="utf-8") as handle:
         json.dump(configs, handle, indent=1, sort_keys=True)
+    return write_summary(ds, runs_frame, out)
+
+
+def write_summary(ds: pd.DataFrame, runs_frame: pd.DataFrame, out: Path) -> dict[str, Any]:
     done = ds[ds["skipped"].fillna("") == ""]
     summary = {"datasets_run": int(len(done)), "datasets_skipped": int(len(ds) - len(done)),
                "natural": int((done["kind"] == "natural").sum()),
@@ -377,6 +387,57 @@ def consolidate(work: Path, out: Path) -> dict[str, int]:
     with open(out / "summary.json", "w", encoding="utf-8") as handle:
         json.dump(summary, handle, indent=1)
     return summary
+
+
+# ------------------------------------------------------------------------ withdrawn source data
+
+
+def source_file(origin: str) -> Path:
+    """The raw file under the shared folder that a campaign origin (``liac/...``) is read from."""
+    kind, _, rest = origin.partition("/")
+    if kind == "liac":
+        return SHARED / "liac_arff" / f"{rest}.arff.gz"
+    if kind == "pmlb":
+        return SHARED / "pmlb" / "datasets" / rest / f"{rest}.tsv.gz"
+    if kind == "openml":
+        files = sorted((SHARED / "openml_arff" / rest).glob("*.arff.gz"))
+        return files[0] if files else SHARED / "openml_arff" / rest / f"{rest}.arff.gz"
+    raise ValueError(f"campaign origin {origin!r} names no known folder of the shared data")
+
+
+def withdrawn(ds: pd.DataFrame) -> list[str]:
+    """Ids of campaign datasets whose source file no longer exists in the shared folder.
+
+    The recorded ``path`` (relative to the shared folder) is checked where there is one; a dataset
+    skipped before its file was read has none, and its origin's file is checked instead.
+    """
+    gone = []
+    for row in ds.itertuples():
+        path = row.path if isinstance(row.path, str) and row.path else None
+        file = SHARED.parent.parent / path if path else source_file(str(row.origin))
+        if not file.is_file():
+            gone.append(str(row.dataset_id))
+    return sorted(gone)
+
+
+def drop_withdrawn(out: Path) -> dict[str, Any]:
+    """Remove withdrawn datasets from every campaign table in ``out``; rewrite the summary."""
+    if not SHARED.is_dir():
+        raise SystemExit(f"needs the shared data folder {SHARED} to tell what was withdrawn")
+    ds = pd.read_parquet(out / "datasets.parquet")
+    gone = set(withdrawn(ds))
+    removed: dict[str, int] = {}
+    for file in sorted(out.glob("*.parquet")):
+        table = pd.read_parquet(file)
+        if "dataset_id" not in table.columns:
+            continue
+        keep = ~table["dataset_id"].isin(gone)
+        removed[file.stem] = int((~keep).sum())
+        if not keep.all():
+            table[keep].to_parquet(file, index=False)
+    ds = pd.read_parquet(out / "datasets.parquet")
+    summary = write_summary(ds, pd.read_parquet(out / "runs.parquet"), out)
+    return {"withdrawn": sorted(gone), "rows_removed": removed, "summary": summary}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -393,9 +454,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=WORK)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--consolidate", action="store_true", help="only write the tables")
+    parser.add_argument("--drop-withdrawn", action="store_true",
+                        help="only remove datasets whose source file left the shared folder "
+                             "from the tables in --out (after --consolidate, if also given)")
     args = parser.parse_args(argv)
     if args.n_jobs > 2:
         print("note: n_jobs above 2 competes with other work on this machine", file=sys.stderr)
+    if args.drop_withdrawn:
+        if args.consolidate:
+            print(json.dumps(consolidate(args.work, args.out)))
+        print(json.dumps(drop_withdrawn(args.out)))
+        return 0
     if not args.consolidate:
         if not SHARED.exists():
             print(f"needs the shared data folder {SHARED}", file=sys.stderr)
