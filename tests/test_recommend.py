@@ -82,7 +82,8 @@ def test_table_output_and_single_feature_dataset(cli, kb_dir: Path, tmp_path: Pa
     assert code == 0, stderr
     assert "predicted score" in stdout
     assert "Most similar datasets" in stdout
-    assert stdout.count("unlike anything in the knowledge base") <= 1
+    # One normal feature, two balanced classes: within the knowledge base's range, no warning.
+    assert "unlike anything in the knowledge base" not in " ".join(stdout.split())
 
 
 def test_far_away_dataset_is_flagged(kb_dir: Path) -> None:
@@ -94,6 +95,18 @@ def test_far_away_dataset_is_flagged(kb_dir: Path) -> None:
     ood = report.out_of_distribution
     assert ood["flag"]
     assert ood["distance"] > ood["threshold"]
+
+
+def test_far_away_dataset_gets_one_warning_in_the_table(cli, kb_dir: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.lognormal(sigma=3, size=(200, 30)), columns=[f"c{i}" for i in range(30)])
+    X.assign(t=rng.choice(list("abcdefghij"), 200)).to_csv(tmp_path / "far.csv", index=False)
+    code, stdout, stderr = cli("recommend", str(tmp_path / "far.csv"), "-t", "t", "--kb",
+                               str(kb_dir))
+    assert code == 0, stderr
+    text = " ".join(stdout.split())  # the console wraps long lines
+    assert text.count("unlike anything in the knowledge base") == 1
+    assert "the predicted scores are less reliable" in text
 
 
 def test_no_runs_for_the_task_type_is_a_clear_error(kb_dir: Path, cli, tmp_path: Path) -> None:
