@@ -191,19 +191,62 @@ def test_class_weight_hint_needs_a_balanced_score_and_imbalanced_classes() -> No
     assert not balanced_class_weight(["a"] * 50 + ["b"] * 45, "balanced_accuracy")
 
 
+def _record_model_proposals(sampler: optuna.samplers.BaseSampler,
+                            proposed: dict[int, set[str]]) -> None:
+    """Record, per trial number, the parameters ``sampler`` proposes from its model: TPE's
+    relative sampling proposes nothing during its random start-up phase (and is not asked for
+    enqueued trials)."""
+    real = sampler.sample_relative
+
+    def spy(study, trial, search_space):
+        params = real(study, trial, search_space)
+        proposed[trial.number] = set(params)
+        return params
+
+    sampler.sample_relative = spy
+
+
+def _toy_study(sampler: optuna.samplers.BaseSampler, n_warm: int,
+               n_trials: int) -> dict[int, set[str]]:
+    """Two algorithms, each with its own parameter; ``n_warm`` enqueued trials first."""
+    proposed: dict[int, set[str]] = {}
+    _record_model_proposals(sampler, proposed)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    for i in range(n_warm):
+        algorithm = "ab"[i % 2]
+        study.enqueue_trial({"algorithm": algorithm, f"{algorithm}:v": 0.9 - 0.01 * i})
+
+    def objective(trial: optuna.Trial) -> float:
+        algorithm = trial.suggest_categorical("algorithm", ["a", "b"])
+        return -(trial.suggest_float(f"{algorithm}:v", 0, 1) - 0.9) ** 2 - (algorithm == "b")
+
+    study.optimize(objective, n_trials=n_trials)
+    return proposed
+
+
 def test_warm_sampler_models_right_after_the_warm_trials() -> None:
-    cold = warm_sampler(0, n_warm=0)
-    warm = warm_sampler(0, n_warm=7)
-    assert isinstance(cold, optuna.samplers.TPESampler)
-    # Cold: Optuna's standard TPE (10 random start-up trials); warm: the warm trials are the
-    # start-up phase.
-    assert cold._n_startup_trials == 10
-    assert warm._n_startup_trials == 7
-    for sampler in (cold, warm):
-        assert sampler._multivariate and sampler._group
+    # Warm: the 7 warm trials are the start-up phase; the model proposes from trial 7 on.
+    warm = _toy_study(warm_sampler(0, n_warm=7), n_warm=7, n_trials=9)
+    assert [n for n, params in sorted(warm.items()) if params] == [7, 8]
+    # Cold: Optuna's standard TPE, whose 10 random start-up trials count enqueued ones too.
+    cold = _toy_study(warm_sampler(0, n_warm=0), n_warm=7, n_trials=12)
+    assert [n for n, params in sorted(cold.items()) if params] == [10, 11]
+    # Multivariate and grouped: each algorithm's conditional parameter is modelled with it.
+    assert warm[7] == cold[10] == {"algorithm", "a:v", "b:v"}
 
 
-def test_tune_runs_the_warm_trials_first_then_the_model() -> None:
+def test_tune_runs_the_warm_trials_first_then_the_model(monkeypatch) -> None:
+    from metarec import warmstart
+
+    proposed: dict[int, set[str]] = {}
+    real_sampler = warmstart.warm_sampler
+
+    def recorded_sampler(*args, **kwargs):
+        sampler = real_sampler(*args, **kwargs)
+        _record_model_proposals(sampler, proposed)
+        return sampler
+
+    monkeypatch.setattr(warmstart, "warm_sampler", recorded_sampler)
     X, y = _data(80)
     recs = _recs([_spec("logistic_regression", C=0.5), _spec("logistic_regression", C=2.0),
                   _spec("gaussian_nb"), _spec("decision_tree", max_depth=3)])
@@ -211,9 +254,9 @@ def test_tune_runs_the_warm_trials_first_then_the_model() -> None:
     ranks = [t.user_attrs.get("metarec:warm_start_rank") for t in study.trials]
     assert ranks == [1, 3, 4, None, None]
     assert study.trials[0].params["logistic_regression:C"] == 0.5
-    assert study.sampler._n_startup_trials == 3
-    cold, _ = tune(X, y, [], n_trials=1, cv=2, random_state=0, kb=False)
-    assert cold.sampler._n_startup_trials == 10
+    # The trial right after the three warm ones is proposed by TPE's model, not at random.
+    assert [n for n, params in sorted(proposed.items()) if params] == [3, 4]
+    assert ALGORITHM_PARAM in proposed[3]
 
 
 def test_recommended_space_keeps_the_recommended_algorithms_whole() -> None:
