@@ -15,7 +15,6 @@ from metarec.errors import DataError, MetaRecError
 from metarec.pipelines import build
 from metarec.searchspace import ALGORITHM_PARAM, build_space, kb_ranges
 from metarec.warmstart import (
-    MIN_FOREST_TREES,
     TuningError,
     balanced_class_weight,
     default_portfolio,
@@ -172,8 +171,8 @@ def test_warm_start_covers_algorithms_first_and_translates_for_tuning() -> None:
     # The best of each algorithm first, in rank order; the second boosting config comes last.
     assert [rank for rank, _ in pairs] == [1, 3, 4, 5]
     params = [p for _, p in pairs]
-    # KB forests were run with 10 trees: at least the library default is evaluated.
-    assert params[1]["random_forest:n_estimators"] == MIN_FOREST_TREES
+    # KB forests were run with 10 trees: at least scikit-learn's default (100) is evaluated.
+    assert params[1]["random_forest:n_estimators"] == 100
     # Class weighting that the recommendation leaves open follows the balanced score.
     assert params[1]["random_forest:class_weight"] == "balanced"
     assert params[2]["logistic_regression:class_weight"] == "balanced"
@@ -340,7 +339,7 @@ def test_zero_trials_returns_the_top_recommendation() -> None:
     y_rare = pd.Series(np.where(np.arange(len(X)) < 10, "rare", "common"))
     _, forest = tune(X, y_rare, _recs([_spec("random_forest", n_estimators=10)]), n_trials=0,
                      cv=2, kb=False)
-    assert forest["hyperparameters"] == {"n_estimators": MIN_FOREST_TREES,
+    assert forest["hyperparameters"] == {"n_estimators": 100,
                                          "class_weight": "balanced"}
 
 
@@ -419,7 +418,7 @@ def test_translate_spec_fills_open_settings_only() -> None:
     from metarec.warmstart import translate_spec
 
     forest = translate_spec(_spec("extra_trees", n_estimators=10), "balanced")
-    assert forest["hyperparameters"] == {"n_estimators": MIN_FOREST_TREES,
+    assert forest["hyperparameters"] == {"n_estimators": 100,
                                          "class_weight": "balanced"}
     kept = translate_spec(_spec("svm", class_weight={"0": 2.0}), "balanced")
     assert kept["hyperparameters"]["class_weight"] == {"0": 2.0}
