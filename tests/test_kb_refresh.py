@@ -15,7 +15,6 @@ import requests
 
 from metarec.errors import KnowledgeBaseError
 from metarec.kb import load, refresh, store
-from tests.test_kb_store import manifest, tiny_tables
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openml"
 
@@ -68,9 +67,9 @@ def fake(monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def user_kb(tmp_path) -> Path:
+def user_kb(tmp_path, tiny_tables, kb_manifest) -> Path:
     out = tmp_path / "user-kb"
-    store.write(tiny_tables(), manifest(), out)
+    store.write(tiny_tables(), kb_manifest(), out)
     return out
 
 
