@@ -14,11 +14,10 @@ from metarec import pipelines
 from metarec.errors import KnowledgeBaseError
 from metarec.io import split_target
 from metarec.recommend import choose_evidence, recommend
-from tests.kb_factory import CONFIGURATIONS, make_kb, synthetic_dataset
 
 
 @pytest.fixture(scope="module")
-def kb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def kb_dir(tmp_path_factory: pytest.TempPathFactory, make_kb) -> Path:
     return make_kb(tmp_path_factory.mktemp("kb") / "knowledge_base")
 
 
@@ -30,19 +29,20 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture
-def data_csv(tmp_path: Path) -> Path:
+def data_csv(tmp_path: Path, synthetic_dataset) -> Path:
     X, y = synthetic_dataset(300, 5, seed=99, missing=0.1)
     X.assign(label=y).to_csv(tmp_path / "new.csv", index=False)
     return tmp_path / "new.csv"
 
 
-def test_recommendations_are_ranked_buildable_pipelines(kb_dir: Path) -> None:
+def test_recommendations_are_ranked_buildable_pipelines(kb_dir: Path, synthetic_dataset,
+                                                         kb_configurations) -> None:
     X, y = synthetic_dataset(300, 5, seed=99, missing=0.1)
     dataset = split_target(X.assign(label=y), "label", source="new")
     report = recommend(dataset, kb_module.load(kb_dir), top_k=3)
     recs = report.recommendations
     assert [r["rank"] for r in recs] == [1, 2, 3]
-    assert {r["configuration_id"] for r in recs} <= set(CONFIGURATIONS)
+    assert {r["configuration_id"] for r in recs} <= set(kb_configurations)
     for rec in recs:
         assert 0 <= rec["predicted_score"] <= 1
         assert rec["uncertainty"] >= 0
@@ -179,7 +179,8 @@ def test_shipped_kb_recommends_fittable_pipelines_for_the_example() -> None:
     assert (model.predict(dataset.X) == dataset.y).mean() > 0.6
 
 
-def test_recommend_probes_each_family_once_and_follows_it(kb_dir: Path) -> None:
+def test_recommend_probes_each_family_once_and_follows_it(kb_dir: Path,
+                                                          synthetic_dataset) -> None:
     X, y = synthetic_dataset(300, 5, seed=99, missing=0.1)
     dataset = split_target(X.assign(label=y), "label", source="new")
     knowledge = kb_module.load(kb_dir)
@@ -196,7 +197,7 @@ def test_recommend_probes_each_family_once_and_follows_it(kb_dir: Path) -> None:
     assert "imputer_probes" not in recommend(dataset, knowledge, top_k=3).to_dict()
 
 
-def test_recommend_cli_probe_flag(cli, kb_dir: Path, tmp_path: Path) -> None:
+def test_recommend_cli_probe_flag(cli, kb_dir: Path, tmp_path: Path, synthetic_dataset) -> None:
     X, y = synthetic_dataset(200, 4, seed=5, missing=0.15)
     X.assign(label=y).to_csv(tmp_path / "gaps.csv", index=False)
     code, stdout, stderr = cli("recommend", str(tmp_path / "gaps.csv"), "-t", "label", "--kb",
@@ -222,8 +223,8 @@ def test_scale_dependent_regression_scores_come_with_a_warning() -> None:
     assert any("scale of the knowledge base's targets" in note for note in report.notes)
 
 
-def test_probe_that_cannot_run_is_one_warning_and_a_fallback(cli, kb_dir: Path,
-                                                             tmp_path: Path) -> None:
+def test_probe_that_cannot_run_is_one_warning_and_a_fallback(cli, kb_dir: Path, tmp_path: Path,
+                                                             synthetic_dataset) -> None:
     X, y = synthetic_dataset(200, 4, seed=6, missing=0.15)
     y = pd.Series(y).astype(str)
     y.iloc[:2] = "rare"  # two rows: too few for 3-fold stratified CV
