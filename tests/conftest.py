@@ -19,7 +19,7 @@ requires_shared_data = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip(f"needs the shared data folder {SHARED_DATA}, which is not present here")
