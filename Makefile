@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.metarec-installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test test-slow lint bench clean
 
 install: $(STAMP)
 
@@ -23,6 +23,10 @@ lint: install
 
 test: install lint
 	$(BIN)/python -m pytest -q
+
+# The tests marked slow, which `make test` leaves out (pyproject's addopts); CI runs both.
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

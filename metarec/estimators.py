@@ -23,14 +23,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import (
-    _check_feature_names,
-    _check_n_features,
-    check_array,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +76,9 @@ class _MetaRecBase(BaseEstimator):
             pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
             for t in X.dtypes
         ):
-            # Mixed types: keep the columns' own dtypes for the pipeline's encoders.
-            _check_feature_names(self, X, reset=reset)
-            _check_n_features(self, X, reset=reset)
+            # Mixed types: keep the columns' own dtypes for the pipeline's encoders (feature
+            # names and count are checked, X is not converted).
+            validate_data(self, X, reset=reset, skip_check_array=True)
             numeric = X.select_dtypes("number")
             if numeric.size and np.isinf(numeric.to_numpy(dtype=float)).any():
                 raise ValueError("Input X contains infinity or a value too large for dtype.")

@@ -1,9 +1,13 @@
-"""Shared fixtures: the location of ../shared/data and a CLI runner that keeps stderr apart."""
+"""Shared fixtures: the location of ../shared/data, a CLI runner that keeps stderr apart, and
+builders of small knowledge bases and datasets (factory fixtures where they take parameters)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -15,7 +19,7 @@ requires_shared_data = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip(f"needs the shared data folder {SHARED_DATA}, which is not present here")
@@ -35,3 +39,229 @@ def cli():
         return result.exit_code, result.stdout, result.stderr
 
     return invoke
+
+
+# -- storage-level knowledge bases -------------------------------------------------------------
+def _tiny_tables(n_runs: int = 4) -> dict[str, pd.DataFrame]:
+    datasets = pd.DataFrame({
+        "dataset_id": ["openml-1", "openml-2"], "name": ["one", "two"], "source": "test",
+        "openml_did": [1, 2], "openml_task_id": [10, pd.NA], "task_type": "classification",
+        "n_instances": [100, 200], "n_features": [5, 6], "n_classes": [2, 3],
+        "has_missing": [False, True], "id_mapping": "dataset id stated by the source",
+    })
+    metafeatures = pd.DataFrame({
+        "dataset_id": ["openml-1", "openml-2"], "quality": "NumberOfInstances",
+        "value": [100.0, 200.0], "origin": "openml", "source": "test",
+    })
+    spec = json.dumps({"algorithm": "gaussian_nb"})
+    configurations = pd.DataFrame({
+        "configuration_id": ["test-a"], "source": "test", "task_type": "classification",
+        "algorithm": "gaussian_nb", "imputer": "mean", "hyperparameters": "{}",
+        "original": "{}", "translation": "", "spec": spec,
+    })
+    runs = pd.DataFrame({
+        "dataset_id": [f"openml-{1 + i % 2}" for i in range(n_runs)],
+        "openml_task_id": pd.array([pd.NA] * n_runs, dtype="Int64"),
+        "configuration_id": "test-a", "metric": [f"m{i}" for i in range(n_runs)],
+        "value": [0.1 * i for i in range(n_runs)], "higher_is_better": False,
+        "runtime_s": 1.0, "source": "test",
+    })
+    return {"datasets": datasets, "metafeatures": metafeatures,
+            "configurations": configurations, "runs": runs}
+
+
+def _kb_manifest() -> dict:
+    from metarec.kb import schema, store
+
+    return {"format": store.FORMAT, "kb_version": schema.KB_VERSION, "build_date": "test"}
+
+
+@pytest.fixture(scope="session")
+def tiny_tables():
+    """Factory: ``tiny_tables(n_runs=4)`` gives the four tables of a knowledge base with two
+    datasets, one configuration and ``n_runs`` runs (new frames on every call)."""
+    return _tiny_tables
+
+
+@pytest.fixture(scope="session")
+def kb_manifest():
+    """Factory: ``kb_manifest()`` gives a minimal valid manifest (a new dict on every call)."""
+    return _kb_manifest
+
+
+# -- a small, real knowledge base for the recommender ------------------------------------------
+# Synthetic datasets, really profiled, with runs whose ranking depends on the datasets'
+# meta-features in a known way.
+KB_CONFIGURATIONS = {
+    "tree-shallow": {"algorithm": "decision_tree", "hyperparameters": {"max_depth": 2}},
+    "tree-deep": {"algorithm": "decision_tree", "hyperparameters": {"max_depth": 12}},
+    "knn-5": {"algorithm": "k_nearest_neighbors", "hyperparameters": {"n_neighbors": 5}},
+    "logreg": {"algorithm": "logistic_regression", "hyperparameters": {"C": 1.0}},
+    "forest": {"algorithm": "random_forest", "hyperparameters": {"n_estimators": 20}},
+    "nb": {"algorithm": "gaussian_nb", "hyperparameters": {}},
+}
+
+
+def _synthetic_dataset(
+    n_rows: int, n_features: int, seed: int, missing: float = 0.0
+) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        rng.normal(size=(n_rows, n_features)), columns=[f"f{i}" for i in range(n_features)]
+    )
+    if n_features > 2:
+        X["cat"] = pd.Categorical(rng.choice(["a", "b", "c"], n_rows))
+    logits = X.iloc[:, 0] - 0.5 * X.iloc[:, 1 % n_features]
+    y = pd.Series(
+        pd.Categorical(np.where(logits + rng.normal(scale=0.5, size=n_rows) > 0, "p", "n"))
+    )
+    if missing:
+        mask = rng.uniform(size=X.shape) < missing
+        X = X.mask(mask)
+    return X, y
+
+
+def _performance(profile: pd.Series, config: str) -> float:
+    """Balanced error rate that depends on size and width, so the best configuration varies."""
+    n = profile["NumberOfInstances"]
+    width = profile["NumberOfNumericFeatures"]
+    base = {
+        "tree-shallow": 0.30 - 0.0001 * n,
+        "tree-deep": 0.35 - 0.0002 * n,
+        "knn-5": 0.20 + 0.02 * width,
+        "logreg": 0.18 + 0.004 * width,
+        "forest": 0.22 - 0.00005 * n,
+        "nb": 0.25,
+    }[config]
+    return float(np.clip(base, 0.01, 0.99))
+
+
+def _make_kb(out: Path, n_datasets: int = 30) -> Path:
+    """Write a knowledge base of ``n_datasets`` profiled classification datasets to ``out``."""
+    import metafeatures
+    from metarec import pipelines
+    from metarec.kb import schema, store
+
+    datasets, mf_rows, run_rows = [], [], []
+    for i in range(n_datasets):
+        n_rows = 60 + 40 * (i % 10)
+        n_features = 2 + (i * 7) % 15
+        X, y = _synthetic_dataset(n_rows, n_features, seed=i, missing=0.05 * (i % 3 == 0))
+        profile = metafeatures.extract(X, y, groups=["simple", "statistical", "info-theory"])
+        dataset_id = f"synthetic-{i}"
+        datasets.append(
+            {
+                "dataset_id": dataset_id,
+                "name": f"synthetic {i}",
+                "source": "test",
+                "openml_did": pd.NA,
+                "openml_task_id": pd.NA,
+                "task_type": "classification",
+                "n_instances": n_rows,
+                "n_features": X.shape[1],
+                "n_classes": 2,
+                "has_missing": bool(X.isna().any().any()),
+                "id_mapping": "",
+            }
+        )
+        mf_rows += [
+            {
+                "dataset_id": dataset_id,
+                "quality": q,
+                "value": v,
+                "origin": "local",
+                "source": "test",
+            }
+            for q, v in profile.items()
+        ]
+        run_rows += [
+            {
+                "dataset_id": dataset_id,
+                "openml_task_id": pd.NA,
+                "configuration_id": config,
+                "metric": "balanced_error_rate",
+                "value": _performance(profile, config),
+                "higher_is_better": False,
+                "runtime_s": np.nan,
+                "source": "test",
+            }
+            for config in KB_CONFIGURATIONS
+        ]
+    config_rows = []
+    for config, raw in KB_CONFIGURATIONS.items():
+        spec = pipelines.normalize_spec({"task": "classification", "imputer": "median", **raw})
+        config_rows.append(
+            {
+                "configuration_id": config,
+                "source": "test",
+                "task_type": "classification",
+                "algorithm": raw["algorithm"],
+                "imputer": "median",
+                "hyperparameters": json.dumps(raw["hyperparameters"]),
+                "original": json.dumps(raw),
+                "translation": "",
+                "spec": json.dumps(spec),
+            }
+        )
+    tables = {
+        "datasets": pd.DataFrame(datasets),
+        "metafeatures": pd.DataFrame(mf_rows),
+        "configurations": pd.DataFrame(config_rows),
+        "runs": pd.DataFrame(run_rows),
+    }
+    manifest = {
+        "format": store.FORMAT,
+        "kb_version": schema.KB_VERSION,
+        "build_date": "test",
+        "sources": {"test": {"provenance": "synthetic datasets made by tests/conftest.py"}},
+    }
+    store.write(tables, manifest, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def synthetic_dataset():
+    """Factory: ``synthetic_dataset(n_rows, n_features, seed, missing=0.0)`` gives (X, y), a
+    binary classification whose class follows the first two columns."""
+    return _synthetic_dataset
+
+
+@pytest.fixture(scope="session")
+def make_kb():
+    """Factory: ``make_kb(out, n_datasets=30)`` writes the recommender's test knowledge base
+    (configurations: ``kb_configurations``) to ``out`` and returns ``out``."""
+    return _make_kb
+
+
+@pytest.fixture(scope="session")
+def kb_configurations() -> dict[str, dict]:
+    """The configurations of ``make_kb``'s knowledge base, by configuration id."""
+    return json.loads(json.dumps(KB_CONFIGURATIONS))
+
+
+# -- imputation ----------------------------------------------------------------------------------
+def _synthetic_imputation_kb(n: int = 90, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Meta-features and CV scores where iterative wins when missingness is predictable."""
+    rng = np.random.default_rng(seed)
+    mf = pd.DataFrame({
+        "MissingValueRate": rng.uniform(0.02, 0.4, n),
+        "MeanMissingPredictability": rng.uniform(0, 1, n),
+        "NumberOfInstances": rng.integers(100, 2000, n).astype(float),
+    }, index=[f"d{i}" for i in range(n)])
+    configs = [f"{fam}:{imp}" for fam in ("linear", "lightgbm")
+               for imp in ("mean", "median", "iterative")] + ["lightgbm:native"]
+    perf = pd.DataFrame(0.7 + rng.normal(0, 0.003, (n, len(configs))), index=mf.index,
+                        columns=configs)
+    good = np.where(mf["MeanMissingPredictability"] > 0.5, "iterative", "mean")
+    for i, d in enumerate(mf.index):
+        for fam in ("linear", "lightgbm"):
+            perf.loc[d, f"{fam}:{good[i]}"] += 0.05
+    return mf, perf
+
+
+@pytest.fixture(scope="session")
+def synthetic_imputation_kb():
+    """Factory: ``synthetic_imputation_kb(n=90, seed=0)`` gives (meta-features, scores) of ``n``
+    datasets on which the iterative imputer wins where missingness is predictable, mean
+    elsewhere (new frames on every call)."""
+    return _synthetic_imputation_kb

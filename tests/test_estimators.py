@@ -180,3 +180,14 @@ def test_untuned_fit_weights_imbalanced_classes_like_the_warm_start(monkeypatch)
     balanced = pd.Series(np.where(np.arange(90) % 2 == 0, "a", "b"), index=X.index)
     fitted = MetaRecClassifier(random_state=0).fit(X, balanced).best_spec_["hyperparameters"]
     assert "class_weight" not in fitted
+
+
+def test_mixed_type_frames_are_checked_for_feature_names_and_count() -> None:
+    # Categorical/text columns skip numeric conversion; their names and count are still checked.
+    X, y = _frame(40)
+    model = MetaRecClassifier(kb=False, random_state=0).fit(X, y)
+    assert list(model.feature_names_in_) == ["num", "noise", "colour", "flag"]
+    with pytest.raises(ValueError, match="feature names"):
+        model.predict(X[["noise", "num", "colour", "flag"]])
+    with pytest.raises(ValueError, match="feature names"):
+        model.predict(X.drop(columns="noise"))

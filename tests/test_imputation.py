@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.imputation_campaign import run_dataset
 from metarec.imputation import (
     ImputationError,
     ImputerSelector,
@@ -85,6 +84,8 @@ def test_missing_target_rows_are_dropped_and_counted() -> None:
 
 
 def test_campaign_finds_the_clearly_right_imputer() -> None:
+    from metarec.imputation.probe import cross_validate_imputers
+
     # The only signal is *whether* a value is missing: only the constant imputer's missing
     # indicator lets a linear model see it, so it must win by a wide margin.
     rng = np.random.default_rng(0)
@@ -92,8 +93,8 @@ def test_campaign_finds_the_clearly_right_imputer() -> None:
     y = pd.Series(rng.integers(0, 2, n)).map({0: "no", 1: "yes"}).astype("category")
     X = pd.DataFrame(rng.standard_normal((n, 3)), columns=["a", "b", "c"])
     X.loc[y.to_numpy() == "yes", "a"] = np.nan
-    runs = pd.DataFrame(run_dataset(X, y, "classification", n_folds=3, n_jobs=1,
-                                    families=("linear",)))
+    runs = pd.DataFrame(cross_validate_imputers(X, y, "classification", n_folds=3, n_jobs=1,
+                                                families=("linear",)))
     perf = runs.assign(config="linear:" + runs["imputer"]).set_index("config")["value"]
     assert perf.idxmax() == "linear:constant"
     assert perf["linear:constant"] > 0.95 and perf["linear:mean"] < 0.8
@@ -111,27 +112,8 @@ def test_campaign_configurations_offer_native_only_to_nan_handling_estimators() 
 # ------------------------------------------------------------------------------- recommender
 
 
-def _synthetic_kb(n: int = 90, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Meta-features and CV scores where iterative wins when missingness is predictable."""
-    rng = np.random.default_rng(seed)
-    mf = pd.DataFrame({
-        "MissingValueRate": rng.uniform(0.02, 0.4, n),
-        "MeanMissingPredictability": rng.uniform(0, 1, n),
-        "NumberOfInstances": rng.integers(100, 2000, n).astype(float),
-    }, index=[f"d{i}" for i in range(n)])
-    configs = [f"{fam}:{imp}" for fam in ("linear", "lightgbm")
-               for imp in ("mean", "median", "iterative")] + ["lightgbm:native"]
-    perf = pd.DataFrame(0.7 + rng.normal(0, 0.003, (n, len(configs))), index=mf.index,
-                        columns=configs)
-    good = np.where(mf["MeanMissingPredictability"] > 0.5, "iterative", "mean")
-    for i, d in enumerate(mf.index):
-        for fam in ("linear", "lightgbm"):
-            perf.loc[d, f"{fam}:{good[i]}"] += 0.05
-    return mf, perf
-
-
-def test_selector_learns_a_clear_rule_on_held_out_datasets() -> None:
-    mf, perf = _synthetic_kb()
+def test_selector_learns_a_clear_rule_on_held_out_datasets(synthetic_imputation_kb) -> None:
+    mf, perf = synthetic_imputation_kb()
     selector = ImputerSelector(n_members=2, inner_folds=3).fit(mf.iloc[:70], perf.iloc[:70])
     test = mf.iloc[70:]
     pred = selector.predict(test)
@@ -145,8 +127,8 @@ def test_selector_learns_a_clear_rule_on_held_out_datasets() -> None:
         "hit_rate"].max()
 
 
-def test_recommendation_ranks_and_stores_as_json(tmp_path) -> None:
-    mf, perf = _synthetic_kb()
+def test_recommendation_ranks_and_stores_as_json(tmp_path, synthetic_imputation_kb) -> None:
+    mf, perf = synthetic_imputation_kb()
     selector = ImputerSelector(model="gbm", n_members=2).fit(mf, perf)
     row = mf.iloc[0]
     expected = "iterative" if row["MeanMissingPredictability"] > 0.5 else "mean"

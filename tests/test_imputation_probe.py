@@ -10,7 +10,6 @@ import pytest
 
 from metarec.imputation import ImputationError, ImputerSelector, probe_key, recommend_imputer
 from metarec.imputation.probe import probe
-from tests.test_imputation import _synthetic_kb
 
 
 def _predictable_gaps(n: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
@@ -68,8 +67,8 @@ def test_probe_key_lets_the_model_order_only_the_near_ties() -> None:
     assert np.array_equal(probe_key(model, np.full(4, np.nan)), model)
 
 
-def test_a_probe_overrides_the_meta_feature_model() -> None:
-    mf, perf = _synthetic_kb()
+def test_a_probe_overrides_the_meta_feature_model(synthetic_imputation_kb) -> None:
+    mf, perf = synthetic_imputation_kb()
     selector = ImputerSelector(model="gbm", n_members=2).fit(mf, perf)
     row = mf.iloc[0]
     unaided = recommend_imputer(row, "linear", model=selector)

@@ -17,12 +17,11 @@ import pytest
 
 from metarec.errors import KnowledgeBaseError
 from metarec.kb import add, load, store
-from tests.test_kb_store import manifest
 
 ALGORITHMS = ["decision_tree", "gaussian_nb", "k_nearest_neighbors"]
 
 
-def portfolio_kb(out: Path, n_datasets: int = 12) -> Path:
+def portfolio_kb(out: Path, manifest: dict, n_datasets: int = 12) -> Path:
     """A KB where each of three configurations is best on a third of the datasets."""
     ids = [f"openml-{i}" for i in range(n_datasets)]
     datasets = pd.DataFrame({
@@ -46,13 +45,13 @@ def portfolio_kb(out: Path, n_datasets: int = 12) -> Path:
     metafeatures = pd.DataFrame({"dataset_id": ids, "quality": "NumberOfInstances",
                                  "value": 100.0, "origin": "openml", "source": "test"})
     store.write({"datasets": datasets, "configurations": configs, "runs": pd.DataFrame(rows),
-                 "metafeatures": metafeatures}, manifest(), out)
+                 "metafeatures": metafeatures}, manifest, out)
     return out
 
 
 @pytest.fixture
-def user_kb(tmp_path) -> Path:
-    return portfolio_kb(tmp_path / "user-kb")
+def user_kb(tmp_path, kb_manifest) -> Path:
+    return portfolio_kb(tmp_path / "user-kb", kb_manifest())
 
 
 @pytest.fixture

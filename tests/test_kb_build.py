@@ -21,13 +21,9 @@ def _checksums(path: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def small_kb(tmp_path_factory) -> tuple[Path, dict]:
-    from tests.conftest import SHARED_DATA
-
-    if not SHARED_DATA.exists():
-        pytest.skip(f"needs the shared data folder {SHARED_DATA}, which is not present here")
+def small_kb(tmp_path_factory, shared_data) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("small") / "kb"
-    return out, build.build(SHARED_DATA, out, importers=SMALL)
+    return out, build.build(shared_data, out, importers=SMALL)
 
 
 def test_build_is_deterministic(shared_data, small_kb, tmp_path):

@@ -15,7 +15,6 @@ import requests
 
 from metarec.errors import KnowledgeBaseError
 from metarec.kb import load, refresh, store
-from tests.test_kb_store import manifest, tiny_tables
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openml"
 
@@ -68,9 +67,9 @@ def fake(monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def user_kb(tmp_path) -> Path:
+def user_kb(tmp_path, tiny_tables, kb_manifest) -> Path:
     out = tmp_path / "user-kb"
-    store.write(tiny_tables(), manifest(), out)
+    store.write(tiny_tables(), kb_manifest(), out)
     return out
 
 
@@ -115,6 +114,22 @@ def test_transient_connection_errors_are_retried(fake, user_kb, tmp_path):
     fake.fail_first = 2
     result = run(user_kb, tmp_path)
     assert result["added_runs"] == 3
+
+
+def test_retries_wait_the_given_backoff_doubling_each_time(fake, user_kb, tmp_path, monkeypatch):
+    delays: list[float] = []
+    monkeypatch.setattr(refresh.time, "sleep", delays.append)
+    fake.fail_first = 2  # the suite request fails twice, then everything answers
+    refresh.refresh_openml(user_kb, suite=99, flows=(6969,), page_size=2,
+                           cache=tmp_path / "pages", backoff_s=0.25)
+    assert delays == [0.25, 0.5]
+
+    delays.clear()
+    fake.fail_first = 100
+    with pytest.raises(KnowledgeBaseError, match="after 4 tries"):
+        refresh.refresh_openml(user_kb, suite=99, flows=(6969,), page_size=2,
+                               cache=tmp_path / "pages", backoff_s=0.5)
+    assert delays == [0.5, 1.0, 2.0]  # no wait after the last try
 
 
 def test_a_dead_connection_gives_one_clear_error(fake, user_kb, tmp_path):

@@ -22,42 +22,10 @@ from metarec.errors import KnowledgeBaseError
 from metarec.kb import schema, store
 
 
-def tiny_tables(n_runs: int = 4) -> dict[str, pd.DataFrame]:
-    datasets = pd.DataFrame({
-        "dataset_id": ["openml-1", "openml-2"], "name": ["one", "two"], "source": "test",
-        "openml_did": [1, 2], "openml_task_id": [10, pd.NA], "task_type": "classification",
-        "n_instances": [100, 200], "n_features": [5, 6], "n_classes": [2, 3],
-        "has_missing": [False, True], "id_mapping": "dataset id stated by the source",
-    })
-    metafeatures = pd.DataFrame({
-        "dataset_id": ["openml-1", "openml-2"], "quality": "NumberOfInstances",
-        "value": [100.0, 200.0], "origin": "openml", "source": "test",
-    })
-    spec = json.dumps({"algorithm": "gaussian_nb"})
-    configurations = pd.DataFrame({
-        "configuration_id": ["test-a"], "source": "test", "task_type": "classification",
-        "algorithm": "gaussian_nb", "imputer": "mean", "hyperparameters": "{}",
-        "original": "{}", "translation": "", "spec": spec,
-    })
-    runs = pd.DataFrame({
-        "dataset_id": [f"openml-{1 + i % 2}" for i in range(n_runs)],
-        "openml_task_id": pd.array([pd.NA] * n_runs, dtype="Int64"),
-        "configuration_id": "test-a", "metric": [f"m{i}" for i in range(n_runs)],
-        "value": [0.1 * i for i in range(n_runs)], "higher_is_better": False,
-        "runtime_s": 1.0, "source": "test",
-    })
-    return {"datasets": datasets, "metafeatures": metafeatures,
-            "configurations": configurations, "runs": runs}
-
-
-def manifest() -> dict:
-    return {"format": store.FORMAT, "kb_version": schema.KB_VERSION, "build_date": "test"}
-
-
 @pytest.fixture
-def kb_dir(tmp_path: Path) -> Path:
+def kb_dir(tmp_path: Path, tiny_tables, kb_manifest) -> Path:
     out = tmp_path / "kb"
-    store.write(tiny_tables(), manifest(), out)
+    store.write(tiny_tables(), kb_manifest(), out)
     return out
 
 
@@ -114,34 +82,39 @@ def test_missing_kb_directory_is_a_clear_error(tmp_path, cli):
     assert code == 2 and "no knowledge base" in err
 
 
-def test_rewrite_replaces_tables_and_keeps_readme_and_sub_folders(kb_dir):
+def test_rewrite_replaces_tables_and_keeps_readme_and_sub_folders(kb_dir, tiny_tables,
+                                                                  kb_manifest):
     (kb_dir / "README.md").write_text("docs\n")
     (kb_dir / "imputation").mkdir()
     (kb_dir / "imputation" / "runs.parquet").write_bytes(b"another team's table")
-    store.write(tiny_tables(n_runs=6), manifest(), kb_dir)
+    store.write(tiny_tables(n_runs=6), kb_manifest(), kb_dir)
     assert len(store.load(kb_dir).runs) == 6
     assert (kb_dir / "README.md").read_text() == "docs\n"
     assert (kb_dir / "imputation" / "runs.parquet").read_bytes() == b"another team's table"
     assert not [p for p in kb_dir.parent.iterdir() if p.name.startswith(".kb.")]
 
 
-def test_a_second_writer_waits_for_the_lock_then_gives_a_clear_error(kb_dir, monkeypatch):
+def test_a_second_writer_waits_for_the_lock_then_gives_a_clear_error(kb_dir, monkeypatch,
+                                                                     tiny_tables, kb_manifest):
     monkeypatch.setattr(store, "LOCK_TIMEOUT_S", 0.2)
     with store.lock_for(kb_dir):
         with pytest.raises(KnowledgeBaseError, match="another process is writing"):
-            store.write(tiny_tables(), manifest(), kb_dir)
+            store.write(tiny_tables(), kb_manifest(), kb_dir)
     assert len(store.load(kb_dir).runs) == 4
 
 
-def test_killing_a_writer_mid_write_leaves_the_old_kb_intact(kb_dir, tmp_path):
+def test_killing_a_writer_mid_write_leaves_the_old_kb_intact(kb_dir, tmp_path, tiny_tables,
+                                                            kb_manifest):
     before = json.loads((kb_dir / "manifest.json").read_text())["tables"]
     ready = tmp_path / "ready"
+    new = tmp_path / "new_kb.pickle"  # what the child writes: the tables and manifest to store
+    pd.to_pickle((tiny_tables(n_runs=9), kb_manifest()), new)
     # The child writes a new KB but stalls after its first table; we kill it there (SIGKILL, so
     # no cleanup code runs) exactly as a crash or an impatient Ctrl-C would.
     script = textwrap.dedent(f"""
         import time
         from pathlib import Path
-        import tests.test_kb_store as t
+        import pandas as pd
         from metarec.kb import store
         real = store._write_table
         def stalling(frame, path):
@@ -149,7 +122,8 @@ def test_killing_a_writer_mid_write_leaves_the_old_kb_intact(kb_dir, tmp_path):
             Path({str(ready)!r}).write_text("x")
             time.sleep(60)
         store._write_table = stalling
-        store.write(t.tiny_tables(n_runs=9), t.manifest(), Path({str(kb_dir)!r}))
+        tables, manifest = pd.read_pickle({str(new)!r})
+        store.write(tables, manifest, Path({str(kb_dir)!r}))
     """)
     repo = Path(__file__).resolve().parents[1]
     child = subprocess.Popen([sys.executable, "-c", script], cwd=repo)

@@ -114,13 +114,27 @@ def test_a_portfolio_ranks_its_members_first(world):
     assert len(members) == 3
     # the best configuration on average is the portfolio's first member
     assert learner.configurations_[learner.portfolio_[0]] == perf.mean().idxmax()
-    for diverse in (False, True):
-        ranking = learner.rank(mf_test, diverse=diverse)
-        for _, one in ranking.groupby("dataset"):
-            one = one.sort_values("rank")
-            assert set(one["configuration"].iloc[:3]) == members
-            assert one["score"].iloc[:3].is_monotonic_decreasing or diverse
-            assert len(one) == perf.shape[1]
+    position = {c: i for i, c in enumerate(learner.configurations_)}
+    plain = learner.rank(mf_test).sort_values(["dataset", "rank"])
+    diverse = learner.rank(mf_test, diverse=True).sort_values(["dataset", "rank"])
+    departures = 0
+    for (_, p), (_, d) in zip(plain.groupby("dataset"), diverse.groupby("dataset"), strict=True):
+        p_order, d_order = list(p["configuration"]), list(d["configuration"])
+        assert len(p_order) == perf.shape[1] and sorted(d_order) == sorted(p_order)
+        assert set(p_order[:3]) == members == set(d_order[:3])
+        # plain: members first, each part ordered by the score
+        assert p["score"].iloc[:3].is_monotonic_decreasing
+        assert p["score"].iloc[3:].is_monotonic_decreasing
+        # diverse: the plain order, except that a near-copy of one already ranked is passed over
+        assert d_order[0] == p_order[0]
+        for i in range(1, len(d_order)):
+            expected = next(c for c in p_order if c not in d_order[:i])
+            if d_order[i] != expected:
+                departures += 1
+                closest = max(learner.similarity(position[c])[position[expected]]
+                              for c in d_order[:i])
+                assert closest >= learner.similarity_threshold_
+    assert departures > 0  # the world has near-copies (neighbouring settings t)
     # without a portfolio the same forest ranks by its scores alone
     plain = MetaLearner("forest", portfolio=None, random_state=0).fit(mf, perf, True)
     assert plain.portfolio_ is None

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import requires_shared_data
-
-pytestmark = [requires_shared_data, pytest.mark.shared_data]
+pytestmark = pytest.mark.shared_data
 
 
 @pytest.fixture(scope="module")
-def parity():
+def parity(shared_data):  # skips every test here when ../shared/data is absent
     from bench.openml_parity import DETERMINISTIC_GROUPS, compare
 
     return compare(DETERMINISTIC_GROUPS)

@@ -55,19 +55,22 @@ def test_imputer_given_with_params_reaches_the_estimator():
 
 
 @pytest.mark.parametrize(
-    ("imputer", "algorithm", "cat_imputer", "encoder"),
+    ("imputer", "algorithm", "cat_imputer", "encoder", "params"),
     [
-        ("mean", "random_forest", "most_frequent", "onehot"),
-        ("constant", "random_forest", "constant", "onehot"),
-        ("native", "lightgbm", "native", "ordinal"),
-        ("iterative", "svm", "most_frequent", "onehot"),
+        ("mean", "random_forest", "most_frequent", "onehot", {"strategy": "mean"}),
+        ("constant", "random_forest", "constant", "onehot",
+         {"strategy": "constant", "fill_value": 0.0, "add_indicator": True}),
+        ("native", "lightgbm", "native", "ordinal", {}),
+        ("iterative", "svm", "most_frequent", "onehot",
+         {"max_iter": 10, "sample_posterior": False}),
     ],
 )
-def test_categorical_companion_is_recorded_in_the_spec(imputer, algorithm, cat_imputer, encoder):
+def test_categorical_companion_is_recorded_in_the_spec(imputer, algorithm, cat_imputer, encoder,
+                                                       params):
     spec = pipelines.normalize_spec({"algorithm": algorithm, "imputer": imputer})
     assert spec["categorical"]["imputer"] == cat_imputer
     assert spec["categorical"]["encoder"] == encoder
-    assert spec["imputer"]["params"] == pipelines.IMPUTERS[imputer]
+    assert spec["imputer"]["params"] == params
 
 
 def test_constant_imputer_adds_a_missing_indicator(mixed):

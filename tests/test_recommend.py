@@ -15,11 +15,10 @@ from metarec.errors import KnowledgeBaseError
 from metarec.io import split_target
 from metarec.kb.queries import choose_evidence
 from metarec.recommend import recommend
-from tests.kb_factory import CONFIGURATIONS, make_kb, synthetic_dataset
 
 
 @pytest.fixture(scope="module")
-def kb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def kb_dir(tmp_path_factory: pytest.TempPathFactory, make_kb) -> Path:
     return make_kb(tmp_path_factory.mktemp("kb") / "knowledge_base")
 
 
@@ -31,19 +30,20 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture
-def data_csv(tmp_path: Path) -> Path:
+def data_csv(tmp_path: Path, synthetic_dataset) -> Path:
     X, y = synthetic_dataset(300, 5, seed=99, missing=0.1)
     X.assign(label=y).to_csv(tmp_path / "new.csv", index=False)
     return tmp_path / "new.csv"
 
 
-def test_recommendations_are_ranked_buildable_pipelines(kb_dir: Path) -> None:
+def test_recommendations_are_ranked_buildable_pipelines(kb_dir: Path, synthetic_dataset,
+                                                         kb_configurations) -> None:
     X, y = synthetic_dataset(300, 5, seed=99, missing=0.1)
     dataset = split_target(X.assign(label=y), "label", source="new")
     report = recommend(dataset, kb_module.load(kb_dir), top_k=3)
     recs = report.recommendations
     assert [r["rank"] for r in recs] == [1, 2, 3]
-    assert {r["configuration_id"] for r in recs} <= set(CONFIGURATIONS)
+    assert {r["configuration_id"] for r in recs} <= set(kb_configurations)
     for rec in recs:
         assert 0 <= rec["predicted_score"] <= 1
         assert rec["uncertainty"] >= 0
@@ -83,7 +83,8 @@ def test_table_output_and_single_feature_dataset(cli, kb_dir: Path, tmp_path: Pa
     assert code == 0, stderr
     assert "predicted score" in stdout
     assert "Most similar datasets" in stdout
-    assert stdout.count("unlike anything in the knowledge base") <= 1
+    # One normal feature, two balanced classes: within the knowledge base's range, no warning.
+    assert "unlike anything in the knowledge base" not in " ".join(stdout.split())
 
 
 def test_far_away_dataset_is_flagged(kb_dir: Path) -> None:
@@ -95,6 +96,18 @@ def test_far_away_dataset_is_flagged(kb_dir: Path) -> None:
     ood = report.out_of_distribution
     assert ood["flag"]
     assert ood["distance"] > ood["threshold"]
+
+
+def test_far_away_dataset_gets_one_warning_in_the_table(cli, kb_dir: Path, tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.lognormal(sigma=3, size=(200, 30)), columns=[f"c{i}" for i in range(30)])
+    X.assign(t=rng.choice(list("abcdefghij"), 200)).to_csv(tmp_path / "far.csv", index=False)
+    code, stdout, stderr = cli("recommend", str(tmp_path / "far.csv"), "-t", "t", "--kb",
+                               str(kb_dir))
+    assert code == 0, stderr
+    text = " ".join(stdout.split())  # the console wraps long lines
+    assert text.count("unlike anything in the knowledge base") == 1
+    assert "the predicted scores are less reliable" in text
 
 
 def test_no_runs_for_the_task_type_is_a_clear_error(kb_dir: Path, cli, tmp_path: Path) -> None:
@@ -151,7 +164,8 @@ def test_plot_is_written(cli, kb_dir: Path, data_csv: Path, tmp_path: Path) -> N
 
 
 def test_plot_uses_the_learner_of_the_report(kb_dir: Path, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              synthetic_dataset) -> None:
     from metarec.recommend import learner_cache
     from metarec.recommend.plotting import plot_report
 
@@ -189,7 +203,8 @@ def test_shipped_kb_recommends_fittable_pipelines_for_the_example() -> None:
     assert (model.predict(dataset.X) == dataset.y).mean() > 0.6
 
 
-def test_recommend_probes_each_family_once_and_follows_it(kb_dir: Path) -> None:
+def test_recommend_probes_each_family_once_and_follows_it(kb_dir: Path,
+                                                          synthetic_dataset) -> None:
     X, y = synthetic_dataset(300, 5, seed=99, missing=0.1)
     dataset = split_target(X.assign(label=y), "label", source="new")
     knowledge = kb_module.load(kb_dir)
@@ -206,7 +221,7 @@ def test_recommend_probes_each_family_once_and_follows_it(kb_dir: Path) -> None:
     assert "imputer_probes" not in recommend(dataset, knowledge, top_k=3).to_dict()
 
 
-def test_recommend_cli_probe_flag(cli, kb_dir: Path, tmp_path: Path) -> None:
+def test_recommend_cli_probe_flag(cli, kb_dir: Path, tmp_path: Path, synthetic_dataset) -> None:
     X, y = synthetic_dataset(200, 4, seed=5, missing=0.15)
     X.assign(label=y).to_csv(tmp_path / "gaps.csv", index=False)
     code, stdout, stderr = cli("recommend", str(tmp_path / "gaps.csv"), "-t", "label", "--kb",
@@ -232,8 +247,8 @@ def test_scale_dependent_regression_scores_come_with_a_warning() -> None:
     assert any("scale of the knowledge base's targets" in note for note in report.notes)
 
 
-def test_probe_that_cannot_run_is_one_warning_and_a_fallback(cli, kb_dir: Path,
-                                                             tmp_path: Path) -> None:
+def test_probe_that_cannot_run_is_one_warning_and_a_fallback(cli, kb_dir: Path, tmp_path: Path,
+                                                             synthetic_dataset) -> None:
     X, y = synthetic_dataset(200, 4, seed=6, missing=0.15)
     y = pd.Series(y).astype(str)
     y.iloc[:2] = "rare"  # two rows: too few for 3-fold stratified CV

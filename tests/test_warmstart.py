@@ -26,7 +26,6 @@ from metarec.tuning import (
     warm_start_params,
 )
 from metarec.tuning.space import ALGORITHM_PARAM, build_space, kb_ranges
-from metarec.tuning.warmstart import MIN_FOREST_TREES
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -171,8 +170,8 @@ def test_warm_start_covers_algorithms_first_and_translates_for_tuning() -> None:
     # The best of each algorithm first, in rank order; the second boosting config comes last.
     assert [rank for rank, _ in pairs] == [1, 3, 4, 5]
     params = [p for _, p in pairs]
-    # KB forests were run with 10 trees: at least the library default is evaluated.
-    assert params[1]["random_forest:n_estimators"] == MIN_FOREST_TREES
+    # KB forests were run with 10 trees: at least scikit-learn's default (100) is evaluated.
+    assert params[1]["random_forest:n_estimators"] == 100
     # Class weighting that the recommendation leaves open follows the balanced score.
     assert params[1]["random_forest:class_weight"] == "balanced"
     assert params[2]["logistic_regression:class_weight"] == "balanced"
@@ -190,19 +189,62 @@ def test_class_weight_hint_needs_a_balanced_score_and_imbalanced_classes() -> No
     assert not balanced_class_weight(["a"] * 50 + ["b"] * 45, "balanced_accuracy")
 
 
+def _record_model_proposals(sampler: optuna.samplers.BaseSampler,
+                            proposed: dict[int, set[str]]) -> None:
+    """Record, per trial number, the parameters ``sampler`` proposes from its model: TPE's
+    relative sampling proposes nothing during its random start-up phase (and is not asked for
+    enqueued trials)."""
+    real = sampler.sample_relative
+
+    def spy(study, trial, search_space):
+        params = real(study, trial, search_space)
+        proposed[trial.number] = set(params)
+        return params
+
+    sampler.sample_relative = spy
+
+
+def _toy_study(sampler: optuna.samplers.BaseSampler, n_warm: int,
+               n_trials: int) -> dict[int, set[str]]:
+    """Two algorithms, each with its own parameter; ``n_warm`` enqueued trials first."""
+    proposed: dict[int, set[str]] = {}
+    _record_model_proposals(sampler, proposed)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    for i in range(n_warm):
+        algorithm = "ab"[i % 2]
+        study.enqueue_trial({"algorithm": algorithm, f"{algorithm}:v": 0.9 - 0.01 * i})
+
+    def objective(trial: optuna.Trial) -> float:
+        algorithm = trial.suggest_categorical("algorithm", ["a", "b"])
+        return -(trial.suggest_float(f"{algorithm}:v", 0, 1) - 0.9) ** 2 - (algorithm == "b")
+
+    study.optimize(objective, n_trials=n_trials)
+    return proposed
+
+
 def test_warm_sampler_models_right_after_the_warm_trials() -> None:
-    cold = warm_sampler(0, n_warm=0)
-    warm = warm_sampler(0, n_warm=7)
-    assert isinstance(cold, optuna.samplers.TPESampler)
-    # Cold: Optuna's standard TPE (10 random start-up trials); warm: the warm trials are the
-    # start-up phase.
-    assert cold._n_startup_trials == 10
-    assert warm._n_startup_trials == 7
-    for sampler in (cold, warm):
-        assert sampler._multivariate and sampler._group
+    # Warm: the 7 warm trials are the start-up phase; the model proposes from trial 7 on.
+    warm = _toy_study(warm_sampler(0, n_warm=7), n_warm=7, n_trials=9)
+    assert [n for n, params in sorted(warm.items()) if params] == [7, 8]
+    # Cold: Optuna's standard TPE, whose 10 random start-up trials count enqueued ones too.
+    cold = _toy_study(warm_sampler(0, n_warm=0), n_warm=7, n_trials=12)
+    assert [n for n, params in sorted(cold.items()) if params] == [10, 11]
+    # Multivariate and grouped: each algorithm's conditional parameter is modelled with it.
+    assert warm[7] == cold[10] == {"algorithm", "a:v", "b:v"}
 
 
-def test_tune_runs_the_warm_trials_first_then_the_model() -> None:
+def test_tune_runs_the_warm_trials_first_then_the_model(monkeypatch) -> None:
+    from metarec.tuning import study as study_module
+
+    proposed: dict[int, set[str]] = {}
+    real_sampler = study_module.warm_sampler
+
+    def recorded_sampler(*args, **kwargs):
+        sampler = real_sampler(*args, **kwargs)
+        _record_model_proposals(sampler, proposed)
+        return sampler
+
+    monkeypatch.setattr(study_module, "warm_sampler", recorded_sampler)
     X, y = _data(80)
     recs = _recs([_spec("logistic_regression", C=0.5), _spec("logistic_regression", C=2.0),
                   _spec("gaussian_nb"), _spec("decision_tree", max_depth=3)])
@@ -210,9 +252,9 @@ def test_tune_runs_the_warm_trials_first_then_the_model() -> None:
     ranks = [t.user_attrs.get("metarec:warm_start_rank") for t in study.trials]
     assert ranks == [1, 3, 4, None, None]
     assert study.trials[0].params["logistic_regression:C"] == 0.5
-    assert study.sampler._n_startup_trials == 3
-    cold, _ = tune(X, y, [], n_trials=1, cv=2, random_state=0, kb=False)
-    assert cold.sampler._n_startup_trials == 10
+    # The trial right after the three warm ones is proposed by TPE's model, not at random.
+    assert [n for n, params in sorted(proposed.items()) if params] == [3, 4]
+    assert ALGORITHM_PARAM in proposed[3]
 
 
 def test_recommended_space_keeps_the_recommended_algorithms_whole() -> None:
@@ -296,7 +338,7 @@ def test_zero_trials_returns_the_top_recommendation() -> None:
     y_rare = pd.Series(np.where(np.arange(len(X)) < 10, "rare", "common"))
     _, forest = tune(X, y_rare, _recs([_spec("random_forest", n_estimators=10)]), n_trials=0,
                      cv=2, kb=False)
-    assert forest["hyperparameters"] == {"n_estimators": MIN_FOREST_TREES,
+    assert forest["hyperparameters"] == {"n_estimators": 100,
                                          "class_weight": "balanced"}
 
 
@@ -375,7 +417,7 @@ def test_translate_spec_fills_open_settings_only() -> None:
     from metarec.tuning import translate_spec
 
     forest = translate_spec(_spec("extra_trees", n_estimators=10), "balanced")
-    assert forest["hyperparameters"] == {"n_estimators": MIN_FOREST_TREES,
+    assert forest["hyperparameters"] == {"n_estimators": 100,
                                          "class_weight": "balanced"}
     kept = translate_spec(_spec("svm", class_weight={"0": 2.0}), "balanced")
     assert kept["hyperparameters"]["class_weight"] == {"0": 2.0}

@@ -111,10 +111,11 @@ def pages(
         offset += page_size
 
 
-def suite_tasks(suite: int | str) -> list[int]:
+def suite_tasks(suite: int | str, backoff_s: float = 2.0) -> list[int]:
     import openml
 
-    study = _with_retries(lambda: openml.study.get_suite(suite), f"for suite {suite}", 2.0)
+    study = _with_retries(lambda: openml.study.get_suite(suite), f"for suite {suite}",
+                          backoff_s)
     if isinstance(study, pd.DataFrame):  # OpenML answered "no result"
         raise KnowledgeBaseError(f"OpenML has no benchmark suite {suite!r}.")
     return [int(t) for t in (study.tasks or [])]
@@ -154,7 +155,7 @@ def refresh_openml(
     progress = progress or (lambda _msg: None)
     target = Path(target) if target is not None else user_kb_path()
     check_target(target)
-    tasks = suite_tasks(suite) if suite is not None else None
+    tasks = suite_tasks(suite, backoff_s) if suite is not None else None
     if suite is not None:
         progress(f"suite {suite}: {len(tasks or [])} tasks")
     fetched = []
