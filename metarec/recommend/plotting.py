@@ -30,7 +30,8 @@ def plot_report(report: Any, kb: Any, path: Path, random_state: int = 0) -> Path
         import matplotlib.pyplot as plt
     except ImportError:
         raise MetaRecError(
-            "--plot needs matplotlib; install it with `pip install 'metarec[plot]'`."
+            "plotting a recommendation needs matplotlib; install it with "
+            "`pip install 'metarec[plot]'`."
         ) from None
     from metarec.kb.queries import learner_inputs
     from metarec.recommend.learner_cache import fitted_learner
