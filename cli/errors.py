@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -17,6 +19,60 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70
+
+# The flag of each library parameter that a library message may name (see metarec.errors): the
+# one place where the CLI's option names meet the library's parameter names.
+FLAGS = {
+    "backend": "--backend",  # kb.add.add_dataset
+    "data_root": "--from",  # kb.build.build
+    "device": "--device",  # fewshot: predict, select_device, TrainConfig
+    "encoding": "--encoding",  # io.read_table, io.load_dataset
+    "episodes": "--episodes",  # fewshot.train.TrainConfig
+    "epoch_episodes": "--epoch-episodes",  # fewshot.train.TrainConfig
+    "fraction": "--val-fraction",  # fewshot.data.validation_split
+    "kb_path": "--kb",  # kb.add.add_dataset
+    "lenient": "--lenient",  # io.type_columns, io.load_dataset
+    "mixed_sizes": "--mixed-sizes",  # fewshot.data.load_image_set, fewshot.predict.predict
+    "model_path": "--model",  # fewshot.predict.predict
+    "out": "--out",  # kb.build.build
+    "overwrite": "--force",  # tuning.save_pipeline
+    "path": "--kb",  # kb.load
+    "study_name": "--study-name",  # tuning.create_study, tuning.search
+    "views": "--views",  # fewshot: evaluate, predict
+}
+
+# `name` or `name=value` in backticks; the value is a Python literal.
+_TOKEN = re.compile(r"`([A-Za-z_]\w*)(?:=([^`]*))?`")
+
+
+def flag_message(exc: BaseException, flags: dict[str, str] | None = None) -> str:
+    """``exc``'s message with each parameter it names replaced by the CLI flag (metarec.errors).
+
+    ``flags`` adds to or overrides :data:`FLAGS` for one command.
+    """
+    table = {**FLAGS, **(flags or {})}
+    named = set(getattr(exc, "parameters", ()))
+
+    def render(match: re.Match[str]) -> str:
+        name, value = match.group(1), match.group(2)
+        flag = table.get(name) if name in named else None
+        if flag is None:
+            return match.group(0)
+        if value is None or value == "True":
+            return flag
+        if value == "False":
+            return f"--no-{flag[2:]}"
+        return f"{flag} {_shell_value(value)}"
+
+    return _TOKEN.sub(render, str(exc))
+
+
+def _shell_value(value: str) -> str:
+    """``'latin-1'`` -> ``latin-1``: a Python literal as typed on the command line."""
+    try:
+        return str(ast.literal_eval(value))
+    except (ValueError, SyntaxError):
+        return value
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
@@ -37,8 +93,14 @@ def warn(message: str) -> None:
     print(f"metarec: warning: {message}", file=sys.stderr)
 
 
-def handle_errors(func: F) -> F:
-    """Decorate a command so that expected failures never show a traceback."""
+def handle_errors(func: F | None = None, *, flags: dict[str, str] | None = None) -> Any:
+    """Decorate a command so that expected failures never show a traceback.
+
+    A library error's parameters are named by their flags (:func:`flag_message`); ``flags`` maps
+    the parameters whose flag is particular to this command, e.g. ``{"target": "--kb"}``.
+    """
+    if func is None:
+        return functools.partial(handle_errors, flags=flags)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -47,7 +109,7 @@ def handle_errors(func: F) -> F:
         except typer.Exit:
             raise
         except user_errors() as exc:
-            raise fail(str(exc)) from None
+            raise fail(flag_message(exc, flags)) from None
         except KeyboardInterrupt:
             raise fail("interrupted", EXIT_INTERRUPTED) from None
         except MemoryError:

@@ -85,7 +85,7 @@ def build(
 
 
 @app.command("refresh")
-@handle_errors
+@handle_errors(flags={"target": "--kb"})  # refresh_openml's target is the knowledge base
 def refresh(
     openml: bool = typer.Option(False, "--openml", help="Fetch new runs from OpenML."),
     suite: str | None = typer.Option("99", "--suite", help="OpenML benchmark suite id or alias."),

@@ -89,7 +89,8 @@ def read_table(path: str | Path, encoding: str = "utf-8") -> pd.DataFrame:
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{path.name} is not valid {encoding} text (bad byte at position {exc.start}); "
-            "re-save it as UTF-8 or pass --encoding (e.g. --encoding latin-1)."
+            "re-save it as UTF-8 or pass its encoding, e.g. `encoding='latin-1'`.",
+            parameters=("encoding",),
         ) from None
     except (EOFError, OSError, gzip.BadGzipFile) as exc:
         raise DataError(f"{path.name} could not be read: {exc}.") from None
@@ -196,7 +197,8 @@ def type_columns(frame: pd.DataFrame, lenient: bool = False) -> tuple[pd.DataFra
                 if not lenient:
                     raise DataError(
                         f"column {name!r} contains {n_inf} infinite value(s); replace them, or "
-                        "pass --lenient to treat them as missing."
+                        "pass `lenient=True` to treat them as missing.",
+                        parameters=("lenient",),
                     )
                 col = col.replace([np.inf, -np.inf], np.nan)
                 notes.append(f"column {name!r}: {n_inf} infinite value(s) treated as missing")
@@ -206,8 +208,9 @@ def type_columns(frame: pd.DataFrame, lenient: bool = False) -> tuple[pd.DataFra
                 if not lenient:
                     raise DataError(
                         f"column {name!r} has {n_distinct} distinct values in {n_rows} rows, so "
-                        "it looks like an identifier or free text; drop it, or pass --lenient "
-                        "to leave it out."
+                        "it looks like an identifier or free text; drop it, or pass "
+                        "`lenient=True` to leave it out.",
+                        parameters=("lenient",),
                     )
                 notes.append(
                     f"column {name!r}: left out, {n_distinct} distinct values look like an "
@@ -217,8 +220,9 @@ def type_columns(frame: pd.DataFrame, lenient: bool = False) -> tuple[pd.DataFra
         if col.isna().all():
             if not lenient:
                 raise DataError(
-                    f"column {name!r} is entirely missing; drop it, or pass --lenient to "
-                    "leave it out."
+                    f"column {name!r} is entirely missing; drop it, or pass `lenient=True` to "
+                    "leave it out.",
+                    parameters=("lenient",),
                 )
             notes.append(f"column {name!r}: left out, every value is missing")
             continue
@@ -238,7 +242,8 @@ def _type_text_column(name: str, col: pd.Series, lenient: bool, notes: list[str]
         if not lenient:
             raise DataError(
                 f"column {name!r} mixes numbers and text (e.g. {example!r}); clean it, or pass "
-                "--lenient to treat it as categorical."
+                "`lenient=True` to treat it as categorical.",
+                parameters=("lenient",),
             )
         notes.append(f"column {name!r}: mixes numbers and text, treated as categorical")
     return col.where(col.isna(), col.astype(str).str.strip()).astype("category")

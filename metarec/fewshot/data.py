@@ -51,7 +51,8 @@ def _decode_all(
             raise DataError(
                 f"images have mismatched sizes ({first[1][0]}x{first[1][1]} in "
                 f"{_shown(first[0])}, {original[0]}x{original[1]} in {_shown(ref)}); give all "
-                "images one size or pass --mixed-sizes to resize each on its own"
+                "images one size or pass `mixed_sizes=True` to resize each on its own",
+                parameters=("mixed_sizes",),
             )
         arrays.append(pixels)
     return arrays
@@ -174,7 +175,8 @@ def _split_within_groups(
     # Per group rather than over all classes at once: a plain random draw can take most of a
     # small alphabet's characters, and then that alphabet is barely trained on.
     if not 0 < fraction < 1:
-        raise DataError("--val-fraction must be between 0 and 1")
+        raise DataError(f"`fraction` must be between 0 and 1, not {fraction}",
+                        parameters=("fraction",))
     held: list[int] = []
     for group in groups:
         members = [i for i, g in enumerate(data.groups) if g == group]

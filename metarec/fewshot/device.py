@@ -12,16 +12,18 @@ import torch
 from metarec.errors import MetaRecError
 
 
-def select_device(requested: str = "auto") -> torch.device:
+def select_device(device: str = "auto") -> torch.device:
     """CUDA when present, then Apple's MPS, then the CPU; or exactly what was asked for."""
-    if requested != "auto":
-        if requested.startswith("cuda") and not torch.cuda.is_available():
-            raise MetaRecError("--device cuda was requested but no CUDA GPU is available")
-        if requested == "mps" and not _mps_available():
-            raise MetaRecError("--device mps was requested but MPS is not available")
-        if requested not in {"cpu", "mps"} and not requested.startswith("cuda"):
-            raise MetaRecError(f"unknown device {requested!r}; use auto, cuda, mps or cpu")
-        return torch.device(requested)
+    if device != "auto":
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise MetaRecError(f"`device={device!r}` was requested but no CUDA GPU is available",
+                               parameters=("device",))
+        if device == "mps" and not _mps_available():
+            raise MetaRecError("`device='mps'` was requested but MPS is not available",
+                               parameters=("device",))
+        if device not in {"cpu", "mps"} and not device.startswith("cuda"):
+            raise MetaRecError(f"unknown device {device!r}; use auto, cuda, mps or cpu")
+        return torch.device(device)
     if torch.cuda.is_available():
         return torch.device("cuda")
     if _mps_available():

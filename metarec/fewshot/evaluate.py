@@ -50,7 +50,7 @@ def mean_ci95(values: list[float]) -> tuple[float, float]:
 
 def check_views(model: FewShotMethod, views: int) -> None:
     if views < 1:
-        raise DataError(f"--views must be at least 1, not {views}")
+        raise DataError(f"`views` must be at least 1, not {views}", parameters=("views",))
     if views > 1 and not isinstance(model, MetricMethod):
         raise DataError(
             "test-time views apply to metric methods (protonet, matching, siamese), "

@@ -48,8 +48,9 @@ def predict(
     path = Path(model_path) if model_path is not None else default_model_path()
     if model_path is None and not path.is_file():
         raise DataError(
-            f"the default few-shot model {path} is missing; pass --model or train one with "
-            "`metarec fewshot train`"
+            f"the default few-shot model {path} is missing; pass `model_path` or train one "
+            "with `metarec fewshot train`",
+            parameters=("model_path",),
         )
     target = select_device(device)
     model, _ = load_checkpoint(path, target)

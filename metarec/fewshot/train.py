@@ -84,7 +84,8 @@ def _check_config(config: TrainConfig, train_set: ImageSet, val_set: ImageSet) -
     if config.method not in METHODS:
         raise DataError(f"unknown method {config.method!r}; choose one of {', '.join(METHODS)}")
     if config.episodes < 1 or config.epoch_episodes < 1:
-        raise DataError("--episodes and --epoch-episodes must be at least 1")
+        raise DataError("`episodes` and `epoch_episodes` must be at least 1",
+                        parameters=("episodes", "epoch_episodes"))
     if val_set.n_classes < 2:
         raise DataError("the validation split has fewer than 2 classes; use more data")
 

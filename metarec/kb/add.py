@@ -105,14 +105,16 @@ def _register_backend(backend: str | None) -> None:
         try:
             from ray.util.joblib import register_ray
         except ImportError:
-            raise KnowledgeBaseError("--backend ray needs the ray package installed.") from None
+            raise KnowledgeBaseError("`backend='ray'` needs the ray package installed.",
+                                     parameters=("backend",)) from None
         register_ray()
     if backend == "dask":
         try:
             import distributed  # noqa: F401
         except ImportError:
             raise KnowledgeBaseError(
-                "--backend dask needs dask.distributed installed (and a running Client)."
+                "`backend='dask'` needs dask.distributed installed (and a running Client).",
+                parameters=("backend",),
             ) from None
 
 
@@ -157,7 +159,7 @@ def add_dataset(
     from metarec.io import load_dataset
 
     target = Path(kb_path) if kb_path is not None else user_kb_path()
-    check_target(target)
+    check_target(target, "kb_path")
     path = Path(data)
     dataset = load_dataset(path, target_column)
     if dataset.y.shape[0] < 2 * folds:

@@ -233,7 +233,9 @@ def build(
     root = Path(data_root)
     if not (root / "runs").is_dir():
         raise KnowledgeBaseError(
-            f"{root} has no runs/ folder; point --from at the shared data folder (../shared/data)."
+            f"{root} has no runs/ folder; point `data_root` at the shared data folder "
+            "(../shared/data).",
+            parameters=("data_root",),
         )
     progress = progress or (lambda _msg: None)
     names = list(importers) if importers is not None else NAMES

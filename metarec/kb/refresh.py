@@ -44,11 +44,13 @@ def cache_dir() -> Path:
     return Path(user_cache_dir("metarec", appauthor=False)) / "openml"
 
 
-def check_target(target: Path) -> None:
+def check_target(target: Path, parameter: str = "target") -> None:
+    """Refuse the shipped KB; ``parameter``: the caller's name for ``target``, for the message."""
     if target.resolve() == store.default_path().resolve():
         raise KnowledgeBaseError(
-            "the shipped knowledge base is never modified; choose another --kb "
-            f"(the default is {user_kb_path()})."
+            f"the shipped knowledge base is never modified; choose another `{parameter}` "
+            f"(the default is {user_kb_path()}).",
+            parameters=(parameter,),
         )
 
 

@@ -197,7 +197,8 @@ class KnowledgeBase:
 def _fail(path: Path, why: str) -> KnowledgeBaseError:
     return KnowledgeBaseError(
         f"the knowledge base at {path} {why}; rebuild it with `metarec kb build` "
-        "or point --kb at a valid one."
+        "or point `path` at a valid one.",
+        parameters=("path",),
     )
 
 

@@ -32,7 +32,8 @@ def plot_report(report: Any, path: Path) -> Path:
         import matplotlib.pyplot as plt
     except ImportError:
         raise MetaRecError(
-            "--plot needs matplotlib; install it with `pip install 'metarec[plot]'`."
+            "plotting a recommendation needs matplotlib; install it with "
+            "`pip install 'metarec[plot]'`."
         ) from None
     learner = report.learner
     reference = learner.embed()

@@ -40,7 +40,8 @@ def save_pipeline(pipeline: Any, path: str | Path, overwrite: bool = False) -> P
 
     path = Path(path)
     if path.exists() and not overwrite:
-        raise MetaRecError(f"{path} already exists; choose another --out or pass --force.")
+        raise MetaRecError(f"{path} already exists; choose another path or pass `overwrite=True`.",
+                           parameters=("overwrite",))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     sio.dump(pipeline, tmp)

@@ -86,14 +86,16 @@ def create_study(storage: Any, study_name: str | None, random_state: int | None,
     if len(study.directions) != 1 or study.direction != optuna.study.StudyDirection.MAXIMIZE:
         raise TuningError(
             f"the study {name!r} already exists and minimises; metarec maximises its score, so "
-            "choose another --study-name."
+            "choose another `study_name`.",
+            parameters=("study_name",),
         )
     attrs = study.user_attrs
     for key, value in (("metarec:task", task), ("metarec:scoring", scoring)):
         if key in attrs and attrs[key] != value:
             raise TuningError(
                 f"the study {name!r} already exists for {attrs[key]!r}, not {value!r}; choose "
-                "another --study-name."
+                "another `study_name`.",
+                parameters=("study_name",),
             )
         if key not in attrs:
             study.set_user_attr(key, value)
