@@ -32,12 +32,15 @@ FLAGS = {
     "fraction": "--val-fraction",  # fewshot.data.validation_split
     "kb_path": "--kb",  # kb.add.add_dataset
     "lenient": "--lenient",  # io.type_columns, io.load_dataset
+    "method": "--method",  # fewshot.workflow.train_on_images
     "mixed_sizes": "--mixed-sizes",  # fewshot.data.load_image_set, fewshot.predict.predict
     "model_path": "--model",  # fewshot.predict.predict
     "out": "--out",  # kb.build.build
     "overwrite": "--force",  # tuning.save_pipeline
     "path": "--kb",  # kb.load
     "study_name": "--study-name",  # tuning.create_study, tuning.search
+    "threads": "--threads",  # fewshot.workflow.set_threads
+    "val_split": "--val-split",  # fewshot.workflow.train_on_images
     "views": "--views",  # fewshot: evaluate, predict
 }
 

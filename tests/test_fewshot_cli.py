@@ -223,7 +223,7 @@ def test_train_can_hold_out_characters_of_every_alphabet(tmp_path: Path) -> None
         "fewshot", "train", "--data", str(tmp_path / "data"), "--val-split", "drawers",
         "-o", str(tmp_path / "n.pt"),
     )  # fmt: skip
-    assert code == 2 and "must be one of auto, alphabets, classes, characters" in err
+    assert code == 2 and "--val-split must be one of auto, alphabets, classes, characters" in err
 
 
 def test_importing_metarec_and_its_cli_does_not_import_torch() -> None:

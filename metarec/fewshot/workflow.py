@@ -23,7 +23,7 @@ def set_threads(threads: int | None) -> None:
     if threads is None:
         return
     if threads < 1:
-        raise DataError(f"threads must be at least 1, not {threads}.")
+        raise DataError(f"`threads` must be at least 1, not {threads}.", parameters=("threads",))
     import torch
 
     torch.set_num_threads(threads)
@@ -48,14 +48,15 @@ def train_on_images(
     from metarec.fewshot.train import train
 
     if config.method not in METHOD_NAMES:
-        raise DataError(f"unknown method {config.method!r}; choose one of "
-                        f"{', '.join(METHOD_NAMES)}.")
+        raise DataError(f"unknown `method` {config.method!r}; choose one of "
+                        f"{', '.join(METHOD_NAMES)}.", parameters=("method",))
     output = Path(output)
     if output.exists() and not overwrite:
-        raise DataError(f"{output} already exists; pass overwrite=True to replace it.")
+        raise DataError(f"{output} already exists; pass `overwrite=True` to replace it.",
+                        parameters=("overwrite",))
     if val_split not in VALIDATION_SPLITS:
-        raise DataError(f"val_split must be one of {', '.join(VALIDATION_SPLITS)}, "
-                        f"not {val_split!r}.")
+        raise DataError(f"`val_split` must be one of {', '.join(VALIDATION_SPLITS)}, "
+                        f"not {val_split!r}.", parameters=("val_split",))
     say = on_message or (lambda _text: None)
     # A training process is short-lived and allocates the same large buffers every step.
     keep_freed_memory()
