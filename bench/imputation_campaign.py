@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 import traceback
 import warnings
@@ -36,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from metarec.files import atomic_write_text
 from metarec.imputation.probe import (
     METRIC,
     cap_rows,
@@ -292,18 +291,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _write_atomic(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part.", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(_plain(payload), handle, allow_nan=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def campaign(tasks: list[Task], args: argparse.Namespace) -> None:
     deadline = time.time() + args.budget_min * 60 if args.budget_min else None
     for i, task in enumerate(tasks):
@@ -319,7 +306,7 @@ def campaign(tasks: list[Task], args: argparse.Namespace) -> None:
             result = {"dataset": {"dataset_id": task.dataset_id, "origin": task.origin,
                                   "kind": task.kind,
                                   "skipped": f"error: {type(exc).__name__}: {exc}"[:300]}}
-        _write_atomic(part, result)
+        atomic_write_text(part, json.dumps(_plain(result), allow_nan=False))
         ds = result["dataset"]
         status = ds.get("skipped") or f"{len(result.get('runs', []))} runs, {ds.get('wall_s')} s"
         print(f"[{i + 1}/{len(tasks)}] {task.dataset_id}: {status}", flush=True)

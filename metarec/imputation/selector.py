@@ -24,8 +24,6 @@ The inputs have the shapes of :class:`metarec.metalearner.MetaLearner`: meta-fea
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from metarec.errors import MetaRecError
+from metarec.files import atomic_write_text
 
 FORMAT = "metarec-imputer-selector/1"
 TOLERANCE = 0.01
@@ -439,13 +438,8 @@ class ImputerSelector:
         return self
 
     def save(self, path: str | Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".model.", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(self.to_dict(), handle, allow_nan=False)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the model is shipped data
-        os.replace(tmp, path)
+        # 0o644: the model is shipped data, readable by all.
+        atomic_write_text(path, json.dumps(self.to_dict(), allow_nan=False), mode=0o644)
 
     @classmethod
     def load(cls, path: str | Path) -> ImputerSelector:

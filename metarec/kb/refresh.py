@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from metarec.errors import KnowledgeBaseError
+from metarec.files import atomic_write_text
 from metarec.kb import schema, store
 from metarec.kb.importers import openml_live
 
@@ -101,10 +102,7 @@ def pages(
                 backoff_s,
             )
             if len(page) >= page_size:  # a full page is final: cache it
-                cache.mkdir(parents=True, exist_ok=True)
-                tmp = file.with_suffix(".tmp")
-                tmp.write_text(page.to_json(orient="records"), encoding="utf-8")
-                tmp.replace(file)
+                atomic_write_text(file, page.to_json(orient="records"))
         yield page
         if len(page) < page_size:
             return
