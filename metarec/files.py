@@ -1,4 +1,4 @@
-"""Atomic writes of files and directories.
+"""Atomic writes of files and directories, and the one cache directory metarec uses.
 
 An atomic write goes to a temporary sibling of the target (the same directory, so the same file
 system) that is renamed onto the target only once it is complete: a reader, or the next run after
@@ -15,6 +15,17 @@ import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+
+
+def cache_root() -> Path:
+    """Where metarec caches what it can recompute: ``METAREC_CACHE_DIR`` if set, else the
+    user's cache directory (``~/.cache/metarec`` on Linux). Each cache has a sub-folder."""
+    override = os.environ.get("METAREC_CACHE_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("metarec", appauthor=False))
 
 
 def _sibling(path: Path, kind: str) -> Path:

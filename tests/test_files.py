@@ -161,3 +161,19 @@ def test_a_checkpoint_is_shared_like_any_file(tmp_path, umask_022):
     save_checkpoint(path, build_method("protonet", hidden=8, image_size=16).eval(), {"a": 1})
     assert mode_of(path) == 0o644 and [p.name for p in tmp_path.iterdir()] == ["tiny.pt"]
     assert load_checkpoint(path)[1] == {"a": 1}
+
+
+def test_every_cache_is_under_one_root_that_metarec_cache_dir_moves(tmp_path, monkeypatch):
+    from platformdirs import user_cache_dir
+
+    from metarec.files import cache_root
+    from metarec.kb import refresh
+    from metarec.recommend import learner_cache
+
+    monkeypatch.setenv("METAREC_CACHE_DIR", str(tmp_path))
+    assert cache_root() == tmp_path
+    assert learner_cache.cache_dir() == tmp_path / "learners"
+    assert refresh.cache_dir() == tmp_path / "openml"
+    monkeypatch.delenv("METAREC_CACHE_DIR")
+    assert cache_root() == Path(user_cache_dir("metarec", appauthor=False))
+    assert refresh.cache_dir().parent == learner_cache.cache_dir().parent == cache_root()

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from metarec.errors import KnowledgeBaseError
-from metarec.files import atomic_write_text
+from metarec.files import atomic_write_text, cache_root
 from metarec.kb import schema, store
 from metarec.kb.importers import openml_live
 
@@ -40,9 +40,7 @@ def user_kb_path() -> Path:
 
 
 def cache_dir() -> Path:
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("metarec", appauthor=False)) / "openml"
+    return cache_root() / "openml"
 
 
 def check_target(target: Path) -> None:

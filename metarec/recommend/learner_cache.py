@@ -12,12 +12,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
-from metarec.files import atomic_directory, atomic_write_text
+from metarec.files import atomic_directory, atomic_write_text, cache_root
 from metarec.kb.queries import Evidence, choose_evidence, learner_inputs
 from metarec.metalearner import codec as learner_codec
 
@@ -82,9 +81,7 @@ def learner_key(kb: Any, evidence: Evidence, random_state: int) -> str:
 
 
 def cache_dir() -> Path:
-    from platformdirs import user_cache_dir
-
-    return Path(os.environ.get("METAREC_CACHE_DIR") or user_cache_dir("metarec")) / "learners"
+    return cache_root() / "learners"
 
 
 def candidate_dirs(kb: Any, key: str) -> list[Path]:
