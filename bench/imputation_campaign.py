@@ -41,6 +41,7 @@ from metarec.imputation.probe import (
     configurations,
     cross_validate_imputers,
 )
+from metarec.jsonable import to_jsonable
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "datasets"
@@ -269,26 +270,12 @@ def process(task: Task, args: argparse.Namespace) -> dict[str, Any]:
     record["skipped"] = ""
     record["wall_s"] = round(time.time() - started, 2)
     return {"dataset": record, "runs": runs,
-            "metafeatures": {str(k): (None if not np.isfinite(v) else float(v))
-                             for k, v in mf.items()}}
+            "metafeatures": to_jsonable(mf)}
 
 
 def _part_path(work: Path, dataset_id: str) -> Path:
     safe = "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in dataset_id)
     return work / "parts" / f"{safe}.json"
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready: numpy scalars unwrapped, NaN and infinities as null."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def campaign(tasks: list[Task], args: argparse.Namespace) -> None:
@@ -306,7 +293,7 @@ def campaign(tasks: list[Task], args: argparse.Namespace) -> None:
             result = {"dataset": {"dataset_id": task.dataset_id, "origin": task.origin,
                                   "kind": task.kind,
                                   "skipped": f"error: {type(exc).__name__}: {exc}"[:300]}}
-        atomic_write_text(part, json.dumps(_plain(result), allow_nan=False))
+        atomic_write_text(part, json.dumps(to_jsonable(result), allow_nan=False))
         ds = result["dataset"]
         status = ds.get("skipped") or f"{len(result.get('runs', []))} runs, {ds.get('wall_s')} s"
         print(f"[{i + 1}/{len(tasks)}] {task.dataset_id}: {status}", flush=True)

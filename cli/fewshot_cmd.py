@@ -6,7 +6,6 @@ torch and metarec.fewshot's heavy modules are imported inside the command bodies
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -172,7 +171,9 @@ def train(
         "history": [asdict(record) for record in result.history],
     }
     if as_json:
-        print(json.dumps(summary, indent=2))
+        from metarec.cli.render import dumps
+
+        print(dumps(summary))
     else:
         print(
             f"Saved {output}: best validation accuracy {result.best_val} (epoch "
@@ -239,7 +240,9 @@ def evaluate(
         **accuracy.as_dict(),
     }
     if as_json:
-        print(json.dumps(result, indent=2))
+        from metarec.cli.render import dumps
+
+        print(dumps(result))
     else:
         print(
             f"{ways}-way {shots}-shot accuracy of {network.name} on {dataset.n_classes} classes: "
@@ -266,7 +269,9 @@ def predict(
 
     predictions = run_prediction(support, query, model, device, mixed_sizes, views)
     if as_json:
-        print(json.dumps(predictions, indent=2))
+        from metarec.cli.render import dumps
+
+        print(dumps(predictions))
         return
     table = Table("query image", "predicted class")
     for name, label in predictions.items():

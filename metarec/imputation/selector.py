@@ -34,6 +34,7 @@ import pandas as pd
 
 from metarec.errors import MetaRecError
 from metarec.files import atomic_write_text
+from metarec.jsonable import to_jsonable
 
 FORMAT = "metarec-imputer-selector/1"
 TOLERANCE = 0.01
@@ -397,7 +398,7 @@ class ImputerSelector:
              "predicted_score": round(float(row.prob), 4),
              "predicted_gap": round(float(row.gap), 4),
              "uncertainty": round(float(row.unc), 4), "model": self.chosen_,
-             "probe_score": None if np.isnan(row.probe) else round(float(row.probe), 4)}
+             "probe_score": to_jsonable(round(float(row.probe), 4))}
             for r, row in enumerate(table.itertuples())
         ]
 
@@ -407,7 +408,7 @@ class ImputerSelector:
             "format": FORMAT, "model": self.chosen_, "tolerance": self.tolerance,
             "n_neighbors": self.n_neighbors, "configurations": self.configurations_,
             "scaler": self.scaler_.to_dict(), "features": self.features_.round(6).tolist(),
-            "hits": _nan_list(self.hits_), "gaps": _nan_list(self.gaps_.round(6)),
+            "hits": to_jsonable(self.hits_), "gaps": to_jsonable(self.gaps_.round(6)),
             "single_best": self.single_best_.tolist(), "mean_gap": self.mean_gap_.tolist(),
             "boosters": [b.model_to_string() for b in self.boosters_],
             "selection": None if self.selection_ is None
@@ -445,10 +446,6 @@ class ImputerSelector:
     def load(cls, path: str | Path) -> ImputerSelector:
         with open(path, encoding="utf-8") as handle:
             return cls.from_dict(json.load(handle))
-
-
-def _nan_list(values: np.ndarray) -> list[list[float | None]]:
-    return [[None if np.isnan(v) else float(v) for v in row] for row in values]
 
 
 def _weighted(values: np.ndarray, weights: np.ndarray, fallback: np.ndarray) -> np.ndarray:
