@@ -155,6 +155,7 @@ def run_arm(X: pd.DataFrame, y: pd.Series, recs: list[dict[str, Any]], seed: int
 
     from metarec import tuning as warmstart
     from metarec.crossval import check_cv
+    from metarec.jsonable import to_jsonable
 
     if recs and search_space == "recommended":
         space = warmstart.recommended_space(space, recs)
@@ -164,7 +165,7 @@ def run_arm(X: pd.DataFrame, y: pd.Series, recs: list[dict[str, Any]], seed: int
 
     def cached(trial: Any) -> float:
         space.suggest(trial)  # fixes the trial's parameters before the cache is consulted
-        key = json.dumps(trial.params, sort_keys=True, default=str)
+        key = json.dumps(to_jsonable(trial.params), sort_keys=True)
         if key not in cache:
             try:
                 cache[key] = objective(trial)

@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 import traceback
 import warnings
@@ -42,12 +40,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from metarec.files import atomic_write_text
 from metarec.imputation.probe import (
     METRIC,
     cap_rows,
     configurations,
     cross_validate_imputers,
 )
+from metarec.jsonable import to_jsonable
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data" / "datasets"
@@ -276,38 +276,12 @@ def process(task: Task, args: argparse.Namespace) -> dict[str, Any]:
     record["skipped"] = ""
     record["wall_s"] = round(time.time() - started, 2)
     return {"dataset": record, "runs": runs,
-            "metafeatures": {str(k): (None if not np.isfinite(v) else float(v))
-                             for k, v in mf.items()}}
+            "metafeatures": to_jsonable(mf)}
 
 
 def _part_path(work: Path, dataset_id: str) -> Path:
     safe = "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in dataset_id)
     return work / "parts" / f"{safe}.json"
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready: numpy scalars unwrapped, NaN and infinities as null."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
-def _write_atomic(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part.", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(_plain(payload), handle, allow_nan=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def campaign(tasks: list[Task], args: argparse.Namespace) -> None:
@@ -325,7 +299,7 @@ def campaign(tasks: list[Task], args: argparse.Namespace) -> None:
             result = {"dataset": {"dataset_id": task.dataset_id, "origin": task.origin,
                                   "kind": task.kind,
                                   "skipped": f"error: {type(exc).__name__}: {exc}"[:300]}}
-        _write_atomic(part, result)
+        atomic_write_text(part, json.dumps(to_jsonable(result), allow_nan=False))
         ds = result["dataset"]
         status = ds.get("skipped") or f"{len(result.get('runs', []))} runs, {ds.get('wall_s')} s"
         print(f"[{i + 1}/{len(tasks)}] {task.dataset_id}: {status}", flush=True)

@@ -6,7 +6,6 @@ torch and metarec.fewshot's heavy modules are imported inside the command bodies
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +128,9 @@ def train(
             on_step=lambda done: progress.update(task, completed=done), on_epoch=on_epoch,
         )  # fmt: skip
     if as_json:
-        print(json.dumps(summary, indent=2))
+        from metarec.cli.render import dumps
+
+        print(dumps(summary))
     else:
         best = summary["validation"]
         print(
@@ -178,7 +179,9 @@ def evaluate(
             on_episode=lambda done: progress.update(task, completed=done),
         )  # fmt: skip
     if as_json:
-        print(json.dumps(result, indent=2))
+        from metarec.cli.render import dumps
+
+        print(dumps(result))
     else:
         print(
             f"{ways}-way {shots}-shot accuracy of {result['method']} on {result['classes']} "
@@ -205,7 +208,9 @@ def predict(
 
     predictions = run_prediction(support, query, model, device, mixed_sizes, views)
     if as_json:
-        print(json.dumps(predictions, indent=2))
+        from metarec.cli.render import dumps
+
+        print(dumps(predictions))
         return
     table = Table("query image", "predicted class")
     for name, label in predictions.items():

@@ -207,6 +207,19 @@ def test_train_then_evaluate_on_a_tiny_folder(tmp_path: Path) -> None:
     assert code == 2 and "already exists" in err
 
 
+def test_evaluate_json_is_strict_when_one_episode_has_no_interval(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    data = make_support(tmp_path / "data", classes=4, per_class=3, size=16)
+    code, out, err = invoke(
+        "fewshot", "evaluate", "--data", str(data), "--model", str(tiny_model), "--ways", "2",
+        "--episodes", "1", "--queries", "1", "--json", "--threads", "1", "--device", "cpu",
+    )  # fmt: skip
+    assert code == 0, err
+    result = json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))
+    assert result["episodes"] == 1 and result["ci95"] is None
+
+
 def test_train_can_hold_out_characters_of_every_alphabet(tmp_path: Path) -> None:
     for alphabet in ("Alpha", "Beta"):
         make_support(tmp_path / "data" / alphabet, classes=5, per_class=3, size=16)

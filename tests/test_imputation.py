@@ -142,6 +142,8 @@ def test_recommendation_ranks_and_stores_as_json(tmp_path, synthetic_imputation_
     path = tmp_path / "model.json"
     selector.save(path)
     assert json.loads(path.read_text())["format"].startswith("metarec-imputer-selector")
+    assert path.stat().st_mode & 0o777 == 0o644  # shipped data, readable by all
+    assert [p.name for p in tmp_path.iterdir()] == ["model.json"]  # no temporary left
     again = ImputerSelector.load(path)
     pd.testing.assert_frame_equal(again.predict(mf.iloc[:5]), selector.predict(mf.iloc[:5]))
 

@@ -76,6 +76,14 @@ def test_greedy_portfolio_covers_every_datasets_best_configuration(user_kb):
     assert add.greedy_portfolio(scores, size=3, min_datasets=50) == []
 
 
+def test_greedy_portfolio_is_filled_to_the_size_asked_for():
+    # "c" is the best everywhere, so the others add no coverage; they are still run, smallest
+    # configuration id first.
+    scores = pd.DataFrame([[1.0, 0.5, 0.0]] * 12, columns=["c", "b", "a"])
+    assert add.greedy_portfolio(scores, size=3, min_datasets=1) == ["c", "a", "b"]
+    assert add.greedy_portfolio(scores, size=1, min_datasets=1) == ["c"]
+
+
 def test_add_runs_the_portfolio_and_records_runs_and_meta_features(user_kb, csv):
     result = add.add_dataset(csv, "label", user_kb, portfolio_size=3, folds=3)
     assert result["portfolio"] == 3 and result["failed"] == 0

@@ -112,3 +112,16 @@ def test_openml100_leaves_out_groups_whose_runs_did_not_learn(shared_data):
     constant = groups[(groups["nunique"] == 1) & (groups["size"] >= 5)]
     assert (constant["max"] == 1.0).all()  # only perfect scores may be constant
     assert result.notes and "did not learn" in result.notes[0]
+
+
+def test_every_importer_is_used_and_no_two_share_a_source_name():
+    import pkgutil
+
+    from metarec.kb import importers, refresh
+
+    modules = {m.name for m in pkgutil.iter_modules(importers.__path__)
+               if not m.name.startswith("_")}
+    # build reads the NAMES sources; refresh reads OpenML through openml_live
+    assert modules == {*importers.NAMES, refresh.openml_live.__name__.rsplit(".", 1)[1]}
+    sources = [get(name).SOURCE for name in sorted(modules)]
+    assert len(set(sources)) == len(sources)

@@ -173,3 +173,9 @@ def test_adaboost_setup_translates_its_base_tree_and_drops_removed_parameters():
     pipe = pipelines.build(spec)
     assert pipe.named_steps["model"].estimator.max_depth == 3
     assert openml_live.translate({"weka.J48(1)_C": "0.25"}) is None
+
+
+def test_the_page_cache_lives_under_metarec_cache_dir(fake, user_kb, tmp_path, monkeypatch):
+    monkeypatch.setenv("METAREC_CACHE_DIR", str(tmp_path / "cache"))
+    refresh.refresh_openml(user_kb, suite=99, flows=(6969,), page_size=2, backoff_s=0)
+    assert len(list((tmp_path / "cache" / "openml").glob("*.json"))) == 1  # the one full page

@@ -139,3 +139,27 @@ def test_killing_a_writer_mid_write_leaves_the_old_kb_intact(kb_dir, tmp_path, t
     kb = store.load(kb_dir)
     assert len(kb.runs) == 4
     assert json.loads((kb_dir / "manifest.json").read_text())["tables"] == before
+
+
+def test_a_write_that_fails_midway_leaves_the_old_kb_and_no_temporary(kb_dir, monkeypatch,
+                                                                      tiny_tables, kb_manifest):
+    before = (kb_dir / "manifest.json").read_text()
+    real = store._write_table
+    written = []
+
+    def failing(frame, path):
+        if written:
+            raise OSError("disk full")
+        written.append(path)
+        real(frame, path)
+
+    monkeypatch.setattr(store, "_write_table", failing)
+    with pytest.raises(OSError, match="disk full"):
+        store.write(tiny_tables(n_runs=9), kb_manifest(), kb_dir)
+    assert (kb_dir / "manifest.json").read_text() == before
+    assert len(store.load(kb_dir).runs) == 4
+    assert [p.name for p in kb_dir.parent.iterdir()] == ["kb"]
+
+
+def test_a_written_kb_is_readable_by_all(kb_dir):
+    assert kb_dir.stat().st_mode & 0o777 == 0o755

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metarec.metalearner.portfolio import (
+    greedy_cover,
     greedy_portfolio,
     normalised_regret,
     portfolio_first,
@@ -36,6 +37,13 @@ def test_first_member_is_the_best_on_average_then_the_complements():
     # has no regret left, so the portfolio stops before the useless configuration 3
     assert greedy_portfolio(SCORES, 3).tolist() == [2, 0, 1]
     assert greedy_portfolio(SCORES, 10).tolist() == [2, 0, 1]
+
+
+def test_filling_goes_on_to_the_size_asked_for():
+    regret = normalised_regret(SCORES)
+    assert greedy_cover(regret, 10).tolist() == [2, 0, 1]
+    assert greedy_cover(regret, 10, fill=True).tolist() == [2, 0, 1, 3]
+    assert greedy_cover(regret, 2, fill=True).tolist() == [2, 0]
 
 
 def test_one_dominant_configuration_is_a_portfolio_of_one():

@@ -261,3 +261,13 @@ def test_probe_that_cannot_run_is_one_warning_and_a_fallback(cli, kb_dir: Path, 
     assert any("imputers not probed" in n and "smallest class has 2 rows" in n
                for n in payload["notes"])
     assert all(r["imputer"] for r in payload["recommendations"])
+
+
+def test_the_fitted_learner_is_cached_under_metarec_cache_dir(kb_dir: Path,
+                                                             synthetic_dataset) -> None:
+    import os
+
+    X, y = synthetic_dataset(300, 5, seed=99, missing=0.1)
+    recommend(split_target(X.assign(label=y), "label", source="new"), kb_module.load(kb_dir))
+    learners = Path(os.environ["METAREC_CACHE_DIR"]) / "learners"
+    assert list(learners.glob("*/state.json")) and list(learners.glob("evidence-*.json"))

@@ -5,9 +5,7 @@ Nothing is ever unpickled: a checkpoint from an untrusted source can at worst fa
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ import torch
 
 from metarec.errors import DataError
 from metarec.fewshot.methods import METHODS, FewShotMethod, build_method
+from metarec.files import atomic_path
 
 FORMAT = "metarec-fewshot-1"
 
@@ -29,17 +28,9 @@ def save_checkpoint(path: str | Path, model: FewShotMethod, meta: dict[str, Any]
         "state_dict": {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()},
         "meta": meta,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    # mkstemp creates the file private (0600); a model is meant to be shared like any file.
-    os.chmod(tmp, 0o644)
-    try:
+    # 0o644: a model is meant to be shared like any file.
+    with atomic_path(path, mode=0o644) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def load_checkpoint(

@@ -25,6 +25,7 @@ from metarec.imputation.selector import (
     estimator_family,
     family_columns,
 )
+from metarec.jsonable import to_jsonable
 
 MODEL_FILE = "model.json"
 
@@ -196,9 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="auto", choices=["auto", *MODELS])
     args = parser.parse_args(argv)
     selector = train(args.kb, args.model)
-    print(json.dumps({"model": selector.chosen_, "datasets": len(selector.features_),
-                      "selection": None if selector.selection_ is None
-                      else selector.selection_["hit_rate"].round(4).to_dict()}))
+    print(json.dumps(to_jsonable({"model": selector.chosen_, "datasets": len(selector.features_),
+                                  "selection": None if selector.selection_ is None
+                                  else selector.selection_["hit_rate"].round(4)})))
     return 0
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from metarec.crossval import check_cv
 from metarec.imputation.selector import FAMILIES, NATIVE_FAMILIES, ImputationError
+from metarec.jsonable import to_jsonable
 
 IMPUTERS = ("mean", "median", "most_frequent", "constant", "knn", "iterative", "native")
 # The estimator of each of metarec.imputation.FAMILIES: one linear model, one bagged and one
@@ -156,8 +157,7 @@ def cross_validate_imputers(X: pd.DataFrame, y: pd.Series, task_type: str, n_fol
             "metric": METRIC[task_type],
             "value": float(np.mean(values)) if complete else float("nan"),
             "value_std": float(np.std(values)) if complete else float("nan"),
-            "fold_values": json.dumps([None if not np.isfinite(v) else round(v, 6)
-                                       for v in values]),
+            "fold_values": json.dumps(to_jsonable([round(v, 6) for v in values])),
             "runtime_s": float(sum(r[1] for r in mine)),
             "error": "; ".join(errors),
         })
@@ -180,8 +180,7 @@ class ProbeResult:
         return {"family": self.family, "n_rows": self.n_rows, "n_features": self.n_features,
                 "n_folds": self.n_folds,
                 "n_repeats": self.n_repeats, "seconds": round(self.seconds, 3),
-                "scores": {k: (round(v, 6) if np.isfinite(v) else None)
-                           for k, v in self.scores.items()}}
+                "scores": to_jsonable({k: round(v, 6) for k, v in self.scores.items()})}
 
 
 def probe(X: pd.DataFrame, y: pd.Series, task_type: str, family: str,

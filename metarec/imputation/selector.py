@@ -24,8 +24,6 @@ The inputs have the shapes of :class:`metarec.metalearner.MetaLearner`: meta-fea
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,6 +33,8 @@ import numpy as np
 import pandas as pd
 
 from metarec.errors import MetaRecError
+from metarec.files import atomic_write_text
+from metarec.jsonable import to_jsonable
 from metarec.metalearner.evaluation import within_one_standard_error
 from metarec.metalearner.preprocess import MetaFeatureScaler, mean_l1_distance
 
@@ -355,7 +355,7 @@ class ImputerSelector:
              "predicted_score": round(float(row.prob), 4),
              "predicted_gap": round(float(row.gap), 4),
              "uncertainty": round(float(row.unc), 4), "model": self.chosen_,
-             "probe_score": None if np.isnan(row.probe) else round(float(row.probe), 4)}
+             "probe_score": to_jsonable(round(float(row.probe), 4))}
             for r, row in enumerate(table.itertuples())
         ]
 
@@ -365,7 +365,7 @@ class ImputerSelector:
             "format": FORMAT, "model": self.chosen_, "tolerance": self.tolerance,
             "n_neighbors": self.n_neighbors, "configurations": self.configurations_,
             "scaler": self.scaler_.to_dict(), "features": self.features_.round(6).tolist(),
-            "hits": _nan_list(self.hits_), "gaps": _nan_list(self.gaps_.round(6)),
+            "hits": to_jsonable(self.hits_), "gaps": to_jsonable(self.gaps_.round(6)),
             "single_best": self.single_best_.tolist(), "mean_gap": self.mean_gap_.tolist(),
             "boosters": [b.model_to_string() for b in self.boosters_],
             "selection": None if self.selection_ is None
@@ -396,22 +396,13 @@ class ImputerSelector:
         return self
 
     def save(self, path: str | Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".model.", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(self.to_dict(), handle, allow_nan=False)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the model is shipped data
-        os.replace(tmp, path)
+        # 0o644: the model is shipped data, readable by all.
+        atomic_write_text(path, json.dumps(self.to_dict(), allow_nan=False), mode=0o644)
 
     @classmethod
     def load(cls, path: str | Path) -> ImputerSelector:
         with open(path, encoding="utf-8") as handle:
             return cls.from_dict(json.load(handle))
-
-
-def _nan_list(values: np.ndarray) -> list[list[float | None]]:
-    return [[None if np.isnan(v) else float(v) for v in row] for row in values]
 
 
 def _weighted(values: np.ndarray, weights: np.ndarray, fallback: np.ndarray) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 The portfolio is chosen greedily from the knowledge base: each step adds the configuration that
 most raises the summed best normalised score over the KB's datasets of the same task type, so a
-few configurations cover most datasets' best choices (Wistuba et al.'s greedy portfolio). Each
+few configurations cover most datasets' best choices (Wistuba et al.'s greedy portfolio; the loop
+is the meta-learner's, :func:`metarec.metalearner.portfolio.greedy_cover`). Each
 configuration is cross-validated on the user's data; the work is spread with joblib, so the same
 code runs on a Dask or Ray cluster through joblib's backend, e.g.::
 
@@ -31,6 +32,7 @@ import pandas as pd
 from metarec.errors import DataError, KnowledgeBaseError
 from metarec.kb import schema, store
 from metarec.kb.refresh import check_target, user_kb_path
+from metarec.metalearner.portfolio import greedy_cover
 
 SOURCE = "user"
 METRIC = {"classification": "balanced_accuracy", "regression": "r2"}
@@ -56,22 +58,22 @@ def normalised_scores(kb: store.KnowledgeBase, task_type: str) -> pd.DataFrame:
 
 
 def greedy_portfolio(scores: pd.DataFrame, size: int, min_datasets: int = 10) -> list[str]:
-    """Pick ``size`` configurations that together score best on the most datasets."""
+    """Pick ``size`` configurations that together score best on the most datasets.
+
+    The loop and its objective are the meta-learner's (:func:`greedy_cover`: the mean over
+    datasets of the portfolio's best regret, here 1 - the normalised score), with two
+    differences that have reasons. The scores are normalised per dataset and metric over all the
+    KB's runs (:func:`normalised_scores`; a configuration not run counts as the worst), not
+    renormalised over the candidates, because the runs mix metrics and dropping thinly-run
+    configurations must not inflate the others. And the portfolio is filled to ``size``:
+    ``--portfolio-size`` is how many runs the user asked for, and each one is evidence about the
+    new dataset even once the KB's datasets are covered.
+    """
     counts = scores.notna().sum()
     candidates = scores.loc[:, counts[counts >= min_datasets].index]
     candidates = candidates.reindex(sorted(candidates.columns), axis=1).fillna(0.0)
-    if candidates.shape[1] == 0:
-        return []
-    values = candidates.to_numpy()
-    covered = np.zeros(values.shape[0])
-    chosen: list[int] = []
-    for _ in range(min(size, values.shape[1])):
-        gains = np.maximum(values, covered[:, None]).sum(axis=0)
-        gains[chosen] = -np.inf
-        best = int(np.argmax(gains))  # ties -> the smallest configuration id
-        chosen.append(best)
-        covered = np.maximum(covered, values[:, best])
-    return [str(candidates.columns[i]) for i in chosen]
+    chosen = greedy_cover(1.0 - candidates.to_numpy(), size, fill=True)
+    return [str(candidates.columns[i]) for i in chosen]  # ties -> the smallest configuration id
 
 
 def _evaluate(config_id: str, spec: dict, X: pd.DataFrame, y: pd.Series, task: str,

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from metarec.errors import KnowledgeBaseError
+from metarec.files import atomic_write_text, cache_root
 from metarec.kb import schema, store
 from metarec.kb.importers import openml_live
 
@@ -39,9 +40,7 @@ def user_kb_path() -> Path:
 
 
 def cache_dir() -> Path:
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("metarec", appauthor=False)) / "openml"
+    return cache_root() / "openml"
 
 
 def check_target(target: Path, parameter: str = "target") -> None:
@@ -103,10 +102,7 @@ def pages(
                 backoff_s,
             )
             if len(page) >= page_size:  # a full page is final: cache it
-                cache.mkdir(parents=True, exist_ok=True)
-                tmp = file.with_suffix(".tmp")
-                tmp.write_text(page.to_json(orient="records"), encoding="utf-8")
-                tmp.replace(file)
+                atomic_write_text(file, page.to_json(orient="records"))
         yield page
         if len(page) < page_size:
             return

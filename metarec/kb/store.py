@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from metarec.errors import KnowledgeBaseError
+from metarec.files import atomic_directory
 from metarec.kb import schema
 
 FORMAT = "metarec-knowledge-base"
@@ -98,9 +99,8 @@ def write(
 def _write_locked(
     tables: dict[str, pd.DataFrame], manifest: dict[str, Any], out: Path
 ) -> dict[str, Any]:
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; a shipped KB must be readable by all
-    try:
+    # 0o755: a shipped KB must be readable by all.
+    with atomic_directory(out, mode=0o755) as tmp:
         entries = {}
         for name in schema.TABLES:
             frame = schema.conform(name, tables.get(name, schema.empty(name)))
@@ -120,23 +120,7 @@ def _write_locked(
         (tmp / schema.MANIFEST).write_text(
             json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
-        _swap(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return manifest
-
-
-def _swap(tmp: Path, out: Path) -> None:
-    # A directory cannot be replaced atomically while it has contents, so the old one is first
-    # renamed aside; both steps are renames on one file system and the old copy is removed last.
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 @dataclass

@@ -30,11 +30,25 @@ def normalised_regret(scores: np.ndarray) -> np.ndarray:
 def greedy_portfolio(scores: np.ndarray, size: int) -> np.ndarray:
     """Indices (columns of ``scores``) of a portfolio of at most ``size`` configurations.
 
-    Each step adds the configuration that most lowers the mean over datasets of the portfolio's
-    best normalised regret (the regret an oracle choosing within the portfolio would have); ties
-    go to the lower index. Stops early when no configuration lowers it further.
+    :func:`greedy_cover` over :func:`normalised_regret`. It stops early when no configuration
+    lowers the regret further: the portfolio ranks the meta-learner's candidates first, and a
+    member that is nobody's better choice would only dilute it. (``metarec kb add`` uses the same
+    loop on its own normalisation and fills its portfolio to the size asked for; see
+    :func:`metarec.kb.add.greedy_portfolio`.)
     """
-    regret = normalised_regret(np.asarray(scores, dtype=np.float64))
+    return greedy_cover(normalised_regret(np.asarray(scores, dtype=np.float64)), size)
+
+
+def greedy_cover(regret: np.ndarray, size: int, fill: bool = False) -> np.ndarray:
+    """The greedy portfolio loop: indices (columns of ``regret``, datasets x configurations,
+    lower is better, no NaN) of at most ``size`` configurations.
+
+    Each step adds the configuration that most lowers the mean over datasets of the portfolio's
+    best regret (the regret an oracle choosing within the portfolio would have); ties go to the
+    lower index. It stops early when no configuration lowers it further, unless ``fill``: then it
+    goes on to ``size`` members.
+    """
+    regret = np.asarray(regret, dtype=np.float64)
     n_datasets, n_configurations = regret.shape
     if n_datasets == 0 or n_configurations == 0 or size <= 0:
         return np.array([], dtype=int)
@@ -45,7 +59,7 @@ def greedy_portfolio(scores: np.ndarray, size: int) -> np.ndarray:
         value = np.minimum(covered[:, None], regret).mean(axis=0)
         value[~available] = np.inf
         pick = int(np.argmin(value))
-        if chosen and value[pick] >= covered.mean():
+        if chosen and not fill and value[pick] >= covered.mean():
             break
         chosen.append(pick)
         available[pick] = False

@@ -12,12 +12,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from metarec.files import atomic_directory, atomic_write_text, cache_root
 from metarec.kb.queries import Evidence, choose_evidence, learner_inputs
 from metarec.metalearner import codec as learner_codec
 
@@ -50,10 +49,7 @@ def _remember_evidence(file: Path, task: str, evidence: Evidence) -> None:
     try:
         stored = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
         stored[task] = dataclasses.asdict(evidence)
-        file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_name(f".{file.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(stored, indent=2, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, file)
+        atomic_write_text(file, json.dumps(stored, indent=2, sort_keys=True))
     except (OSError, ValueError):
         pass  # a cache that cannot be written only costs time
 
@@ -85,9 +81,7 @@ def learner_key(kb: Any, evidence: Evidence, random_state: int) -> str:
 
 
 def cache_dir() -> Path:
-    from platformdirs import user_cache_dir
-
-    return Path(os.environ.get("METAREC_CACHE_DIR") or user_cache_dir("metarec")) / "learners"
+    return cache_root() / "learners"
 
 
 def candidate_dirs(kb: Any, key: str) -> list[Path]:
@@ -103,17 +97,14 @@ def fit_learner(kb: Any, evidence: Evidence, random_state: int) -> Any:
 
 
 def save_learner(learner: Any, directory: Path) -> None:
-    """Write ``learner`` to ``directory`` atomically (temporary directory, then rename)."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
+    """Write ``learner`` to ``directory`` atomically; an existing learner there is kept."""
     try:
-        learner_codec.save(learner, tmp)
-        tmp.chmod(0o755)
-        os.replace(tmp, directory)
+        with atomic_directory(directory, mode=0o755, overwrite=False) as tmp:
+            learner_codec.save(learner, tmp)
     except OSError:
         # Another process stored the same learner first (or the cache is read-only): the
         # recommendation does not depend on the cache, so it goes on.
-        shutil.rmtree(tmp, ignore_errors=True)
+        pass
 
 
 def fitted_learner(kb: Any, evidence: Evidence, random_state: int = 0) -> Any:

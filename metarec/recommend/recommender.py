@@ -12,11 +12,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from metarec.errors import MetaRecError
 from metarec.io import Dataset
+from metarec.jsonable import to_jsonable
 from metarec.kb.queries import Evidence
 from metarec.recommend.record import recommendation
 
@@ -59,7 +59,7 @@ class RecommendationReport:
                 "datasets": self.evidence.n_datasets,
                 "configurations": self.evidence.n_configurations,
             },
-            "metafeatures": {k: _finite_or_none(v) for k, v in self.metafeatures.items()},
+            "metafeatures": to_jsonable(self.metafeatures),
             "recommendations": self.recommendations,
             "neighbours": self.neighbours,
             "out_of_distribution": self.out_of_distribution,
@@ -67,10 +67,6 @@ class RecommendationReport:
             **({"imputer_probes": self.imputer_probes} if self.imputer_probes is not None
                else {}),
         }
-
-
-def _finite_or_none(value: Any) -> Any:
-    return float(value) if value is not None and np.isfinite(value) else None
 
 
 def profile(dataset: Dataset, random_state: int = 0) -> pd.Series:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from metarec.crossval import check_cv
 from metarec.errors import TuningError
+from metarec.jsonable import to_jsonable
 from metarec.pipelines import build, normalize_spec
 from metarec.recommend import load_kb
 from metarec.tuning.data import as_frame, check_data, infer_task
@@ -39,7 +40,7 @@ def make_objective(X: pd.DataFrame, y: Any, space: SearchSpace, splitter: Any, s
 
     def objective(trial: Any) -> float:
         spec = space.suggest(trial)
-        trial.set_user_attr(SPEC_ATTR, json.dumps(spec, sort_keys=True, default=str))
+        trial.set_user_attr(SPEC_ATTR, json.dumps(to_jsonable(spec), sort_keys=True))
         try:
             with warnings.catch_warnings():
                 # Convergence and similar warnings are expected across a search space.

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from metarec.errors import MetaRecError
+from metarec.files import atomic_path
 
 # -- saving fitted pipelines ------------------------------------------------------------------
 # Types a metarec pipeline is made of beyond what skops trusts by default. Loading refuses any
@@ -42,10 +43,8 @@ def save_pipeline(pipeline: Any, path: str | Path, overwrite: bool = False) -> P
     if path.exists() and not overwrite:
         raise MetaRecError(f"{path} already exists; choose another path or pass `overwrite=True`.",
                            parameters=("overwrite",))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    sio.dump(pipeline, tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        sio.dump(pipeline, tmp)
     return path
 
 

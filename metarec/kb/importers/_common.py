@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from metarec import pipelines
+from metarec.jsonable import to_jsonable
 
 # Columns an importer's `datasets` frame may carry; `dataset_key` is the importer's own key that its
 # runs and metafeatures refer to, and build.py resolves it to a KB dataset_id.
@@ -43,21 +42,9 @@ class ImportResult:
     notes: list[str] = field(default_factory=list)  # what the importer left out, and why
 
 
-def plain(value: Any) -> Any:
-    """JSON-ready Python value: numpy scalars unwrapped, whole floats kept as floats."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
 def canonical_json(value: Any) -> str:
-    return json.dumps(plain(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return json.dumps(to_jsonable(value), sort_keys=True, separators=(",", ":"),
+                      allow_nan=False)
 
 
 def configuration_row(

@@ -14,7 +14,7 @@ import pandas as pd
 
 from metarec.kb.importers._common import ImportResult
 
-# The values carry origin "local"; the source name differs from the imputation campaign's.
+# The values carry origin "local" (computed here, not stored by OpenML).
 SOURCE = "local_metafeatures"
 FOLDER = "datasets"
 # Profiling every raw dataset takes minutes; the shipped build caps it per dataset size.
