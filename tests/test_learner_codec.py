@@ -75,3 +75,36 @@ def test_damaged_files_are_one_clear_error(fitted, tmp_path: Path, victim: str) 
     target.write_bytes(target.read_bytes()[: target.stat().st_size // 3])
     with pytest.raises(KnowledgeBaseError, match="damaged"):
         learner_codec.load(tmp_path / "learner")
+
+
+def test_boosters_are_stored_as_lightgbm_text_and_load_without_skops(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(1)
+    meta = pd.DataFrame(rng.normal(size=(30, 3)), index=[f"d{i}" for i in range(30)],
+                        columns=["NumberOfInstances", "ClassEntropy", "Dimensionality"])
+    perf = pd.DataFrame(rng.normal(size=(30, 6)), index=meta.index,
+                        columns=[f"c{j}" for j in range(6)])
+    learner = MetaLearner(model="surrogate", n_members=2, random_state=0).fit(meta, perf, True)
+    learner_codec.save(learner, tmp_path / "learner")
+    names = sorted(p.name for p in (tmp_path / "learner").iterdir())
+    assert [n for n in names if n.startswith("booster")] == ["booster0.txt", "booster1.txt"]
+    assert not [n for n in names if n.endswith(".skops")]
+    code = ("import sys; from pathlib import Path; from metarec.metalearner import codec; "
+            f"codec.load(Path({str(tmp_path / 'learner')!r})); "
+            "assert 'skops' not in sys.modules, 'skops was imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_damaged_booster_is_one_clear_error(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    meta = pd.DataFrame(rng.normal(size=(20, 2)), index=[f"d{i}" for i in range(20)],
+                        columns=["NumberOfInstances", "ClassEntropy"])
+    perf = pd.DataFrame(rng.normal(size=(20, 4)), index=meta.index, columns=list("abcd"))
+    learner = MetaLearner(model="surrogate", n_members=1, random_state=0).fit(meta, perf, True)
+    learner_codec.save(learner, tmp_path / "learner")
+    booster = tmp_path / "learner" / "booster0.txt"
+    booster.write_text(booster.read_text()[:200])
+    with pytest.raises(KnowledgeBaseError, match="damaged"):
+        learner_codec.load(tmp_path / "learner")

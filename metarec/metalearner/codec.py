@@ -1,11 +1,14 @@
 """Save and load a fitted meta-learner without pickle.
 
 A fitted :class:`metarec.metalearner.MetaLearner` is a tree of plain values, numpy arrays,
-pandas indexes and frames, metarec's own model classes and scikit-learn / LightGBM estimators.
-The tree is written as ``state.json`` (structure and small values), ``arrays.npz`` (numpy arrays,
-loaded with ``allow_pickle=False``) and one skops file per estimator (loaded with a fixed list of
-trusted types). Only classes defined in ``metarec.metalearner`` are rebuilt from the JSON; any
-other class name in a file is refused, so a tampered file cannot run code.
+pandas indexes and frames, metarec's own model classes, LightGBM boosters and scikit-learn
+estimators. The tree is written as ``state.json`` (structure and small values), ``arrays.npz``
+(numpy arrays, loaded with ``allow_pickle=False``), one LightGBM text model per booster (LightGBM's
+own format: numbers, no code) and one skops file per scikit-learn estimator (loaded with a fixed
+list of trusted types; skops is imported only when a learner holds one, as it costs seconds).
+Only classes defined in ``metarec.metalearner`` are rebuilt from the JSON; any other class name in
+a file is refused, so a tampered file cannot run code; a booster file must match the checksum
+recorded beside it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ TRUSTED_SKOPS_TYPES = [
 ]
 
 
+def _sha256(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _is_estimator(value: Any) -> bool:
     module = type(value).__module__
     return module.startswith(("sklearn.", "lightgbm.")) and hasattr(value, "get_params")
@@ -44,6 +53,7 @@ class _Writer:
         self.array_keys: dict[int, str] = {}
         self.keep_alive: list[np.ndarray] = []  # ids stay unique while the writer runs
         self.n_estimators = 0
+        self.n_boosters = 0
 
     def encode(self, value: Any) -> Any:
         if value is None or isinstance(value, (bool, int, str)):
@@ -81,6 +91,12 @@ class _Writer:
             return [self.encode(v) for v in value]
         if isinstance(value, dict):
             return {"__dict__": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
+        if type(value).__module__ == "lightgbm.basic" and type(value).__name__ == "Booster":
+            name = f"booster{self.n_boosters}.txt"
+            self.n_boosters += 1
+            text = value.model_to_string()
+            (self.directory / name).write_text(text, encoding="utf-8")
+            return {"__booster__": name, "sha256": _sha256(text)}
         if _is_estimator(value):
             import skops.io as sio
 
@@ -126,6 +142,15 @@ class _Reader:
             return tuple(self.decode(v) for v in value["__tuple__"])
         if "__dict__" in value:
             return {self.decode(k): self.decode(v) for k, v in value["__dict__"]}
+        if "__booster__" in value:
+            from lightgbm import Booster
+
+            name = Path(value["__booster__"]).name  # never leave the learner's directory
+            text = (self.directory / name).read_text(encoding="utf-8")
+            # LightGBM aborts the whole process on a truncated model: check before parsing.
+            if _sha256(text) != value.get("sha256"):
+                raise ValueError(f"{name} does not match its checksum")
+            return Booster(model_str=text)
         if "__estimator__" in value:
             import skops.io as sio
 

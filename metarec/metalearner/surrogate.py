@@ -69,9 +69,9 @@ class Surrogate:
         rng = np.random.RandomState(self.random_state)
         n_ds = z.shape[0]
         labels = _relevance(z, observed)[rows, cols] if self.objective == "lambdarank" else None
-        from lightgbm import LGBMRanker, LGBMRegressor
+        from lightgbm import Booster, LGBMRanker, LGBMRegressor
 
-        self.members_: list[LGBMRegressor | LGBMRanker] = []
+        self.members_: list[Booster] = []
         oob_sq: list[np.ndarray] = []
         for _ in range(self.n_members):
             seed = int(rng.randint(0, 2**31 - 1))
@@ -96,7 +96,9 @@ class Surrogate:
             else:
                 raise ValueError(f"unknown objective {self.objective!r}; "
                                  "use 'regression' or 'lambdarank'.")
-            self.members_.append(model)
+            # The booster alone predicts what the wrapper predicts, and is stored as LightGBM's
+            # own text model (the scikit-learn wrapper would need skops, ~3 s to import).
+            self.members_.append(model.booster_)
             if self.objective == "regression" and (~mask).any():
                 oob_sq.append((model.predict(x[~mask]) - z[rows[~mask], cols[~mask]]) ** 2)
         # Members disagree less than they err: the out-of-bag error (on datasets a member never
