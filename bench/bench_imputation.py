@@ -27,12 +27,9 @@ import pandas as pd
 
 from metarec.imputation import (
     MODELS,
-    PROBE_BAND,
     TOLERANCE,
     ImputerSelector,
-    _family_columns,
     campaign_dir,
-    campaign_soft_labels,
     campaign_tables,
     dataset_groups,
     gap_table,
@@ -41,12 +38,14 @@ from metarec.imputation import (
     ranking_key,
     split_configuration,
 )
+from metarec.imputation.campaign import campaign_soft_labels
+from metarec.imputation.selector import PROBE_BAND, family_columns
 from metarec.metalearner.preprocess import mean_l1_distance
 
 
 def problems(configurations: list[str]) -> dict[str, list[int]]:
     return {fam: [configurations.index(c) for c in cols]
-            for fam, cols in _family_columns(pd.Index(configurations)).items()}
+            for fam, cols in family_columns(pd.Index(configurations)).items()}
 
 
 def metalearner_keys(mf_train: pd.DataFrame, perf_train: pd.DataFrame, mf_test: pd.DataFrame,

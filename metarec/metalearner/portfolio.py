@@ -39,27 +39,34 @@ def greedy_portfolio(scores: np.ndarray, size: int) -> np.ndarray:
     return greedy_cover(normalised_regret(np.asarray(scores, dtype=np.float64)), size)
 
 
-def greedy_cover(regret: np.ndarray, size: int, fill: bool = False) -> np.ndarray:
+def greedy_cover(regret: np.ndarray, size: int, fill: bool = False,
+                 weights: np.ndarray | None = None) -> np.ndarray:
     """The greedy portfolio loop: indices (columns of ``regret``, datasets x configurations,
     lower is better, no NaN) of at most ``size`` configurations.
 
     Each step adds the configuration that most lowers the mean over datasets of the portfolio's
     best regret (the regret an oracle choosing within the portfolio would have); ties go to the
-    lower index. It stops early when no configuration lowers it further, unless ``fill``: then it
-    goes on to ``size`` members.
+    lower index. ``weights`` (one per dataset, >= 0) make it a weighted mean, e.g. to cover the
+    datasets most like a new one. It stops early when no configuration lowers it further, unless
+    ``fill``: then it goes on to ``size`` members.
     """
     regret = np.asarray(regret, dtype=np.float64)
     n_datasets, n_configurations = regret.shape
     if n_datasets == 0 or n_configurations == 0 or size <= 0:
         return np.array([], dtype=int)
+    w = None if weights is None else np.asarray(weights, dtype=np.float64) / np.sum(weights)
+
+    def mean(values: np.ndarray) -> np.ndarray:
+        return values.mean(axis=0) if w is None else w @ values
+
     covered = np.full(n_datasets, np.inf)
     chosen: list[int] = []
     available = np.ones(n_configurations, dtype=bool)
     while len(chosen) < min(size, n_configurations):
-        value = np.minimum(covered[:, None], regret).mean(axis=0)
+        value = mean(np.minimum(covered[:, None], regret))
         value[~available] = np.inf
         pick = int(np.argmin(value))
-        if chosen and not fill and value[pick] >= covered.mean():
+        if chosen and not fill and value[pick] >= float(mean(covered)):
             break
         chosen.append(pick)
         available[pick] = False
