@@ -109,6 +109,25 @@ def _print_report(report: Any) -> None:
             f"{rec['predicted_score']:.3f} ± {rec['uncertainty']:.3f}",
         )
     console.print(table)
+    if report.candidate_set:
+        trial = Table(
+            title=f"Try these {len(report.candidate_set)} first",
+            caption="the configurations that together came closest to every knowledge-base "
+            "dataset's best (greedy portfolio), in the meta-learner's order; expected best = "
+            f"the best {evidence.score_name} expected after trying up to that one (nearest "
+            "knowledge-base datasets)",
+        )
+        for column, justify in (("try", "right"), ("algorithm", "left"), ("imputer", "left"),
+                                ("key hyperparameters", "left"),
+                                ("expected best", "right")):
+            trial.add_column(column, justify=justify)
+        for rec in report.candidate_set:
+            hyper = ", ".join(f"{k}={_short(v)}" for k, v in
+                              list(rec["hyperparameters"].items())[:KEY_HYPERPARAMETERS])
+            best = rec["expected_best"]
+            trial.add_row(str(rec["rank"]), rec["algorithm"], rec["imputer"], hyper,
+                          "—" if best is None else f"{best:.3f}")
+        console.print(trial)
     for family, measured in (report.imputer_probes or {}).items():
         scores = sorted(((v, k) for k, v in measured["scores"].items() if v is not None),
                         reverse=True)

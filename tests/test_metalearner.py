@@ -309,3 +309,28 @@ def test_sbs_is_the_best_mean_on_a_complete_matrix(world):
     assert top["configuration"].iloc[0] == perf.mean().idxmax()
     top = MetaLearner("sbs").fit(mf, 1 - perf, False).rank(mf_test.iloc[[0]], top_k=1)
     assert top["configuration"].iloc[0] == perf.mean().idxmax()
+
+
+def test_candidate_set_is_the_greedy_portfolio_in_the_learners_order() -> None:
+    # a is the best on the first half of the datasets, b on the second half, c is second
+    # everywhere and d never helps: the greedy portfolio takes the single best (c) first, then
+    # a and b (each covers half), never d.
+    n = 20
+    meta = pd.DataFrame({"NumberOfInstances": np.arange(n, dtype=float) * 100 + 50,
+                         "ClassEntropy": np.linspace(0.1, 1.0, n)},
+                        index=[f"d{i}" for i in range(n)])
+    first = np.arange(n) < n // 2
+    perf = pd.DataFrame({"a": np.where(first, 0.95, 0.50), "b": np.where(first, 0.50, 0.95),
+                         "c": np.full(n, 0.80), "d": np.full(n, 0.40)}, index=meta.index)
+    learner = MetaLearner(model="knn", random_state=0).fit(meta, perf, maximize=True)
+    assert set(learner.candidate_set(meta.iloc[[0]], k=2)["configuration"]) == {"c", "a"}
+    table = learner.candidate_set(meta.iloc[[0, n - 1]], k=3)
+    for dataset, rows in table.groupby("dataset", sort=False):
+        assert rows["position"].tolist() == [1, 2, 3]
+        assert set(rows["configuration"]) == {"a", "b", "c"}
+        # in the learner's order: what wins near this dataset first
+        assert rows["configuration"].iloc[0] == ("a" if dataset == "d0" else "b")
+        ranked = learner.rank(meta.loc[[dataset]])["configuration"]
+        assert rows["configuration"].tolist() == [c for c in ranked if c in {"a", "b", "c"}]
+        # the nearest datasets all reach 0.95 with the first try already
+        assert rows["expected_best"].tolist() == pytest.approx([0.95, 0.95, 0.95])

@@ -271,3 +271,19 @@ def test_the_fitted_learner_is_cached_under_metarec_cache_dir(kb_dir: Path,
     recommend(split_target(X.assign(label=y), "label", source="new"), kb_module.load(kb_dir))
     learners = Path(os.environ["METAREC_CACHE_DIR"]) / "learners"
     assert list(learners.glob("*/state.json")) and list(learners.glob("evidence-*.json"))
+
+
+def test_the_candidate_set_comes_with_its_expected_best(kb_dir: Path, synthetic_dataset) -> None:
+    X, y = synthetic_dataset(200, 5, seed=11)
+    dataset = split_target(X.assign(label=y), "label", source="new")
+    report = recommend(dataset, kb_module.load(kb_dir), top_k=3, set_size=3)
+    tried = report.candidate_set
+    assert [r["rank"] for r in tried] == [1, 2, 3]
+    assert len({r["configuration_id"] for r in tried}) == 3
+    expected = [r["expected_best"] for r in tried]
+    assert expected == sorted(expected) and all(0 <= e <= 1 for e in expected)
+    for rec in tried:
+        model = pipelines.build(rec["pipeline"]).fit(dataset.X, dataset.y)
+        assert model.predict(dataset.X.head(3)).shape == (3,)
+    assert report.to_dict()["candidate_set"] == tried
+    assert recommend(dataset, kb_module.load(kb_dir), top_k=3, set_size=0).candidate_set == []

@@ -44,6 +44,8 @@ class RecommendationReport:
     out_of_distribution: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     imputer_probes: dict[str, Any] | None = None
+    # The few configurations to try first (see MetaLearner.candidate_set), in order.
+    candidate_set: list[dict[str, Any]] = field(default_factory=list)
     # The fitted meta-learner behind the report (for plots); not part of the JSON object.
     learner: Any = field(default=None, repr=False, compare=False)
 
@@ -61,6 +63,7 @@ class RecommendationReport:
             },
             "metafeatures": to_jsonable(self.metafeatures),
             "recommendations": self.recommendations,
+            "candidate_set": self.candidate_set,
             "neighbours": self.neighbours,
             "out_of_distribution": self.out_of_distribution,
             "notes": self.notes,
@@ -84,8 +87,14 @@ def recommend(
     random_state: int = 0,
     learner: Any = None,
     probe_imputers: bool = False,
+    set_size: int = 5,
 ) -> RecommendationReport:
     """Rank pipelines for ``dataset`` from ``kb`` (default: the shipped knowledge base).
+
+    ``recommendations`` are the diverse top ``top_k`` by predicted score; ``candidate_set`` the
+    ``set_size`` configurations to try first (the knowledge base's greedy portfolio, ordered by
+    the meta-learner), each with ``expected_best``: the best score expected from trying the set up
+    to that one (see :meth:`metarec.metalearner.MetaLearner.candidate_set`).
 
     ``probe_imputers``: where the data has missing values, cross-validate every imputer on the
     dataset itself with each recommended estimator family (:mod:`metarec.imputation.probe`;
@@ -101,18 +110,23 @@ def recommend(
     query = profile_values.to_frame(name=dataset.source).T
     ranking = learner.rank(query, top_k=top_k, diverse=True)
     configurations = kb.configurations.set_index("configuration_id", drop=False)
-    recommendations = []
     probes = ImputerProbes(dataset, random_state) if probe_imputers else None
-    for _, row in ranking.iterrows():
+
+    def entry(position: int, row: pd.Series, **extra: Any) -> dict[str, Any]:
         configuration = configurations.loc[row["configuration"]]
         imputer = choose_imputer(profile_values, configuration, probes)
-        recommendations.append(
-            recommendation(
-                int(row["rank"]), {**json.loads(configuration["spec"]), "imputer": imputer["spec"]},
-                evidence.to_score(row["predicted"]), row["uncertainty"],
-                configuration_id=str(configuration["configuration_id"]), imputer=imputer["name"],
-                hyperparameters=json.loads(configuration["hyperparameters"]))
-        )
+        return recommendation(
+            position, {**json.loads(configuration["spec"]), "imputer": imputer["spec"]},
+            evidence.to_score(row["predicted"]), row["uncertainty"],
+            configuration_id=str(configuration["configuration_id"]), imputer=imputer["name"],
+            hyperparameters=json.loads(configuration["hyperparameters"]), **extra)
+
+    recommendations = [entry(int(row["rank"]), row) for _, row in ranking.iterrows()]
+    candidate_set = [
+        entry(int(row["position"]), row, expected_best=to_jsonable(
+            float(evidence.to_score(row["expected_best"]))))
+        for _, row in learner.candidate_set(query, k=set_size).iterrows()
+    ] if set_size > 0 else []
     neighbours = _neighbours(kb, learner, query, configurations, evidence)
     ood = learner.out_of_distribution(query).iloc[0]
     report = RecommendationReport(
@@ -122,6 +136,7 @@ def recommend(
         evidence=evidence,
         metafeatures=profile_values,
         recommendations=recommendations,
+        candidate_set=candidate_set,
         neighbours=neighbours,
         out_of_distribution={
             "flag": bool(ood["is_ood"]),
