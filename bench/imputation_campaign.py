@@ -100,6 +100,21 @@ def natural_tasks() -> list[Task]:
     return tasks
 
 
+def recorded_tasks(datasets: pd.DataFrame) -> list[Task]:
+    """The tasks a finished campaign ran, rebuilt from its ``datasets.parquet`` rows (origin,
+    path, target, mechanism, rate, seed as recorded), so that a re-measurement uses exactly the
+    campaign's datasets even when a new draw of origins would pick others."""
+    tasks = []
+    for row in datasets.itertuples():
+        injected = row.kind == "injected"
+        tasks.append(Task(str(row.dataset_id), str(row.origin), SHARED.parent.parent / row.path,
+                          None if pd.isna(row.target) else str(row.target), str(row.kind),
+                          str(row.mechanism) if injected else None,
+                          float(row.rate) if injected else None,
+                          int(row.seed) if injected else 0))
+    return tasks
+
+
 def _complete_origins() -> list[tuple[str, Path, str | None, str, int]]:
     """(origin, path, target, task, n_rows) for complete datasets of a manageable size."""
     out = []

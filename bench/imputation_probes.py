@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.imputation_campaign import injected_tasks, natural_tasks, prepare
+from bench.imputation_campaign import prepare, recorded_tasks
 from metarec.imputation import FAMILIES, campaign_dir
 from metarec.imputation.probe import PROBE_FOLDS, PROBE_REPEATS, PROBE_ROWS, probe
 
@@ -73,11 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     datasets = pd.read_parquet(args.kb / "datasets.parquet")
     ran = datasets[datasets["skipped"].fillna("") == ""]
     settings = {k: int(ran.iloc[0][k]) for k in ("max_rows", "max_features", "n_folds")}
-    tasks = [t for t in natural_tasks() + injected_tasks(30, 4)
-             if t.dataset_id in set(ran["dataset_id"])]
-    if len(tasks) != len(ran):
-        raise SystemExit(f"only {len(tasks)} of {len(ran)} campaign datasets could be found; "
-                         "is ../shared/data there?")
+    tasks = recorded_tasks(ran)
+    missing = [t.dataset_id for t in tasks if not t.path.exists()]
+    if missing:
+        raise SystemExit(f"{len(missing)} of {len(tasks)} campaign datasets are missing from "
+                         f"../shared/data (first: {missing[0]}).")
     started = time.time()
     parts = Parallel(n_jobs=args.n_jobs, verbose=5)(
         delayed(probe_dataset)(task, settings, args.folds, args.repeats, args.max_rows, args.seed)
