@@ -17,7 +17,9 @@ every fold, built from the training datasets only:
   on the N nearest datasets (the static set ordered by a meta-learner);
 * ``conditioned, inner-validated`` -- one of the above chosen per outer fold by an inner 3-fold
   validation on the training datasets (the static portfolio is among the options);
-* ``meta-learner top-k`` -- the diverse ranking of the meta-learner (``--with-auto``; slow).
+* ``meta-learner top-k`` -- the diverse ranking of the meta-learner (``--with-auto``; slow);
+* ``static, ordered by the meta-learner`` -- the static portfolio in the meta-learner's order,
+  i.e. the set ``metarec recommend`` shows (``--with-auto``).
 
 gap closed@k = sum(best of the set's first k - SBS) / sum(VBS - SBS) over held-out datasets,
 SBS = the training fold's single best configuration, VBS = the dataset's best configuration
@@ -127,7 +129,7 @@ def run(name: str, mf: pd.DataFrame, perf: pd.DataFrame, maximize: bool, seeds: 
     truth_all = perf.to_numpy() if maximize else -perf.to_numpy()
     n = len(datasets)
     methods = [*OPTIONS, "kNN warm start", "conditioned, inner-validated"] + (
-        ["meta-learner top-k"] if with_auto else [])
+        ["meta-learner top-k", "static, ordered by the meta-learner"] if with_auto else [])
     # per method: datasets x seeds x (chosen@k for each k), plus sbs and vbs per dataset x seed
     chosen = {m: np.full((n, len(seeds), len(KS)), np.nan) for m in methods}
     sbs = np.full((n, len(seeds)), np.nan)
@@ -157,6 +159,10 @@ def run(name: str, mf: pd.DataFrame, perf: pd.DataFrame, maximize: bool, seeds: 
                     mf.iloc[train], perf.iloc[train], maximize)
                 keys["meta-learner top-k"] = _rank_key(auto.rank(mf.iloc[held], diverse=True),
                                                        mf.index[held], perf.columns)
+                # what `metarec recommend` shows as the set to try first
+                keys["static, ordered by the meta-learner"] = _rank_key(
+                    auto.candidate_set(mf.iloc[held], k=max(KS)).rename(
+                        columns={"position": "rank"}), mf.index[held], perf.columns)
             for method in methods:
                 for j, k in enumerate(KS):
                     chosen[method][held, s, j] = evaluation.chosen_at_k(truth, keys[method], k)
@@ -225,7 +231,9 @@ def markdown(results: list[tuple[str, dict, dict]], args: argparse.Namespace) ->
                   "|---|" + "---:|" * len(KS)]
         for a, b in (("conditioned, inner-validated", "static portfolio"),
                      ("static portfolio", "kNN warm start"),
-                     *((("meta-learner top-k", "static portfolio"),)
+                     *((("meta-learner top-k", "static portfolio"),
+                        ("static, ordered by the meta-learner", "static portfolio"),
+                        ("static, ordered by the meta-learner", "meta-learner top-k"))
                        if "meta-learner top-k" in methods else ())):
             cells = []
             for j in range(len(KS)):
