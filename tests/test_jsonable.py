@@ -91,7 +91,9 @@ pandas_values = st.one_of(
     st.lists(floats, max_size=4).map(lambda v: pd.DataFrame({"v": v})),
     st.datetimes().map(pd.Timestamp),
     st.just(pd.NaT), st.just(pd.NA),
-    st.timedeltas().map(pd.Timedelta),
+    # pandas' Timedelta holds about +-292 years (nanoseconds in 64 bits); Python's far more
+    st.timedeltas(min_value=dt.timedelta(days=-100_000),
+                  max_value=dt.timedelta(days=100_000)).map(pd.Timedelta),
     st.lists(st.one_of(st.none(), st.integers(-9, 9)), max_size=4).map(
         lambda v: pd.array(v, dtype="Int64")),
 )
