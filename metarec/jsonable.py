@@ -52,8 +52,12 @@ def to_jsonable(value: Any) -> Any:
                 return None
             import pandas
 
-            return to_jsonable(pandas.Timestamp(value) if isinstance(value, np.datetime64)
-                               else pandas.Timedelta(value))
+            try:
+                return to_jsonable(pandas.Timestamp(value) if isinstance(value, np.datetime64)
+                                   else pandas.Timedelta(value))
+            except (OverflowError, ValueError):
+                # Beyond what pandas can hold (about +-292 years at nanoseconds): numpy's text.
+                return str(value)
         return to_jsonable(value.item())
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}

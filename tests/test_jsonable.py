@@ -121,3 +121,9 @@ def test_the_output_is_always_strict_json(value):
     converted = to_jsonable(value)
     text = json.dumps(converted, allow_nan=False)
     assert json.loads(text) == converted  # nothing that JSON would change on the way back
+
+
+def test_dates_beyond_pandas_range_become_numpys_text() -> None:
+    far = np.array("292277026596-12-05", dtype="datetime64[D]")
+    assert to_jsonable(far) == "292277026596-12-05"
+    assert to_jsonable(np.datetime64("2026-11-30")) == "2026-11-30T00:00:00"
