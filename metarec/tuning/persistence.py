@@ -21,6 +21,8 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "metarec.pipelines._as_object",
     "metarec.pipelines._clip_negative",
     "metarec.pipelines.CappedFeatureAgglomeration",
+    "metarec.tuning.ensemble.WeightedEnsembleClassifier",
+    "metarec.tuning.ensemble.WeightedEnsembleRegressor",
     "sklearn.compose._column_transformer.make_column_selector",
     "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
