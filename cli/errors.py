@@ -26,7 +26,8 @@ FLAGS = {
     "backend": "--backend",  # kb.add.add_dataset
     "data_root": "--from",  # kb.build.build
     "device": "--device",  # fewshot: predict, select_device, TrainConfig
-    "encoding": "--encoding",  # io.read_table, io.load_dataset
+    "encoding": "--encoding",
+    "ensemble_size": "--ensemble-size",  # tuning.search  # io.read_table, io.load_dataset
     "episodes": "--episodes",  # fewshot.train.TrainConfig
     "epoch_episodes": "--epoch-episodes",  # fewshot.train.TrainConfig
     "fraction": "--val-fraction",  # fewshot.data.validation_split

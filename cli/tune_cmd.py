@@ -46,6 +46,10 @@ def tune(
         None, "--out", "-o", help="Save the fitted best pipeline here (skops format)."
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
+    ensemble_size: int = typer.Option(
+        50, "--ensemble-size",
+        help="Rounds of ensemble selection over the evaluated pipelines (0: the single best).",
+    ),
     kb: Path | None = typer.Option(
         None, "--kb", help="Knowledge base directory (default: shipped)."
     ),
@@ -82,6 +86,7 @@ def tune(
                        timeout=timeout, cv=cv, storage=storage, study_name=study_name,
                        random_state=seed, n_jobs=n_jobs, callbacks=[progress.update],
                        search_space=search_space, source=data.name,
+                       ensemble_size=ensemble_size,
                        optuna_log_level=_quiet_level())
     if found.recommended.source != "meta-learner":
         warn(f"recommendations come from the {found.recommended.source} (the meta-learner was "
@@ -171,6 +176,8 @@ def _summary(found: Any, name: str, task: str, saved: Path | None) -> dict[str, 
         "best_score": None if study is None else _best_value(study),
         "best_pipeline": found.spec,
         "not_fitted": found.skipped,
+        "ensemble": [{"algorithm": spec.get("algorithm"), "weight": round(weight, 4),
+                      "pipeline": spec} for spec, weight in found.ensemble],
         "best_trials": [
             {
                 "number": t.number,
@@ -221,8 +228,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
             ", ".join(shown),
         )
     console.print(table)
+    if summary["ensemble"]:
+        console.print("fitted an ensemble of " + ", ".join(
+            f"{m['algorithm']} ({m['weight']:.2f})" for m in summary["ensemble"]))
     if summary["model"]:
-        console.print(f"fitted best pipeline saved to {summary['model']} (skops)")
+        console.print(f"fitted model saved to {summary['model']} (skops)")
     if counts["complete"] == 0:
         console.print("no trial ran here: the top recommendation was fitted")
 

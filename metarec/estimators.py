@@ -54,6 +54,7 @@ class _MetaRecBase(BaseEstimator):
         random_state: int | None = None,
         n_jobs: int | None = None,
         search_space: str = "full",
+        ensemble_size: int = 50,
     ) -> None:
         self.n_trials = n_trials
         self.timeout = timeout
@@ -63,6 +64,7 @@ class _MetaRecBase(BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.search_space = search_space
+        self.ensemble_size = ensemble_size
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -112,6 +114,9 @@ class _MetaRecBase(BaseEstimator):
             raise ValueError(f"top_k must be an integer >= 1, got {self.top_k!r}.")
         from metarec.tuning.warmstart import SEARCH_SPACES
 
+        if (not isinstance(self.ensemble_size, (int, np.integer))
+                or isinstance(self.ensemble_size, bool) or self.ensemble_size < 0):
+            raise ValueError(f"ensemble_size must be an integer >= 0, got {self.ensemble_size!r}.")
         if self.search_space not in SEARCH_SPACES:
             raise ValueError(
                 f"search_space must be 'recommended' or 'full', got {self.search_space!r}.")
@@ -130,7 +135,8 @@ class _MetaRecBase(BaseEstimator):
         seed = self._seed()
         found = search(X, y_fit, self._task, kb=self.kb, top_k=int(self.top_k),
                        n_trials=int(self.n_trials), timeout=self.timeout, cv=self.cv,
-                       random_state=seed, n_jobs=self.n_jobs, search_space=self.search_space)
+                       random_state=seed, n_jobs=self.n_jobs, search_space=self.search_space,
+                       ensemble_size=int(self.ensemble_size))
         self.recommendations_ = found.recommendations
         self.recommendation_source_ = found.recommended.source
         self.metafeatures_ = (found.recommended.metafeatures
@@ -139,6 +145,7 @@ class _MetaRecBase(BaseEstimator):
         if found.study is not None:
             self.study_ = found.study
         self.best_spec_, self.best_pipeline_ = found.spec, found.pipeline
+        self.ensemble_ = found.ensemble
 
     def _profile(self, X: pd.DataFrame, y: np.ndarray, seed: int | None) -> pd.Series:
         import metafeatures
@@ -161,9 +168,15 @@ class MetaRecClassifier(ClassifierMixin, _MetaRecBase):
     """A classifier whose pipeline (algorithm, hyperparameters, imputation) is recommended from
     the knowledge base and optionally tuned with a warm-started Optuna study.
 
+    With ``n_trials > 0`` and at least three pipelines evaluated, ``best_pipeline_`` is the
+    greedy ensemble of the evaluated pipelines (ensemble selection over their out-of-fold
+    predictions, ``ensemble_size`` rounds) when it has more than one member; ``ensemble_size=0``
+    keeps the single best pipeline.
+
     Attributes after ``fit``: ``classes_``, ``recommendations_``, ``recommendation_source_``,
-    ``metafeatures_``, ``best_spec_``, ``best_pipeline_`` (fitted on all data), ``study_`` (when
-    ``n_trials > 0``), ``n_features_in_`` and ``feature_names_in_`` (for named columns).
+    ``metafeatures_``, ``best_spec_``, ``best_pipeline_`` (fitted on all data), ``ensemble_``
+    ((spec, weight) per member, empty without an ensemble), ``study_`` (when ``n_trials > 0``),
+    ``n_features_in_`` and ``feature_names_in_`` (for named columns).
     """
 
     _task = "classification"

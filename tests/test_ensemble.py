@@ -115,3 +115,50 @@ def test_an_ensemble_is_saved_and_loaded_like_a_pipeline(tmp_path: Path) -> None
     model = ensemble(members, [0.6, 0.4], "classification").fit(frame, y)
     loaded = load_pipeline(save_pipeline(model, tmp_path / "ensemble.skops"))
     np.testing.assert_allclose(loaded.predict_proba(frame), model.predict_proba(frame))
+
+
+def test_the_search_keeps_out_of_fold_predictions_and_ensembles_them() -> None:
+    import pandas as pd
+
+    from metarec.tuning import tune
+    from metarec.tuning.search import MIN_ENSEMBLE_CANDIDATES, select_ensemble
+
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame(rng.normal(size=(90, 4)), columns=list("abcd"))
+    y = np.where(X["a"] + X["b"] ** 2 > 0.5, "yes", "no")
+    predictions: dict[int, np.ndarray] = {}
+    study, _ = tune(X, y, n_trials=6, cv=3, random_state=0, kb=False, predictions=predictions)
+    complete = [t for t in study.trials if t.state.name == "COMPLETE"]
+    assert len(complete) >= MIN_ENSEMBLE_CANDIDATES
+    for trial in complete:
+        if trial.number in predictions:  # pipelines with probabilities
+            oof = predictions[trial.number]
+            assert oof.shape == (90, 2)
+            np.testing.assert_allclose(oof.sum(axis=1), 1.0, atol=1e-6)
+    members = select_ensemble(study, predictions, y, "classification", size=20)
+    assert members and sum(w for _, w in members) == pytest.approx(1.0)
+    assert all(spec["algorithm"] for spec, _ in members)
+    assert select_ensemble(study, {}, y, "classification", size=20) == []
+
+
+def test_the_estimator_fits_the_ensemble_or_the_single_best_as_asked() -> None:
+    import pandas as pd
+
+    from metarec import MetaRecClassifier
+
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame(rng.normal(size=(80, 3)), columns=["p", "q", "r"])
+    y = np.where(X["p"] * X["q"] > 0, 1, 0)
+    single = MetaRecClassifier(kb=False, n_trials=5, cv=3, random_state=0,
+                               ensemble_size=0).fit(X, y)
+    assert single.ensemble_ == [] and type(single.best_pipeline_).__name__ == "Pipeline"
+    # an interaction two forests each half-capture: the greedy ensemble takes both
+    model = MetaRecClassifier(kb=False, n_trials=5, cv=3, random_state=0).fit(X, y)
+    assert isinstance(model.best_pipeline_, WeightedEnsembleClassifier)
+    assert len(model.ensemble_) > 1
+    assert sum(w for _, w in model.ensemble_) == pytest.approx(1.0)
+    proba = model.predict_proba(X)
+    assert proba.shape == (80, 2) and np.allclose(proba.sum(axis=1), 1.0)
+    assert set(model.predict(X)) <= {0, 1}
+    with pytest.raises(ValueError, match="ensemble_size"):
+        MetaRecClassifier(kb=False, ensemble_size=-1).fit(X, y)

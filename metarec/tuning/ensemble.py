@@ -62,7 +62,9 @@ def select_weights(predictions: Sequence[np.ndarray], y: Any, task: str,
     Each of ``size`` rounds adds the pipeline that makes the average score best (higher is
     better; ties go to the better likelihood of the true class, or squared error, then to the
     earlier pipeline); rounds that cannot improve still add the best
-    pipeline, as in Caruana et al., which lets weights settle. ``size=1`` picks the single best.
+    pipeline, as in Caruana et al., which lets weights settle, and the weights of the round with
+    the best score are returned, so the ensemble's out-of-fold score is never below the best
+    single pipeline's. ``size=1`` picks the single best.
     """
     if size < 1:
         raise ValueError(f"the ensemble size must be at least 1, not {size}.")
@@ -73,6 +75,7 @@ def select_weights(predictions: Sequence[np.ndarray], y: Any, task: str,
     score = _score_function(task, scoring)
     counts = np.zeros(len(stacked), dtype=int)
     total = np.zeros_like(stacked[0])
+    best_counts, best_value = counts.copy(), -np.inf
     for step in range(size):
         candidates = (total[None] + stacked) / (step + 1)
         values = np.array([score(y, c) for c in candidates], dtype=np.float64)
@@ -82,7 +85,9 @@ def select_weights(predictions: Sequence[np.ndarray], y: Any, task: str,
         best = int(tied[np.argmax([_smooth_fit(task, y, candidates[i]) for i in tied])])
         counts[best] += 1
         total += stacked[best]
-    return counts / counts.sum()
+        if values[best] > best_value + 1e-12:
+            best_counts, best_value = counts.copy(), float(values[best])
+    return best_counts / best_counts.sum()
 
 
 class WeightedEnsemble(BaseEstimator):

@@ -35,8 +35,18 @@ ERROR_ATTR = "metarec:error"
 
 
 def make_objective(X: pd.DataFrame, y: Any, space: SearchSpace, splitter: Any, scoring: str,
-                   n_jobs: int | None, random_state: int | None) -> Callable[[Any], float]:
-    from sklearn.model_selection import cross_val_score
+                   n_jobs: int | None, random_state: int | None,
+                   predictions: dict[int, np.ndarray] | None = None) -> Callable[[Any], float]:
+    """The trial objective: the mean cross-validated ``scoring`` of the suggested pipeline.
+
+    With ``predictions`` (a dict), each completed trial's out-of-fold predictions are kept
+    under its number (class probabilities in the order of ``np.unique(y)`` for classification,
+    values for regression; nothing for a pipeline without probabilities): what ensemble
+    selection needs."""
+    from sklearn.model_selection import cross_validate
+
+    y = np.asarray(y)
+    classes = np.unique(y) if space.task == "classification" else None
 
     def objective(trial: Any) -> float:
         spec = space.suggest(trial)
@@ -45,12 +55,18 @@ def make_objective(X: pd.DataFrame, y: Any, space: SearchSpace, splitter: Any, s
             with warnings.catch_warnings():
                 # Convergence and similar warnings are expected across a search space.
                 warnings.simplefilter("ignore")
-                scores = cross_val_score(build(spec, random_state=random_state or 0), X, y,
-                                         cv=splitter, scoring=scoring, n_jobs=n_jobs,
-                                         error_score="raise")
-            value = float(np.mean(scores))
-            if not math.isfinite(value):
-                raise ValueError("the cross-validated score is not finite")
+                result = cross_validate(build(spec, random_state=random_state or 0), X, y,
+                                        cv=splitter, scoring=scoring, n_jobs=n_jobs,
+                                        error_score="raise", return_estimator=True,
+                                        return_indices=predictions is not None)
+                scores = result["test_score"]
+                value = float(np.mean(scores))
+                if not math.isfinite(value):
+                    raise ValueError("the cross-validated score is not finite")
+                if predictions is not None:
+                    oof = out_of_fold(result, X, len(y), classes)
+                    if oof is not None:
+                        predictions[trial.number] = oof
         except Exception as exc:
             trial.set_user_attr(ERROR_ATTR, f"{type(exc).__name__}: {exc}"[:500])
             raise
@@ -58,6 +74,27 @@ def make_objective(X: pd.DataFrame, y: Any, space: SearchSpace, splitter: Any, s
         return value
 
     return objective
+
+
+def out_of_fold(result: dict[str, Any], X: pd.DataFrame, n_rows: int,
+                classes: np.ndarray | None) -> np.ndarray | None:
+    """Out-of-fold predictions from ``cross_validate(..., return_estimator=True,
+    return_indices=True)``: probabilities over ``classes`` (None: regression values); None when a
+    classifier has no ``predict_proba``."""
+    folds = zip(result["estimator"], result["indices"]["test"], strict=True)
+    if classes is None:
+        out = np.full(n_rows, np.nan)
+        for model, test in folds:
+            out[test] = model.predict(X.iloc[test])
+        return out
+    out = np.zeros((n_rows, len(classes)))
+    for model, test in folds:
+        if not hasattr(model, "predict_proba"):
+            return None
+        # a fold may lack a class: place the model's columns by class
+        out[np.ix_(test, np.searchsorted(classes, model.classes_))] = model.predict_proba(
+            X.iloc[test])
+    return out
 
 
 def spec_of(trial: Any, space: SearchSpace) -> dict[str, Any]:
@@ -84,6 +121,7 @@ def tune(
     scoring: str | None = None,
     space: SearchSpace | None = None,
     search_space: str = "full",
+    predictions: dict[int, np.ndarray] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Tune a pipeline for (X, y) with Optuna's TPE, warm-started with the top-``k``
     ``recommendations``; return ``(study, best_spec)``.
@@ -95,7 +133,9 @@ def tune(
     Every trial is scored by ``cv``-fold cross-validation (``scoring``: balanced accuracy for
     classification, R2 for regression by default). A trial that raises is recorded as failed
     (its error in the trial's ``metarec:error`` user attribute) and tuning goes on.
-    ``n_trials=0`` runs nothing and returns the top recommendation's spec."""
+    ``n_trials=0`` runs nothing and returns the top recommendation's spec. ``predictions``: a
+    dict that receives each completed trial's out-of-fold predictions (see
+    :func:`make_objective`)."""
     if n_trials is not None and n_trials < 0:
         raise TuningError(f"the number of trials must be zero or more, not {n_trials}.")
     if timeout is not None and timeout <= 0:
@@ -133,7 +173,8 @@ def tune(
         enqueue_warm_trials(study, warm)
     import optuna
 
-    objective = make_objective(X, y_arr, space, splitter, scoring, n_jobs, random_state)
+    objective = make_objective(X, y_arr, space, splitter, scoring, n_jobs, random_state,
+                               predictions)
     study.optimize(objective, n_trials=n_trials, timeout=timeout, catch=(Exception,),
                    callbacks=list(callbacks or []))
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))

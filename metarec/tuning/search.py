@@ -20,7 +20,8 @@ from metarec.errors import TuningError
 from metarec.pipelines import build, normalize_spec
 from metarec.recommend import Recommended, recommendations_for
 from metarec.tuning.data import check_data
-from metarec.tuning.objective import DEFAULT_SCORING, tune
+from metarec.tuning.ensemble import DEFAULT_ENSEMBLE_SIZE, ensemble, select_weights
+from metarec.tuning.objective import DEFAULT_SCORING, SPEC_ATTR, tune
 from metarec.tuning.study import quiet_optuna
 from metarec.tuning.warmstart import (
     DEFAULT_K,
@@ -30,6 +31,9 @@ from metarec.tuning.warmstart import (
 )
 
 log = logging.getLogger(__name__)
+
+# Ensemble selection needs a few pipelines to choose from (auto-sklearn's default is 50 runs).
+MIN_ENSEMBLE_CANDIDATES = 3
 
 
 @dataclass
@@ -44,6 +48,8 @@ class SearchResult:
     study: Any = None
     tuned_spec: dict[str, Any] | None = None
     skipped: list[str] = field(default_factory=list)
+    # (spec, weight) of each ensemble member when ``pipeline`` is an ensemble, else empty
+    ensemble: list[tuple[dict[str, Any], float]] = field(default_factory=list)
 
 
 def search(
@@ -52,6 +58,7 @@ def search(
     study_name: str | None = None, random_state: int | None = None, n_jobs: int | None = None,
     callbacks: Sequence[Callable[[Any, Any], None]] | None = None,
     search_space: str = "full", source: str = "data", optuna_log_level: int = logging.WARNING,
+    ensemble_size: int = DEFAULT_ENSEMBLE_SIZE,
 ) -> SearchResult:
     """Recommend for (X, y), tune for ``n_trials`` warm-started trials (0: none), and fit the
     best candidate on all of the data.
@@ -61,9 +68,17 @@ def search(
     the ``top_k`` of the ranking itself. Candidates are fitted in order — the tuned best, then the
     recommendations as the warm start would try them (forests with enough trees, balanced class
     weights for imbalanced classes) — and the first that fits is returned: a recommendation can be
-    unfit for this particular data (more neighbours than rows, a solver that fails)."""
+    unfit for this particular data (more neighbours than rows, a solver that fails).
+
+    Ensemble selection: when ``ensemble_size`` > 0 and at least
+    :data:`MIN_ENSEMBLE_CANDIDATES` pipelines were evaluated here, the greedy ensemble of their
+    out-of-fold predictions (:func:`metarec.tuning.ensemble.select_weights`) is fitted instead of
+    the single best whenever it has more than one member; ``ensemble_size=0`` turns it off."""
     if n_trials < 0:
         raise TuningError(f"n_trials must be zero or more, not {n_trials}.")
+    if not isinstance(ensemble_size, (int, np.integer)) or ensemble_size < 0:
+        raise TuningError(f"`ensemble_size` must be an integer >= 0, not {ensemble_size!r}.",
+                          parameters=("ensemble_size",))
     y_arr = np.asarray(y).ravel()
     check_data(X, y_arr, task)
     check_cv(cv, y_arr, task, random_state)  # one clear sentence for unsplittable data, now
@@ -74,17 +89,62 @@ def search(
     candidates = [translate_spec({**r["pipeline"], "task": task}, weight)
                   for r in found.recommendations[:max(top_k, 1)]]
     study = tuned = None
+    predictions: dict[int, np.ndarray] = {}
     if n_trials > 0:
         with quiet_optuna(optuna_log_level):
             study, tuned = tune(X, y_arr, found.recommendations, n_trials=n_trials,
                                 timeout=timeout, cv=cv, storage=storage, study_name=study_name,
                                 random_state=random_state, n_jobs=n_jobs, callbacks=callbacks,
-                                task=task, k=top_k, kb=kb, search_space=search_space)
+                                task=task, k=top_k, kb=kb, search_space=search_space,
+                                predictions=predictions)
         candidates = [tuned, *candidates]
+    members = (select_ensemble(study, predictions, y_arr, task, ensemble_size)
+               if study is not None and ensemble_size > 0 else [])
+    if len(members) > 1:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = ensemble([build({**spec, "task": task}, random_state=random_state)
+                                  for spec, _ in members], [w for _, w in members], task)
+                model.fit(X, y_arr)
+        except Exception as exc:  # a member that fitted in CV may still fail on all rows
+            log.info("the ensemble could not be fitted (%s); fitting the best pipeline", exc)
+        else:
+            return SearchResult(recommended=found,
+                                recommendations=found.recommendations[:top_k],
+                                spec=normalize_spec({**tuned, "task": task}), pipeline=model,
+                                study=study, tuned_spec=tuned, ensemble=members)
     spec, pipeline, skipped = fit_first(candidates, X, y_arr, task, random_state)
     return SearchResult(recommended=found, recommendations=found.recommendations[:top_k],
                         spec=spec, pipeline=pipeline, study=study, tuned_spec=tuned,
                         skipped=skipped)
+
+
+def select_ensemble(study: Any, predictions: dict[int, np.ndarray], y: np.ndarray, task: str,
+                    size: int) -> list[tuple[dict[str, Any], float]]:
+    """(spec, weight) of the greedy ensemble over this process's evaluated pipelines (one per
+    distinct spec, best score first); empty when fewer than :data:`MIN_ENSEMBLE_CANDIDATES` have
+    out-of-fold predictions."""
+    import json
+
+    import optuna
+
+    done = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+            if t.number in predictions and SPEC_ATTR in t.user_attrs]
+    done.sort(key=lambda t: t.value, reverse=True)
+    seen: set[str] = set()
+    distinct = []
+    for trial in done:
+        if trial.user_attrs[SPEC_ATTR] not in seen:
+            seen.add(trial.user_attrs[SPEC_ATTR])
+            distinct.append(trial)
+    if len(distinct) < MIN_ENSEMBLE_CANDIDATES:
+        return []
+    target = np.searchsorted(np.unique(y), y) if task == "classification" else y
+    weights = select_weights([predictions[t.number] for t in distinct], target, task,
+                             DEFAULT_SCORING[task], size=size)
+    return [(json.loads(t.user_attrs[SPEC_ATTR]), float(w))
+            for t, w in zip(distinct, weights, strict=True) if w > 0]
 
 
 def fit_first(specs: Sequence[dict[str, Any]], X: pd.DataFrame, y: Any, task: str,
