@@ -26,19 +26,21 @@ FLAGS = {
     "backend": "--backend",  # kb.add.add_dataset
     "data_root": "--from",  # kb.build.build
     "device": "--device",  # fewshot: predict, select_device, TrainConfig
-    "encoding": "--encoding",
-    "ensemble_size": "--ensemble-size",  # tuning.search  # io.read_table, io.load_dataset
+    "encoding": "--encoding",  # io.read_table, io.load_dataset, kb.add.add_dataset
+    "ensemble_size": "--ensemble-size",  # tuning.search
     "episodes": "--episodes",  # fewshot.train.TrainConfig
     "epoch_episodes": "--epoch-episodes",  # fewshot.train.TrainConfig
     "fraction": "--val-fraction",  # fewshot.data.validation_split
     "kb_path": "--kb",  # kb.add.add_dataset
-    "lenient": "--lenient",  # io.type_columns, io.load_dataset
+    "lenient": "--lenient",  # io.type_columns, io.load_dataset, kb.add.add_dataset
     "method": "--method",  # fewshot.workflow.train_on_images
     "mixed_sizes": "--mixed-sizes",  # fewshot.data.load_image_set, fewshot.predict.predict
     "model_path": "--model",  # fewshot.predict.predict
     "out": "--out",  # kb.build.build
     "overwrite": "--force",  # tuning.save_pipeline
     "path": "--kb",  # kb.load
+    "sep": "--sep",  # io.read_table, io.load_dataset, kb.add.add_dataset
+    "strict": "--strict",  # io.type_columns, io.load_dataset, kb.add.add_dataset
     "study_name": "--study-name",  # tuning.create_study, tuning.search
     "threads": "--threads",  # fewshot.workflow.set_threads
     "val_split": "--val-split",  # fewshot.workflow.train_on_images

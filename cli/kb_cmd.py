@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from metarec.cli.errors import handle_errors
+from metarec.cli import options
+from metarec.cli.errors import handle_errors, warn
 
 app = typer.Typer(
     help="Inspect, build and refresh the knowledge base.",
@@ -127,7 +128,7 @@ def refresh(
 @handle_errors
 def add(
     data: Path = typer.Argument(..., help="CSV, TSV, Parquet or ARFF file (gzip ok)."),
-    target: str = typer.Option(..., "--target", help="Name of the target column."),
+    target: str | None = options.TARGET,
     kb: Path | None = typer.Option(
         None, "--kb", help="User knowledge base to add to (default: your user KB)."
     ),
@@ -137,6 +138,10 @@ def add(
     backend: str | None = typer.Option(
         None, "--backend", help="joblib backend, e.g. loky (default), dask or ray."
     ),
+    strict: bool = options.STRICT,
+    lenient: bool = options.LENIENT,
+    encoding: str = options.ENCODING,
+    sep: str | None = options.SEP,
 ) -> None:
     """Run a portfolio of KB configurations on your dataset and add the runs to your user KB."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -150,7 +155,10 @@ def add(
             bar.update(task, completed=done, total=total)
 
         result = kb_add.add_dataset(data, target, kb, portfolio_size=portfolio_size, folds=folds,
-                                    n_jobs=n_jobs, backend=backend, progress=progress)
+                                    n_jobs=n_jobs, backend=backend, progress=progress,
+                                    **options.read_options(strict, lenient, encoding, sep))
+    for note in result["notes"]:
+        warn(note)
     best = result["best"]
     best_text = (f"best {result['metric']} {best['value']:.4f} ({best['configuration_id']})"
                  if best else "no configuration could be fitted")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from metarec.cli import options
 from metarec.cli.errors import handle_errors, warn
 
 GROUP_HELP = (
@@ -16,25 +17,20 @@ GROUP_HELP = (
 @handle_errors
 def profile(
     data: Path = typer.Argument(..., help="CSV, TSV, Parquet or ARFF file (optionally .gz)."),
-    target: str | None = typer.Option(
-        None, "--target", "-t", help="Target column (default: the last column)."
-    ),
+    target: str | None = options.TARGET,
     group: list[str] | None = typer.Option(None, "--group", "-g", help=GROUP_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
-    lenient: bool = typer.Option(
-        False,
-        "--lenient",
-        help="Repair instead of refusing: infinite values become missing; columns that are "
-        "entirely missing or identifier-like are left out; mixed columns become categorical.",
-    ),
-    encoding: str = typer.Option("utf-8", help="Text encoding of CSV/TSV/ARFF files."),
+    strict: bool = options.STRICT,
+    lenient: bool = options.LENIENT,
+    encoding: str = options.ENCODING,
+    sep: str | None = options.SEP,
     seed: int = typer.Option(0, help="Seed for the sampling used by landmarkers on large data."),
 ) -> None:
     """Profile DATA with meta-features (OpenML's quality names where OpenML defines them)."""
     import metafeatures
     from metarec.io import load_dataset
 
-    dataset = load_dataset(data, target, lenient=lenient, encoding=encoding)
+    dataset = load_dataset(data, target, **options.read_options(strict, lenient, encoding, sep))
     for note in dataset.notes:
         warn(note)
     by_group = metafeatures.extract_by_group(

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from metarec.cli import options
 from metarec.cli.errors import handle_errors, warn
 
 KEY_HYPERPARAMETERS = 3
@@ -16,9 +17,7 @@ def recommend(
     data: Path = typer.Argument(
         ..., help="CSV, TSV, Parquet or ARFF file (optionally .gz), or a folder of images."
     ),
-    target: str | None = typer.Option(
-        None, "--target", "-t", help="Target column (default: the last column)."
-    ),
+    target: str | None = options.TARGET,
     top: int = typer.Option(5, "--top", "-k", min=1, max=100, help="How many recommendations."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
     kb: Path | None = typer.Option(
@@ -27,10 +26,10 @@ def recommend(
     plot: Path | None = typer.Option(
         None, "--plot", help="Also draw the ranking and the dataset's place among KB datasets."
     ),
-    lenient: bool = typer.Option(
-        False, "--lenient", help="Repair unusable columns instead of refusing (see `profile`)."
-    ),
-    encoding: str = typer.Option("utf-8", help="Text encoding of CSV/TSV/ARFF files."),
+    strict: bool = options.STRICT,
+    lenient: bool = options.LENIENT,
+    encoding: str = options.ENCODING,
+    sep: str | None = options.SEP,
     seed: int = typer.Option(0, help="Seed for sampling and the meta-learner."),
     probe_imputers: bool = typer.Option(
         False, "--probe-imputers",
@@ -47,7 +46,7 @@ def recommend(
     from metarec.io import load_dataset
     from metarec.recommend import recommend as run
 
-    dataset = load_dataset(data, target, lenient=lenient, encoding=encoding)
+    dataset = load_dataset(data, target, **options.read_options(strict, lenient, encoding, sep))
     knowledge = kb_module.load(kb)
     if probe_imputers and not as_json:
         from rich.console import Console

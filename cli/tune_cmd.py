@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from metarec.cli import options
 from metarec.cli.errors import handle_errors, warn
 
 BEST_SHOWN = 5
@@ -16,9 +17,7 @@ KEY_HYPERPARAMETERS = 4  # the table shows these many; --json has them all
 @handle_errors
 def tune(
     data: Path = typer.Argument(..., help="CSV, TSV, Parquet or ARFF file (optionally .gz)."),
-    target: str | None = typer.Option(
-        None, "--target", "-t", help="Target column (default: the last column)."
-    ),
+    target: str | None = options.TARGET,
     trials: int = typer.Option(
         50, "--trials", "-n", help="Trials to run in this process (0: fit the top recommendation)."
     ),
@@ -57,10 +56,10 @@ def tune(
     n_jobs: int | None = typer.Option(
         None, "--jobs", help="Parallel cross-validation folds per trial."
     ),
-    lenient: bool = typer.Option(
-        False, "--lenient", help="Repair unusable columns instead of refusing (see `profile`)."
-    ),
-    encoding: str = typer.Option("utf-8", help="Text encoding of CSV/TSV/ARFF files."),
+    strict: bool = options.STRICT,
+    lenient: bool = options.LENIENT,
+    encoding: str = options.ENCODING,
+    sep: str | None = options.SEP,
     seed: int | None = typer.Option(0, help="Seed for the sampler, the folds and the models."),
 ) -> None:
     """Tune a pipeline for DATA with Optuna, starting from metarec's recommendations."""
@@ -78,7 +77,7 @@ def tune(
             f"--search-space must be {' or '.join(SEARCH_SPACES)}, not {search_space!r}.")
     if out is not None and out.exists() and not force:
         raise MetaRecError(f"{out} already exists; choose another --out or pass --force.")
-    dataset = load_dataset(data, target, lenient=lenient, encoding=encoding)
+    dataset = load_dataset(data, target, **options.read_options(strict, lenient, encoding, sep))
     for note in dataset.notes:
         warn(note)
     with _Progress(trials, as_json) as progress:

@@ -31,14 +31,18 @@ def column_moments(values: np.ndarray) -> dict[str, np.ndarray]:
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.nansum(block, axis=0) / count
             dev = np.where(missing, 0.0, block - mean)
+            # Deviations in units of the largest one: a fourth power of values beyond ~1e77
+            # overflows float64, and skewness and kurtosis do not depend on the unit.
+            scale = np.abs(dev).max(axis=0)
+            scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+            dev = dev / scale
             dev2 = dev * dev
             m2 = dev2.sum(axis=0)
             m3 = (dev2 * dev).sum(axis=0)
             m4 = (dev2 * dev2).sum(axis=0)
             n = count
-            var = m2 / (n - 1)
             # Relative to the mean's magnitude, a spread this small is rounding noise.
-            constant = m2 <= (1e-12 * np.abs(mean)) ** 2 * n
+            constant = m2 <= (1e-12 * np.abs(mean) / scale) ** 2 * n
             skew = np.sqrt(n * (n - 1)) / (n - 2) * (m3 / n) / (m2 / n) ** 1.5
             kurt = (n + 1) * n * (n - 1) / ((n - 2) * (n - 3)) * m4 / (m2 * m2)
             kurt -= 3 * (n - 1) ** 2 / ((n - 2) * (n - 3))
@@ -47,7 +51,7 @@ def column_moments(values: np.ndarray) -> dict[str, np.ndarray]:
         sl = slice(start, start + block.shape[1])
         out["count"][sl] = count
         out["mean"][sl] = mean
-        out["std"][sl] = np.where(n > 1, np.sqrt(var), np.nan)
+        out["std"][sl] = np.where(n > 1, scale * np.sqrt(m2 / np.maximum(n - 1, 1)), np.nan)
         out["skewness"][sl] = skew
         out["kurtosis"][sl] = kurt
     return out
@@ -67,12 +71,14 @@ def _correlation_summary(data: PreparedData) -> dict[str, float]:
     present = ~np.isnan(values)
     counts = present.sum(axis=0)
     means = np.where(present, values, 0.0).sum(axis=0) / np.maximum(counts, 1)
-    filled = np.where(present, values, means)
-    std = filled.std(axis=0)
-    keep = std > 0
+    filled = np.where(present, values, means) - means
+    # In units of each column's largest deviation, so products of large values cannot overflow
+    # (a correlation does not depend on the unit).
+    scale = np.abs(filled).max(axis=0)
+    keep = np.isfinite(scale) & (scale > 0)
     if keep.sum() < 2:
         return out
-    corr = np.corrcoef(filled[:, keep], rowvar=False)
+    corr = np.corrcoef(filled[:, keep] / scale[keep], rowvar=False)
     upper = np.abs(corr[np.triu_indices_from(corr, k=1)])
     out["MeanAbsCorrelationOfNumericAtts"] = float(np.nanmean(upper))
     out["MaxAbsCorrelationOfNumericAtts"] = float(np.nanmax(upper))

@@ -28,18 +28,36 @@ def check_cv(cv: Any, y: Any, task: str, random_state: int | None = 0) -> Any:
     if not isinstance(cv, (int, np.integer)) or isinstance(cv, bool) or cv < 2:
         raise DataError(f"cross-validation needs at least 2 folds, not cv={cv!r}.")
     seed = 0 if random_state is None else int(random_state)
+    check_splittable(y, task)
+    y = pd.Series(np.asarray(y).ravel())
+    if task == "classification":
+        smallest = int(y.value_counts().min())
+        return StratifiedKFold(min(int(cv), smallest), shuffle=True, random_state=seed)
+    return KFold(min(int(cv), len(y) // 2), shuffle=True, random_state=seed)
+
+
+def check_splittable(y: Any, task: str) -> None:
+    """Raise :class:`DataError` unless ``y`` can be cross-validated with two folds.
+
+    The one rule for every command that learns from the user's data (recommend, tune and the
+    estimators, kb add): each class needs two rows (one per fold), a regression target four (two
+    per fold), whether or not the command itself cross-validates, so a table is refused or
+    accepted the same way everywhere. Names every single-row class at once."""
     y = pd.Series(np.asarray(y).ravel())
     if task == "classification":
         counts = y.value_counts()
         if len(counts) < 2:
             raise DataError("the target has only one class; a classifier needs at least two.")
-        smallest = int(counts.min())
-        if smallest < 2:
+        single = [repr(c) for c, n in counts.items() if n < 2]
+        if single:
+            shown = ", ".join(single[:10]) + (f" and {len(single) - 10} more"
+                                             if len(single) > 10 else "")
             raise DataError(
-                f"class {counts.idxmin()!r} has a single row; cross-validation needs at least "
-                "two rows of every class (drop or merge the class)."
+                f"{'class' if len(single) == 1 else 'classes'} {shown} "
+                f"{'has a single row' if len(single) == 1 else 'have a single row each'}; "
+                "cross-validation needs at least two rows of every class (drop or merge "
+                f"{'it' if len(single) == 1 else 'them'})."
             )
-        return StratifiedKFold(min(int(cv), smallest), shuffle=True, random_state=seed)
-    if len(y) < 4:
-        raise DataError(f"{len(y)} rows are too few to cross-validate a regressor.")
-    return KFold(min(int(cv), len(y) // 2), shuffle=True, random_state=seed)
+    elif len(y) < 4:
+        raise DataError(f"{len(y)} rows are too few to cross-validate a regressor; at least 4 "
+                        "are needed.")

@@ -8,14 +8,16 @@ caller to change an argument names the *parameter*, exactly as the function spel
 backticks, with the value to pass where there is one, and lists the parameter in ``parameters``::
 
     raise DataError(
-        "column 'x' is entirely missing; drop it, or pass `lenient=True` to leave it out.",
+        "column 'x' mixes numbers and text; clean it, or pass `lenient=True` to treat it as "
+        "categorical.",
         parameters=("lenient",),
     )
 
 The CLI (``metarec.cli.errors``) owns the flags: it looks each listed parameter up in its one
 table of flags and replaces the backticked token by what a shell user types, so the same error
-reads "... or pass --lenient to leave it out." on the command line; a token with a value such as
-`encoding='latin-1'` becomes "--encoding latin-1", a bare `study_name` becomes "--study-name".
+reads "... or pass --lenient to treat it as categorical." on the command line; a token with a
+value such as `encoding='latin-1'` becomes "--encoding latin-1", a bare `study_name` becomes
+"--study-name".
 Replacing reads better than appending the flag to the parameter: each reader gets one sentence in
 their own terms. A parameter the table does not know keeps its Python form. Library messages
 never name a CLI flag themselves (tests/test_errors.py keeps to that); a backticked command to

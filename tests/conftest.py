@@ -265,3 +265,26 @@ def synthetic_imputation_kb():
     datasets on which the iterative imputer wins where missingness is predictable, mean
     elsewhere (new frames on every call)."""
     return _synthetic_imputation_kb
+
+
+# -- bad data files --------------------------------------------------------------------------
+@pytest.fixture
+def damaged_gzip(tmp_path) -> Path:
+    """A .csv.gz whose gzip header is valid and whose compressed stream is not."""
+    import gzip
+
+    text = "a,b,y\n" + "".join(f"{i},{i * 7 % 13},{'pq'[i % 2]}\n" for i in range(2000))
+    raw = bytearray(gzip.compress(text.encode()))
+    raw[40:60] = bytes(b ^ 0xFF for b in raw[40:60])
+    path = tmp_path / "damaged.csv.gz"
+    path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.fixture
+def six_empty_columns(tmp_path) -> Path:
+    """An OpenML-style table: six attributes that are '?' in every row and one constant."""
+    rows = "".join(f"{i},{i % 3},?,?,?,?,?,?,5,{'pq'[i % 2]}\n" for i in range(1, 41))
+    path = tmp_path / "six_empty.csv"
+    path.write_text("a,b,e1,e2,e3,e4,e5,e6,k,y\n" + rows, encoding="utf-8")
+    return path

@@ -21,24 +21,24 @@ COMMAND = re.compile(r"`(?:metarec|python|pip) [^`]*`")
 FLAG = re.compile(r"(?<![\w-])--[a-z][\w-]*")
 
 
-def _empty_column_csv(tmp_path: Path) -> Path:
-    path = tmp_path / "empty.csv"
-    path.write_text("a,gone,y\n1,,p\n2,,q\n3,,p\n4,,q\n")
+def _mixed_column_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "mixed.csv"
+    path.write_text("a,m,y\n1,1,p\n2,x,q\n3,3,p\n4,4,q\n")
     return path
 
 
 def test_a_library_error_names_the_parameter(tmp_path: Path) -> None:
     with pytest.raises(DataError) as caught:
-        load_dataset(_empty_column_csv(tmp_path), "y")
+        load_dataset(_mixed_column_csv(tmp_path), "y")
     message = str(caught.value)
     assert "`lenient=True`" in message and "--lenient" not in message
     assert caught.value.parameters == ("lenient",)
 
 
 def test_the_cli_names_the_flag(cli, tmp_path: Path) -> None:
-    code, _, stderr = cli("profile", str(_empty_column_csv(tmp_path)), "--target", "y")
+    code, _, stderr = cli("profile", str(_mixed_column_csv(tmp_path)), "--target", "y")
     assert code == 2
-    assert "pass --lenient to leave it out." in stderr and "lenient=True" not in stderr
+    assert "pass --lenient to treat mixed columns" in stderr and "lenient=True" not in stderr
 
 
 def test_the_cli_gives_a_value_as_the_flag_takes_it(cli, tmp_path: Path) -> None:

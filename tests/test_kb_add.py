@@ -152,3 +152,35 @@ def test_cli_add_reports_what_it_did(user_kb, csv, cli):
     assert "2 configurations (2 run now, 0 failed)" in out and "balanced_accuracy" in out
     code, out, _ = cli("kb", "info", "--json", "--kb", str(user_kb))
     assert json.loads(out)["sources"]["user"]["runs"] == 2
+
+
+def test_cli_add_reads_latin1_and_repairs_like_the_other_commands(user_kb, csv, cli, tmp_path):
+    frame = pd.read_csv(csv).assign(empty=np.nan, town="Orléans")
+    frame.loc[::2, "town"] = "Besançon"
+    path = tmp_path / "latin.csv"
+    frame.to_csv(path, index=False, encoding="latin-1")
+    code, _, err = cli("kb", "add", str(path), "-t", "label", "--kb", str(user_kb),
+                       "--portfolio-size", "1", "--folds", "3")
+    assert code == 2 and "--encoding latin-1" in err
+    code, out, err = cli("kb", "add", str(path), "-t", "label", "--kb", str(user_kb),
+                         "--portfolio-size", "1", "--folds", "3", "--encoding", "latin-1")
+    assert code == 0, err
+    assert "metarec: warning: left out 1 entirely missing column ('empty')" in err
+    assert "1 configurations (1 run now, 0 failed)" in out
+    kb = load(user_kb)
+    assert kb.datasets.set_index("name").loc["latin.csv", "n_features"] == 5  # a, b, colour, town
+
+
+def test_add_refuses_what_recommend_and_tune_refuse(user_kb, csv, tmp_path):
+    from metarec.errors import DataError
+
+    frame = pd.read_csv(csv)
+    rare = frame.copy()
+    rare.loc[0, "label"] = "rare"
+    rare.to_csv(tmp_path / "rare.csv", index=False)
+    with pytest.raises(DataError, match="class 'rare' has a single row"):
+        add.add_dataset(tmp_path / "rare.csv", "label", user_kb, portfolio_size=1, folds=3)
+    frame.assign(k=1).to_csv(tmp_path / "constant.csv", index=False)
+    with pytest.raises(DataError, match=r"1 constant column \('k'\)"):
+        add.add_dataset(tmp_path / "constant.csv", "label", user_kb, folds=3, strict=True)
+    assert len(load(user_kb).runs) == 36  # nothing was added

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metarec.errors import DataError, KnowledgeBaseError
+from metarec.errors import KnowledgeBaseError
 from metarec.kb import schema, store
 from metarec.kb.refresh import check_target, user_kb_path
 from metarec.metalearner.portfolio import greedy_cover
@@ -153,20 +153,30 @@ def add_dataset(
     backend: str | None = None,
     min_datasets: int = 10,
     progress: Progress | None = None,
+    *,
+    strict: bool = False,
+    lenient: bool = False,
+    encoding: str = "utf-8",
+    sep: str | None = None,
 ) -> dict[str, Any]:
-    """Run the portfolio on ``data`` and add its runs and meta-features to the user KB."""
+    """Run the portfolio on ``data`` and add its runs and meta-features to the user KB.
+
+    ``strict``, ``lenient``, ``encoding``, ``sep``: how ``data`` is read and repaired, as in
+    :func:`metarec.io.load_dataset`."""
     import joblib
 
     import metafeatures
+    from metarec.crossval import check_splittable
     from metarec.io import load_dataset
 
     target = Path(kb_path) if kb_path is not None else user_kb_path()
     check_target(target, "kb_path")
     path = Path(data)
-    dataset = load_dataset(path, target_column)
-    if dataset.y.shape[0] < 2 * folds:
-        raise DataError(f"{path.name} has {len(dataset.y)} rows; {folds}-fold CV needs "
-                        f"at least {2 * folds}.")
+    dataset = load_dataset(path, target_column, strict=strict, lenient=lenient,
+                           encoding=encoding, sep=sep)
+    # The rule of recommend and tune; like tune, fewer rows than ``folds`` asks for get fewer
+    # folds (metarec.crossval.check_cv) rather than a refusal.
+    check_splittable(dataset.y, dataset.task)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     dataset_id = f"user-{digest}"
     base = store.load(target if (target / schema.MANIFEST).exists() else None)
@@ -219,7 +229,7 @@ def add_dataset(
     return {"target": str(target), "dataset_id": dataset_id, "task": dataset.task,
             "metric": METRIC[dataset.task], "portfolio": len(portfolio),
             "evaluated_now": len(todo), "failed": sum(1 for r in results if r["error"]),
-            "best": best}
+            "best": best, "notes": dataset.notes}
 
 
 def _merge(base: store.KnowledgeBase, dataset: Any, dataset_id: str, path: Path,

@@ -101,8 +101,11 @@ def recommend(
     a few seconds per family on up to 1,000 rows) and let that measurement choose the imputer.
     """
     from metarec import kb as kb_module
+    from metarec.crossval import check_splittable
     from metarec.recommend.learner_cache import cached_evidence, fitted_learner
 
+    # The rule tune and kb add apply: what cannot be cross-validated gets no recommendation.
+    check_splittable(dataset.y, dataset.task)
     kb = kb if kb is not None else kb_module.load()
     evidence = cached_evidence(kb, dataset.task)
     profile_values = profile(dataset, random_state=random_state)

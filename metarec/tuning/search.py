@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metarec.crossval import check_cv
+from metarec.crossval import check_cv, check_splittable
 from metarec.errors import TuningError
 from metarec.pipelines import build, normalize_spec
 from metarec.recommend import Recommended, recommendations_for
@@ -81,6 +81,7 @@ def search(
                           parameters=("ensemble_size",))
     y_arr = np.asarray(y).ravel()
     check_data(X, y_arr, task)
+    check_splittable(y_arr, task)  # the rule of recommend and kb add, whatever ``cv`` is
     check_cv(cv, y_arr, task, random_state)  # one clear sentence for unsplittable data, now
     found = recommendations_for(X, pd.Series(y_arr, index=X.index, name=getattr(y, "name", None)),
                                 task, kb=kb, top_k=POOL_PER_WARM_TRIAL * max(top_k, 1),
