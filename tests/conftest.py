@@ -265,3 +265,18 @@ def synthetic_imputation_kb():
     datasets on which the iterative imputer wins where missingness is predictable, mean
     elsewhere (new frames on every call)."""
     return _synthetic_imputation_kb
+
+
+# -- costly configurations -----------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def slow_svm() -> tuple[pd.DataFrame, pd.Series, dict]:
+    """(X, y, spec): a cubic-kernel SVM with a large C and gamma on 100 rows of two columns with
+    random labels. libsvm does not converge on it: 10 million iterations (7 s here) were not
+    enough, so without an iteration limit the fit runs on."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(100, 2)), columns=["a", "b"])
+    y = pd.Series(rng.integers(0, 2, 100), name="y")
+    spec = {"task": "classification", "algorithm": "svm",
+            "hyperparameters": {"kernel": "poly", "degree": 3, "gamma": 8.0, "C": 30000.0,
+                                "coef0": 0.0}}
+    return X, y, spec

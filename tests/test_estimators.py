@@ -3,6 +3,8 @@ categories and missing values, composition (Pipeline, cross_val_score, GridSearc
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -191,3 +193,21 @@ def test_mixed_type_frames_are_checked_for_feature_names_and_count() -> None:
         model.predict(X[["noise", "num", "colour", "flag"]])
     with pytest.raises(ValueError, match="feature names"):
         model.predict(X.drop(columns="noise"))
+
+
+def test_an_untuned_fit_of_a_slow_recommendation_finishes(monkeypatch, slow_svm) -> None:
+    # The top recommendation is fitted directly (n_trials=0): it carries the same iteration bound
+    # as a tuning trial. Unbounded, this SVM does not converge and the fit runs on.
+    from metarec.pipelines import ITERATION_BOUNDS
+    from metarec.recommend import Recommended
+    from metarec.tuning import search as orchestration
+
+    X, y, spec = slow_svm
+    monkeypatch.setattr(orchestration, "recommendations_for", lambda *a, **k: Recommended(
+        [{"rank": 1, "algorithm": "svm", "pipeline": spec}], "meta-learner"))
+    started = time.perf_counter()
+    model = MetaRecClassifier(random_state=0).fit(X, y)
+    assert model.best_spec_["algorithm"] == "svm"
+    assert model.best_pipeline_.named_steps["model"].n_iter_[0] == ITERATION_BOUNDS["svm"][
+        "max_iter"]
+    assert time.perf_counter() - started < 120
