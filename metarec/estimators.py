@@ -138,6 +138,7 @@ class _MetaRecBase(BaseEstimator):
                               else self._profile(X, y_fit, seed))
         if found.study is not None:
             self.study_ = found.study
+        self.notes_ = list(found.notes)
         self.best_spec_, self.best_pipeline_ = found.spec, found.pipeline
 
     def _profile(self, X: pd.DataFrame, y: np.ndarray, seed: int | None) -> pd.Series:
@@ -163,7 +164,9 @@ class MetaRecClassifier(ClassifierMixin, _MetaRecBase):
 
     Attributes after ``fit``: ``classes_``, ``recommendations_``, ``recommendation_source_``,
     ``metafeatures_``, ``best_spec_``, ``best_pipeline_`` (fitted on all data), ``study_`` (when
-    ``n_trials > 0``), ``n_features_in_`` and ``feature_names_in_`` (for named columns).
+    ``n_trials > 0``), ``notes_`` (why the untuned choice is not the top recommendation, when it
+    is not: see :func:`metarec.tuning.search.affordable_order`), ``n_features_in_`` and
+    ``feature_names_in_`` (for named columns).
     """
 
     _task = "classification"

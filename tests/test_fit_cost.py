@@ -1,5 +1,5 @@
-"""Fit cost: the power-law model over recorded fit times and the knowledge base's runtime
-table."""
+"""Fit cost: the power-law model over recorded fit times, the knowledge base's runtime table, and
+the order in which the untuned choice fits recommendations."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from metarec.kb import store
 from metarec.kb.queries import fit_cost_inputs, size_measures
 from metarec.metalearner import FitCostModel
+from metarec.tuning.search import COST_RATIO, MIN_COSTLY_SECONDS, SCORE_SLIVER, affordable_order
 
 
 def _sizes(n: int = 40, seed: int = 0) -> pd.DataFrame:
@@ -110,3 +111,48 @@ def test_fit_times_are_the_configurations_own_sources(tmp_path, kb_manifest) -> 
     # Rows from the datasets table, else the stored quality; a missing class count is 1.
     assert sizes.loc["openml-3"].to_dict() == {"rows": 300.0, "features": 7.0, "classes": 3.0}
     assert sizes.loc["openml-1"].to_dict() == {"rows": 100.0, "features": 5.0, "classes": 2.0}
+
+
+# -- the untuned choice ------------------------------------------------------------------------
+def _rec(rank: int, algorithm: str, score: float, seconds: float | None) -> dict:
+    return {"rank": rank, "algorithm": algorithm, "predicted_score": score,
+            "predicted_fit_seconds": seconds,
+            "pipeline": {"task": "classification", "algorithm": algorithm}}
+
+
+def test_a_costly_top_pick_for_a_sliver_of_score_is_not_fitted_first() -> None:
+    top = _rec(1, "svm", 0.870, 300.0)
+    close = _rec(2, "lightgbm", 0.870 - 0.5 * SCORE_SLIVER * 0.870, 300.0 / COST_RATIO)
+    ordered, notes = affordable_order([top, _rec(2, "mlp", 0.5, 0.01), close])
+    assert [r["algorithm"] for r in ordered] == ["lightgbm", "svm", "mlp"]
+    assert len(notes) == 1 and "svm" in notes[0] and "lightgbm" in notes[0]
+    assert "100x" in notes[0]
+
+
+@pytest.mark.parametrize("top_seconds, other_seconds, other_score", [
+    (300.0, 300.0 / COST_RATIO * 1.5, 0.869),   # not COST_RATIO times faster
+    (300.0, 1.0, 0.870 * (1 - 2 * SCORE_SLIVER)),  # more than a sliver worse
+    (MIN_COSTLY_SECONDS / 2, 0.0001, 0.869),    # the top pick is cheap anyway
+    (300.0, None, 0.869),                       # no predicted time
+    (None, 1.0, 0.869),
+])
+def test_the_ranking_order_stands_otherwise(top_seconds, other_seconds, other_score) -> None:
+    recs = [_rec(1, "svm", 0.870, top_seconds), _rec(2, "lightgbm", other_score, other_seconds)]
+    assert affordable_order(recs) == (recs, [])
+
+
+def test_the_estimator_fits_the_affordable_pick_and_says_why(monkeypatch, synthetic_dataset):
+    from metarec import MetaRecClassifier
+    from metarec.recommend import Recommended
+    from metarec.tuning import search as orchestration
+
+    recs = [_rec(1, "svm", 0.870, 500.0), _rec(2, "gaussian_nb", 0.866, 0.5)]
+    monkeypatch.setattr(orchestration, "recommendations_for",
+                        lambda *a, **k: Recommended(recs, "meta-learner"))
+    X, y = synthetic_dataset(80, 3, seed=0)
+    model = MetaRecClassifier(random_state=0).fit(X, y)
+    assert model.best_spec_["algorithm"] == "gaussian_nb"
+    assert len(model.notes_) == 1 and "1000x" in model.notes_[0]
+    monkeypatch.setattr(orchestration, "recommendations_for",
+                        lambda *a, **k: Recommended(recs[::-1], "meta-learner"))
+    assert MetaRecClassifier(random_state=0).fit(X, y).notes_ == []
