@@ -86,6 +86,8 @@ def tune(
     if found.recommended.source != "meta-learner":
         warn(f"recommendations come from the {found.recommended.source} (the meta-learner was "
              "unavailable)")
+    for note in found.notes:
+        warn(note)
     saved = (save_pipeline(found.pipeline, out, overwrite=force) if out is not None else None)
     summary = _summary(found, data.name, dataset.task, saved)
     if as_json:
@@ -171,6 +173,7 @@ def _summary(found: Any, name: str, task: str, saved: Path | None) -> dict[str, 
         "best_score": None if study is None else _best_value(study),
         "best_pipeline": found.spec,
         "not_fitted": found.skipped,
+        "notes": found.notes,
         "best_trials": [
             {
                 "number": t.number,
