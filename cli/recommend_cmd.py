@@ -76,6 +76,20 @@ def _short(value: Any) -> str:
     return str(value)
 
 
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value < 60:
+        return f"{value:.2g} s" if value < 10 else f"{value:.0f} s"
+    if value < 3600:
+        return f"{value / 60:.1f} min"
+    return f"{value / 3600:.1f} h"
+
+
+FIT_TIME_NOTE = ("fit time = predicted time of one fit on a table of this size, from the knowledge "
+                 "base's recorded fit times (imputation not included)")
+
+
 def _print_report(report: Any) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -85,7 +99,7 @@ def _print_report(report: Any) -> None:
     table = Table(
         title=f"{report.dataset}: {report.task}, target {report.target!r}",
         caption=f"learned from {evidence.n_datasets} datasets x {evidence.n_configurations} "
-        f"configurations ({evidence.source}); score = {evidence.score_name}",
+        f"configurations ({evidence.source}); score = {evidence.score_name}; {FIT_TIME_NOTE}",
     )
     for column, justify in (
         ("rank", "right"),
@@ -93,8 +107,10 @@ def _print_report(report: Any) -> None:
         ("imputer", "left"),
         ("key hyperparameters", "left"),
         ("predicted score", "right"),
+        ("fit time", "right"),
     ):
-        table.add_column(column, justify=justify)
+        # Figures stay on one line; the hyperparameters wrap on a narrow terminal instead.
+        table.add_column(column, justify=justify, no_wrap=justify == "right")
     for rec in report.recommendations:
         hyper = ", ".join(
             f"{k}={_short(v)}"
@@ -106,6 +122,7 @@ def _print_report(report: Any) -> None:
             rec["imputer"],
             hyper,
             f"{rec['predicted_score']:.3f} ± {rec['uncertainty']:.3f}",
+            _seconds(rec.get("predicted_fit_seconds")),
         )
     console.print(table)
     if report.candidate_set:
@@ -118,14 +135,15 @@ def _print_report(report: Any) -> None:
         )
         for column, justify in (("try", "right"), ("algorithm", "left"), ("imputer", "left"),
                                 ("key hyperparameters", "left"),
-                                ("expected best", "right")):
-            trial.add_column(column, justify=justify)
+                                ("expected best", "right"), ("fit time", "right")):
+            trial.add_column(column, justify=justify, no_wrap=justify == "right")
         for rec in report.candidate_set:
             hyper = ", ".join(f"{k}={_short(v)}" for k, v in
                               list(rec["hyperparameters"].items())[:KEY_HYPERPARAMETERS])
             best = rec["expected_best"]
             trial.add_row(str(rec["rank"]), rec["algorithm"], rec["imputer"], hyper,
-                          "—" if best is None else f"{best:.3f}")
+                          "—" if best is None else f"{best:.3f}",
+                          _seconds(rec.get("predicted_fit_seconds")))
         console.print(trial)
     for family, measured in (report.imputer_probes or {}).items():
         scores = sorted(((v, k) for k, v in measured["scores"].items() if v is not None),

@@ -90,6 +90,8 @@ def tune(
     if found.recommended.source != "meta-learner":
         warn(f"recommendations come from the {found.recommended.source} (the meta-learner was "
              "unavailable)")
+    for note in found.notes:
+        warn(note)
     saved = (save_pipeline(found.pipeline, out, overwrite=force) if out is not None else None)
     summary = _summary(found, data.name, dataset.task, saved)
     if as_json:
@@ -177,6 +179,7 @@ def _summary(found: Any, name: str, task: str, saved: Path | None) -> dict[str, 
         "not_fitted": found.skipped,
         "ensemble": [{"algorithm": spec.get("algorithm"), "weight": round(weight, 4),
                       "pipeline": spec} for spec, weight in found.ensemble],
+        "notes": found.notes,
         "best_trials": [
             {
                 "number": t.number,

@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
 log = logging.getLogger(__name__)
@@ -33,12 +32,8 @@ log = logging.getLogger(__name__)
 PROFILE_GROUPS = ("simple", "statistical", "info-theory", "missingness")
 
 
-def _best_has(method: str) -> Any:
-    def check(self: Any) -> bool:
-        check_is_fitted(self, "best_pipeline_")
-        return hasattr(self.best_pipeline_, method)
-
-    return check
+# Folds of the out-of-fold decision values that calibrate a classifier without predict_proba.
+CALIBRATION_FOLDS = 3
 
 
 class _MetaRecBase(BaseEstimator):
@@ -144,6 +139,7 @@ class _MetaRecBase(BaseEstimator):
                               else self._profile(X, y_fit, seed))
         if found.study is not None:
             self.study_ = found.study
+        self.notes_ = list(found.notes)
         self.best_spec_, self.best_pipeline_ = found.spec, found.pipeline
         self.ensemble_ = found.ensemble
 
@@ -175,8 +171,18 @@ class MetaRecClassifier(ClassifierMixin, _MetaRecBase):
 
     Attributes after ``fit``: ``classes_``, ``recommendations_``, ``recommendation_source_``,
     ``metafeatures_``, ``best_spec_``, ``best_pipeline_`` (fitted on all data), ``ensemble_``
-    ((spec, weight) per member, empty without an ensemble), ``study_`` (when ``n_trials > 0``),
-    ``n_features_in_`` and ``feature_names_in_`` (for named columns).
+    ((spec, weight) per member, empty without an ensemble), ``study_`` (when
+    ``n_trials > 0``), ``notes_`` (why the untuned choice is not the top recommendation, when it
+    is not: see :func:`metarec.tuning.search.affordable_order`), ``calibrator_`` (see
+    ``predict_proba``), ``n_features_in_`` and ``feature_names_in_`` (for named columns).
+
+    ``predict_proba`` is always available. Where the chosen pipeline has no probabilities of its
+    own (an SVM, a linear SVM, a perceptron), its decision values are calibrated: a logistic
+    regression (Platt scaling; multinomial over the per-class values for more classes) is fitted
+    on out-of-fold decision values of :data:`CALIBRATION_FOLDS`-fold cross-validation, which
+    costs that many more fits (``calibrator_``; None when the pipeline has probabilities).
+    ``predict`` stays the pipeline's own, so its class can differ from the most probable one, as
+    with scikit-learn's ``SVC(probability=True)``.
     """
 
     _task = "classification"
@@ -194,21 +200,49 @@ class MetaRecClassifier(ClassifierMixin, _MetaRecBase):
         self.classes_ = encoder.classes_
         if len(self.classes_) < 2:
             raise ValueError("the target has only one class; a classifier needs at least two.")
-        self._fit(frame, encoder.transform(y))
+        codes = encoder.transform(y)
+        self._fit(frame, codes)
+        self.calibrator_ = (None if hasattr(self.best_pipeline_, "predict_proba")
+                            else self._calibrate(frame, codes))
         return self
+
+    def _calibrate(self, frame: pd.DataFrame, codes: np.ndarray) -> Any:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import cross_val_predict
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        from metarec.crossval import check_cv
+        from metarec.pipelines import build
+
+        seed = self._seed()
+        # fit has already refused data with a class of one row, so these folds exist, and each
+        # training part holds every class (decision values have a column per class).
+        folds = check_cv(CALIBRATION_FOLDS, codes, "classification", seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence warnings of the fold fits, as in fit
+            scores = cross_val_predict(build(self.best_spec_, random_state=seed), frame, codes,
+                                       cv=folds, method="decision_function")
+        scores = np.asarray(scores, dtype=float)
+        calibrator = make_pipeline(StandardScaler(), LogisticRegression())
+        return calibrator.fit(scores.reshape(len(codes), -1), codes)
 
     def predict(self, X: Any) -> np.ndarray:
         frame = self._predict_frame(X)
         codes = self.best_pipeline_.predict(frame)
         return self.classes_[np.asarray(codes, dtype=int)]
 
-    @available_if(_best_has("predict_proba"))
     def predict_proba(self, X: Any) -> np.ndarray:
         frame = self._predict_frame(X)
-        proba = self.best_pipeline_.predict_proba(frame)
+        if self.calibrator_ is None:
+            model, proba = self.best_pipeline_, self.best_pipeline_.predict_proba(frame)
+        else:
+            model = self.calibrator_
+            scores = np.asarray(self.best_pipeline_.decision_function(frame), dtype=float)
+            proba = model.predict_proba(scores.reshape(len(frame), -1))
         # The pipeline saw classes 0..K-1; a class missing from no fold keeps its column.
         out = np.zeros((proba.shape[0], len(self.classes_)))
-        out[:, np.asarray(self.best_pipeline_.classes_, dtype=int)] = proba
+        out[:, np.asarray(model.classes_, dtype=int)] = proba
         return out
 
 

@@ -121,6 +121,12 @@ def _synthetic_dataset(
     return X, y
 
 
+def _fit_seconds(n_rows: float, config: str) -> float:
+    """The recorded fit time of ``config`` on ``n_rows`` rows: a power law in the rows (kNN's
+    quadratic), so a cost model's predictions can be checked against it."""
+    return 2e-7 * n_rows**2 if config == "knn-5" else 1e-4 * n_rows
+
+
 def _performance(profile: pd.Series, config: str) -> float:
     """Balanced error rate that depends on size and width, so the best configuration varies."""
     n = profile["NumberOfInstances"]
@@ -182,7 +188,7 @@ def _make_kb(out: Path, n_datasets: int = 30) -> Path:
                 "metric": "balanced_error_rate",
                 "value": _performance(profile, config),
                 "higher_is_better": False,
-                "runtime_s": np.nan,
+                "runtime_s": _fit_seconds(n_rows, config),
                 "source": "test",
             }
             for config in KB_CONFIGURATIONS
@@ -231,6 +237,13 @@ def make_kb():
     """Factory: ``make_kb(out, n_datasets=30)`` writes the recommender's test knowledge base
     (configurations: ``kb_configurations``) to ``out`` and returns ``out``."""
     return _make_kb
+
+
+@pytest.fixture(scope="session")
+def kb_fit_seconds():
+    """Factory: ``kb_fit_seconds(n_rows, configuration_id)`` is the fit time ``make_kb`` records
+    for that configuration on a dataset of ``n_rows`` rows (independent of the columns)."""
+    return _fit_seconds
 
 
 @pytest.fixture(scope="session")
@@ -288,3 +301,18 @@ def six_empty_columns(tmp_path) -> Path:
     path = tmp_path / "six_empty.csv"
     path.write_text("a,b,e1,e2,e3,e4,e5,e6,k,y\n" + rows, encoding="utf-8")
     return path
+
+
+# -- costly configurations -----------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def slow_svm() -> tuple[pd.DataFrame, pd.Series, dict]:
+    """(X, y, spec): a cubic-kernel SVM with a large C and gamma on 100 rows of two columns with
+    random labels. libsvm does not converge on it: 10 million iterations (7 s here) were not
+    enough, so without an iteration limit the fit runs on."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(100, 2)), columns=["a", "b"])
+    y = pd.Series(rng.integers(0, 2, 100), name="y")
+    spec = {"task": "classification", "algorithm": "svm",
+            "hyperparameters": {"kernel": "poly", "degree": 3, "gamma": 8.0, "C": 30000.0,
+                                "coef0": 0.0}}
+    return X, y, spec

@@ -3,6 +3,8 @@ categories and missing values, composition (Pipeline, cross_val_score, GridSearc
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -191,3 +193,60 @@ def test_mixed_type_frames_are_checked_for_feature_names_and_count() -> None:
         model.predict(X[["noise", "num", "colour", "flag"]])
     with pytest.raises(ValueError, match="feature names"):
         model.predict(X.drop(columns="noise"))
+
+
+def test_an_untuned_fit_of_a_slow_recommendation_finishes(monkeypatch, slow_svm) -> None:
+    # The top recommendation is fitted directly (n_trials=0): it carries the same iteration bound
+    # as a tuning trial. Unbounded, this SVM does not converge and the fit runs on.
+    from metarec.pipelines import ITERATION_BOUNDS
+    from metarec.recommend import Recommended
+    from metarec.tuning import search as orchestration
+
+    X, y, spec = slow_svm
+    monkeypatch.setattr(orchestration, "recommendations_for", lambda *a, **k: Recommended(
+        [{"rank": 1, "algorithm": "svm", "pipeline": spec}], "meta-learner"))
+    started = time.perf_counter()
+    model = MetaRecClassifier(random_state=0).fit(X, y)
+    assert model.best_spec_["algorithm"] == "svm"
+    assert model.best_pipeline_.named_steps["model"].n_iter_[0] == ITERATION_BOUNDS["svm"][
+        "max_iter"]
+    assert time.perf_counter() - started < 120
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_probabilities_even_when_the_chosen_pipeline_has_none(monkeypatch, n_classes) -> None:
+    # An SVM recommendation builds SVC without probability=True: no predict_proba of its own.
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    from metarec.recommend import Recommended
+    from metarec.tuning import search as orchestration
+
+    spec = {"task": "classification", "algorithm": "svm", "hyperparameters": {"C": 1.0}}
+    monkeypatch.setattr(orchestration, "recommendations_for", lambda *a, **k: Recommended(
+        [{"rank": 1, "algorithm": "svm", "pipeline": spec}], "meta-learner"))
+    rng = np.random.default_rng(n_classes)
+    X = pd.DataFrame(rng.normal(size=(400, 3)), columns=["a", "b", "c"])
+    signal = X["a"] + 0.5 * X["b"] + rng.normal(scale=0.7, size=400)
+    y = pd.cut(signal, n_classes, labels=[f"k{i}" for i in range(n_classes)]).astype(str)
+    train, test = slice(0, 250), slice(250, 400)
+    model = MetaRecClassifier(random_state=0).fit(X[train], y[train])
+    assert not hasattr(model.best_pipeline_, "predict_proba")
+    assert model.calibrator_ is not None
+    proba = model.predict_proba(X[test])
+    assert proba.shape == (150, n_classes) and np.allclose(proba.sum(axis=1), 1.0)
+    truth = y[test].to_numpy()
+    auc = roc_auc_score(truth, proba[:, 1] if n_classes == 2 else proba, multi_class="ovr",
+                        labels=model.classes_)
+    assert auc > 0.85
+    assert log_loss(truth, proba, labels=model.classes_) < 0.8 * np.log(n_classes)
+    # predict stays the pipeline's own.
+    codes = model.best_pipeline_.predict(model._predict_frame(X[test]))
+    assert (model.predict(X[test]) == model.classes_[codes]).all()
+
+
+def test_a_pipeline_with_probabilities_is_not_calibrated() -> None:
+    X, y = _frame(60)
+    model = MetaRecClassifier(kb=False, random_state=0).fit(X, y)
+    assert model.calibrator_ is None
+    np.testing.assert_allclose(model.predict_proba(X),
+                               model.best_pipeline_.predict_proba(model._predict_frame(X)))

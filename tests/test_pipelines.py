@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -153,3 +155,26 @@ def test_lightgbm_fits_on_one_thread_unless_told_otherwise(task):
     chosen = pipelines.build({"task": task, "algorithm": "lightgbm",
                               "hyperparameters": {"n_jobs": 4}})
     assert chosen.named_steps["model"].get_params()["n_jobs"] == 4
+
+
+def test_an_svm_that_does_not_converge_stops_at_the_iteration_bound(slow_svm):
+    X, y, spec = slow_svm
+    bound = pipelines.ITERATION_BOUNDS["svm"]["max_iter"]
+    started = time.perf_counter()
+    model = pipelines.build(spec).fit(X, y)
+    assert model.named_steps["model"].n_iter_[0] == bound  # stopped by the bound, not converged
+    assert time.perf_counter() - started < 60  # about 1 s; unbounded it runs on
+
+
+@pytest.mark.parametrize("given, built", [(None, 1_000_000), (-1, 1_000_000), (500, 500),
+                                          (10**9, 1_000_000)])
+def test_every_svm_built_carries_the_iteration_bound(given, built):
+    hyperparameters = {} if given is None else {"max_iter": given}
+    for task in ("classification", "regression"):
+        spec = {"task": task, "algorithm": "svm", "hyperparameters": hyperparameters}
+        assert pipelines.build(spec).named_steps["model"].max_iter == built
+    # The estimator inside a feature selector is built the same way.
+    spec = {"task": "classification", "algorithm": "gaussian_nb", "feature_preprocessor": {
+        "name": "select_from_model", "params": {"estimator": {
+            "algorithm": "svm", "hyperparameters": {"kernel": "linear", **hyperparameters}}}}}
+    assert pipelines.build(spec).named_steps["features"].estimator.max_iter == built

@@ -70,7 +70,9 @@ def test_json_output_has_the_documented_fields(cli, kb_dir: Path, data_csv: Path
         "pipeline",
         "predicted_score",
         "uncertainty",
+        "predicted_fit_seconds",
     } <= set(first)
+    assert all(r["predicted_fit_seconds"] > 0 for r in payload["candidate_set"])
     assert isinstance(payload["out_of_distribution"]["flag"], bool)
     assert payload["out_of_distribution"]["distance"] >= 0
 
@@ -81,7 +83,7 @@ def test_table_output_and_single_feature_dataset(cli, kb_dir: Path, tmp_path: Pa
     pd.DataFrame({"x": x, "y": np.where(x > 0, "a", "b")}).to_csv(tmp_path / "one.csv", index=False)
     code, stdout, stderr = cli("recommend", str(tmp_path / "one.csv"), "--kb", str(kb_dir))
     assert code == 0, stderr
-    assert "predicted score" in stdout
+    assert "predicted score" in stdout and "fit time" in stdout
     assert "Most similar datasets" in stdout
     # One normal feature, two balanced classes: within the knowledge base's range, no warning.
     assert "unlike anything in the knowledge base" not in " ".join(stdout.split())
@@ -287,3 +289,14 @@ def test_the_candidate_set_comes_with_its_expected_best(kb_dir: Path, synthetic_
         assert model.predict(dataset.X.head(3)).shape == (3,)
     assert report.to_dict()["candidate_set"] == tried
     assert recommend(dataset, kb_module.load(kb_dir), top_k=3, set_size=0).candidate_set == []
+
+
+def test_recommendations_carry_the_predicted_fit_time_of_this_size(
+        kb_dir: Path, synthetic_dataset, kb_fit_seconds) -> None:
+    # The KB records kNN's fit time growing with the square of the rows, the others linearly.
+    X, y = synthetic_dataset(300, 5, seed=3)
+    dataset = split_target(X.assign(label=y), "label", source="new")
+    report = recommend(dataset, kb_module.load(kb_dir), top_k=6, set_size=3)
+    for rec in report.recommendations + report.candidate_set:
+        expected = kb_fit_seconds(300, rec["configuration_id"])
+        assert rec["predicted_fit_seconds"] == pytest.approx(expected, rel=0.1)

@@ -119,3 +119,22 @@ def test_two_processes_cooperate_on_one_sqlite_study(csv, tmp_path) -> None:
     # Both processes enqueued the same two recommendations; each ran once, not twice.
     warm = [t for t in study.trials if "metarec:warm_start_rank" in t.user_attrs]
     assert sorted(t.user_attrs["metarec:warm_start_rank"] for t in warm) == [1, 2]
+
+
+def test_an_untuned_pick_chosen_for_its_cost_is_reported(cli, csv, monkeypatch) -> None:
+    from metarec.recommend import Recommended
+    from metarec.tuning import search as orchestration
+
+    def rec(rank: int, algorithm: str, score: float, seconds: float) -> dict:
+        return {"rank": rank, "algorithm": algorithm, "predicted_score": score,
+                "predicted_fit_seconds": seconds,
+                "pipeline": {"task": "classification", "algorithm": algorithm}}
+
+    monkeypatch.setattr(orchestration, "recommendations_for", lambda *a, **k: Recommended(
+        [rec(1, "svm", 0.87, 600.0), rec(2, "gaussian_nb", 0.868, 2.0)], "meta-learner"))
+    code, stdout, stderr = cli("tune", str(csv), "--target", "label", "--trials", "0", "--json")
+    assert code == 0, stderr
+    payload = json.loads(stdout)
+    assert payload["best_pipeline"]["algorithm"] == "gaussian_nb"
+    assert len(payload["notes"]) == 1 and "300x" in payload["notes"][0]
+    assert "300x" in stderr

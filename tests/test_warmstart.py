@@ -301,8 +301,8 @@ def test_a_shared_study_keeps_the_algorithms_it_was_created_with(tmp_path) -> No
 def test_svm_trials_have_an_iteration_limit() -> None:
     space = build_space("classification", has_missing=False)
     params = space.spec_to_params(_spec("svm", C=30000.0, gamma=8.0, kernel="poly", degree=5))
-    spec = space.params_to_spec(params)
-    assert 0 < spec["hyperparameters"]["max_iter"] <= 10_000_000
+    model = build(space.params_to_spec(params)).named_steps["model"]
+    assert 0 < model.max_iter <= 10_000_000
 
 
 # -- tuning ---------------------------------------------------------------------------------

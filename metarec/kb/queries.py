@@ -1,5 +1,6 @@
 """Questions asked of the knowledge base's runs: which run history to learn from, the inputs of
-a meta-learner, and the single best configurations.
+a meta-learner, the single best configurations, and the fit times (the inputs of a
+:class:`~metarec.metalearner.cost.FitCostModel`).
 
 Generic over sources: everything here reads :class:`metarec.kb.store.KnowledgeBase`'s tables.
 """
@@ -165,3 +166,53 @@ def _compute_single_best(kb: Any, task: str) -> pd.DataFrame:
                              kind="mergesort").reset_index(drop=True)
 
 
+
+
+# The size measures a fit time is predicted from, as OpenML's qualities name them (the target
+# counts as a feature; a regression target as one class).
+SIZE_QUALITIES = {"rows": "NumberOfInstances", "features": "NumberOfFeatures",
+                  "classes": "NumberOfClasses"}
+
+
+def size_measures(values: Any) -> dict[str, float]:
+    """The size measures of one profiled dataset (a Series or mapping of its qualities); missing
+    or non-positive counts (a regression's classes) count as 1."""
+    out = {}
+    for name, quality in SIZE_QUALITIES.items():
+        value = float(values.get(quality, np.nan)) if quality in values else np.nan
+        out[name] = value if np.isfinite(value) and value >= 1 else 1.0
+    return out
+
+
+def fit_cost_inputs(kb: Any, task: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Dataset sizes (DataFrame[datasets x ``SIZE_QUALITIES``]) and fit times
+    (DataFrame[datasets x configurations], seconds, the mean over repeated runs; NaN = no time)
+    of ``task``'s configurations.
+
+    A configuration's times are those its own source measured (Oboe's runtime matrix: one
+    training of the configuration; TabRepo: its training time). Runs of it from other sources
+    are left out: `kb add` records the time of a whole cross-validation on the user's machine,
+    which is not one fit."""
+    runs = kb.runs.loc[kb.runs["runtime_s"].notna(),
+                       ["dataset_id", "configuration_id", "runtime_s", "source"]]
+    configs = kb.configurations[["configuration_id", "source", "task_type"]]
+    runs = runs.merge(configs, on="configuration_id", suffixes=("", "_own"))
+    runs = runs[(runs["task_type"] == task) & (runs["source"] == runs["source_own"])]
+    times = (runs.astype({"dataset_id": str, "configuration_id": str})
+             .groupby(["dataset_id", "configuration_id"])["runtime_s"].mean()
+             .unstack("configuration_id"))
+    times.columns.name = None
+    info = kb.datasets.drop_duplicates("dataset_id").set_index("dataset_id")
+    stored = kb.metafeatures[kb.metafeatures["quality"].isin(SIZE_QUALITIES.values())]
+    stored = stored.drop_duplicates(["dataset_id", "quality"]).pivot(
+        index="dataset_id", columns="quality", values="value")
+    columns = {"rows": "n_instances", "features": "n_features", "classes": "n_classes"}
+    sizes = pd.DataFrame(index=times.index)
+    for name, quality in SIZE_QUALITIES.items():
+        # The datasets table first (the size the runs saw), the stored quality where it is empty.
+        value = info[columns[name]].reindex(times.index).astype("Float64").astype(float)
+        if quality in stored:
+            value = value.fillna(stored[quality].reindex(times.index))
+        sizes[name] = value
+    sizes["classes"] = sizes["classes"].where(sizes["classes"] >= 1, 1.0).fillna(1.0)
+    return sizes, times

@@ -5,6 +5,9 @@ so a fitted learner is stored next to the knowledge base (``models/`` inside a K
 ships one) or in the user's cache directory, keyed by the knowledge base's checksums, the evidence
 it learns from and the learner's settings. A changed KB therefore never meets a stale learner.
 Learners are stored by :mod:`metarec.metalearner.codec`: nothing is ever unpickled.
+
+The fit-cost model (:class:`metarec.metalearner.cost.FitCostModel`) fits in a tenth of a second, so
+it is only kept in memory, per knowledge base and task.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from metarec.files import atomic_directory, atomic_write_text, cache_root
-from metarec.kb.queries import Evidence, choose_evidence, learner_inputs
+from metarec.kb.queries import Evidence, choose_evidence, fit_cost_inputs, learner_inputs
 from metarec.metalearner import codec as learner_codec
 
 LEARNER_SETTINGS: dict[str, Any] = {"model": "auto", "n_jobs": 1}
 _MEMORY: dict[str, Any] = {}
+_COST_MODELS: dict[str, Any] = {}
 
 
 def kb_fingerprint(kb: Any) -> str:
@@ -122,6 +126,18 @@ def fitted_learner(kb: Any, evidence: Evidence, random_state: int = 0) -> Any:
         save_learner(learner, cache_dir() / key)
     _MEMORY[key] = learner
     return learner
+
+
+def fitted_cost_model(kb: Any, task: str) -> Any:
+    """The fit-cost model of ``kb``'s ``task`` configurations, or None when none of them has a
+    recorded fit time."""
+    from metarec.metalearner.cost import FitCostModel
+
+    key = f"{kb_fingerprint(kb)}-{task}"
+    if key not in _COST_MODELS:
+        sizes, times = fit_cost_inputs(kb, task)
+        _COST_MODELS[key] = FitCostModel().fit(sizes, times) if times.size else None
+    return _COST_MODELS[key]
 
 
 def ship(kb_path: Path, random_state: int = 0) -> list[Path]:

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from metarec.errors import MetaRecError
@@ -96,6 +97,11 @@ def recommend(
     the meta-learner), each with ``expected_best``: the best score expected from trying the set up
     to that one (see :meth:`metarec.metalearner.MetaLearner.candidate_set`).
 
+    Every recommendation and candidate carries ``predicted_fit_seconds``: the time one fit of
+    its configuration is predicted to take on a table of this size (rows, features, classes), from
+    the fit times the knowledge base records (:func:`predicted_fit_seconds`); None where it has
+    none for that configuration.
+
     ``probe_imputers``: where the data has missing values, cross-validate every imputer on the
     dataset itself with each recommended estimator family (:mod:`metarec.imputation.probe`;
     a few seconds per family on up to 1,000 rows) and let that measurement choose the imputer.
@@ -114,15 +120,18 @@ def recommend(
     ranking = learner.rank(query, top_k=top_k, diverse=True)
     configurations = kb.configurations.set_index("configuration_id", drop=False)
     probes = ImputerProbes(dataset, random_state) if probe_imputers else None
+    seconds = predicted_fit_seconds(kb, dataset.task, profile_values)
 
     def entry(position: int, row: pd.Series, **extra: Any) -> dict[str, Any]:
         configuration = configurations.loc[row["configuration"]]
         imputer = choose_imputer(profile_values, configuration, probes)
+        cost = seconds.get(str(configuration["configuration_id"]), float("nan"))
         return recommendation(
             position, {**json.loads(configuration["spec"]), "imputer": imputer["spec"]},
             evidence.to_score(row["predicted"]), row["uncertainty"],
             configuration_id=str(configuration["configuration_id"]), imputer=imputer["name"],
-            hyperparameters=json.loads(configuration["hyperparameters"]), **extra)
+            hyperparameters=json.loads(configuration["hyperparameters"]),
+            predicted_fit_seconds=float(cost) if np.isfinite(cost) else None, **extra)
 
     recommendations = [entry(int(row["rank"]), row) for _, row in ranking.iterrows()]
     candidate_set = [
@@ -159,6 +168,21 @@ def recommend(
             "error on this data."
         )
     return report
+
+
+def predicted_fit_seconds(kb: Any, task: str, profile_values: pd.Series) -> pd.Series:
+    """Predicted seconds of one fit of each of ``kb``'s ``task`` configurations on a dataset with
+    ``profile_values``' size (:func:`metarec.kb.queries.size_measures`), by the knowledge base's
+    fit-cost model (:class:`metarec.metalearner.cost.FitCostModel`); empty when the knowledge
+    base records no fit times. The times are those of the machines the runs were measured on
+    (Oboe's, TabRepo's) and leave out imputation (their datasets had no missing values)."""
+    from metarec.kb.queries import size_measures
+    from metarec.recommend.learner_cache import fitted_cost_model
+
+    model = fitted_cost_model(kb, task)
+    if model is None:
+        return pd.Series(dtype=float)
+    return model.predict(pd.DataFrame([size_measures(profile_values)])).iloc[0]
 
 
 class ImputerProbes:

@@ -11,12 +11,14 @@ from metarec.pipelines import normalize_spec
 def recommendation(rank: int, spec: Mapping[str, Any], predicted_score: float,
                    uncertainty: float, *, imputer: str | None = None,
                    hyperparameters: Mapping[str, Any] | None = None,
+                   predicted_fit_seconds: float | None = None,
                    **extra: Any) -> dict[str, Any]:
     """A recommendation as ``metarec recommend --json`` documents it.
 
     ``spec`` is the pipeline spec (``metarec.pipelines.build(spec)`` builds it); ``imputer`` and
     ``hyperparameters`` default to the spec's own, and ``extra`` adds keys such as ``source`` or
-    ``configuration_id``."""
+    ``configuration_id``. ``predicted_fit_seconds`` is the predicted time of one fit on the
+    user's data (None: no prediction, e.g. a configuration without recorded fit times)."""
     normalized = normalize_spec(spec)
     return {
         "rank": rank,
@@ -29,5 +31,7 @@ def recommendation(rank: int, spec: Mapping[str, Any], predicted_score: float,
         "pipeline": dict(spec),
         "predicted_score": float(predicted_score),
         "uncertainty": float(uncertainty),
+        "predicted_fit_seconds": (None if predicted_fit_seconds is None
+                                  else float(predicted_fit_seconds)),
         **extra,
     }

@@ -35,6 +35,14 @@ log = logging.getLogger(__name__)
 # Ensemble selection needs a few pipelines to choose from (auto-sklearn's default is 50 runs).
 MIN_ENSEMBLE_CANDIDATES = 3
 
+# The untuned (zero-shot) choice weighs predicted fit cost, by the rule of :func:`affordable_order`:
+# a recommendation predicted to take at least COST_RATIO times the fit time of a lower-ranked one,
+# and at least MIN_COSTLY_SECONDS, for a predicted score within SCORE_SLIVER (relative) of it, is
+# not fitted first.
+COST_RATIO = 100.0
+MIN_COSTLY_SECONDS = 10.0
+SCORE_SLIVER = 0.01
+
 
 @dataclass
 class SearchResult:
@@ -50,6 +58,8 @@ class SearchResult:
     skipped: list[str] = field(default_factory=list)
     # (spec, weight) of each ensemble member when ``pipeline`` is an ensemble, else empty
     ensemble: list[tuple[dict[str, Any], float]] = field(default_factory=list)
+    # Why the candidates were fitted in another order than the ranking's (affordable_order).
+    notes: list[str] = field(default_factory=list)
 
 
 def search(
@@ -67,8 +77,10 @@ def search(
     :data:`~metarec.tuning.warmstart.POOL_PER_WARM_TRIAL` times wider; ``recommendations`` keeps
     the ``top_k`` of the ranking itself. Candidates are fitted in order — the tuned best, then the
     recommendations as the warm start would try them (forests with enough trees, balanced class
-    weights for imbalanced classes) — and the first that fits is returned: a recommendation can be
-    unfit for this particular data (more neighbours than rows, a solver that fails).
+    weights for imbalanced classes) in :func:`affordable_order` (the ranking's, unless the first
+    costs far more time than a nearly as good one) — and the first that fits is returned: a
+    recommendation can be unfit for this particular data (more neighbours than rows, a solver
+    that fails).
 
     Ensemble selection: when ``ensemble_size`` > 0 and at least
     :data:`MIN_ENSEMBLE_CANDIDATES` pipelines were evaluated here, the greedy ensemble of their
@@ -87,8 +99,10 @@ def search(
                                 task, kb=kb, top_k=POOL_PER_WARM_TRIAL * max(top_k, 1),
                                 random_state=random_state or 0, source=source)
     weight = class_weight_for(y_arr, task, DEFAULT_SCORING[task])
-    candidates = [translate_spec({**r["pipeline"], "task": task}, weight)
-                  for r in found.recommendations[:max(top_k, 1)]]
+    ordered, notes = affordable_order(found.recommendations[:max(top_k, 1)])
+    for note in notes:
+        log.info(note)
+    candidates = [translate_spec({**r["pipeline"], "task": task}, weight) for r in ordered]
     study = tuned = None
     predictions: dict[int, np.ndarray] = {}
     if n_trials > 0:
@@ -99,6 +113,7 @@ def search(
                                 task=task, k=top_k, kb=kb, search_space=search_space,
                                 predictions=predictions)
         candidates = [tuned, *candidates]
+        notes = []  # the tuned best is fitted first: the untuned order no longer decides
     members = (select_ensemble(study, predictions, y_arr, task, ensemble_size)
                if study is not None and ensemble_size > 0 else [])
     if len(members) > 1:
@@ -118,7 +133,40 @@ def search(
     spec, pipeline, skipped = fit_first(candidates, X, y_arr, task, random_state)
     return SearchResult(recommended=found, recommendations=found.recommendations[:top_k],
                         spec=spec, pipeline=pipeline, study=study, tuned_spec=tuned,
-                        skipped=skipped)
+                        skipped=skipped, notes=notes)
+
+
+def affordable_order(recommendations: Sequence[dict[str, Any]]
+                     ) -> tuple[list[dict[str, Any]], list[str]]:
+    """``recommendations`` in the order to fit them untuned, and a note when that is not theirs.
+
+    The rule: the first recommendation, A, stays first unless a later one, B, is predicted to fit
+    at least :data:`COST_RATIO` times faster (``predicted_fit_seconds``) while A is predicted to
+    take at least :data:`MIN_COSTLY_SECONDS`, and B's predicted score is within
+    :data:`SCORE_SLIVER` of A's (relative to A's, so it holds for error and score scales alike).
+    Then the best-ranked such B is fitted first and the rest follow in their order. A
+    recommendation without a predicted time or score (a fallback's) neither moves nor is moved.
+    """
+    recs = list(recommendations)
+    if len(recs) < 2:
+        return recs, []
+    top = recs[0]
+    top_seconds, top_score = top.get("predicted_fit_seconds"), top.get("predicted_score")
+    if top_seconds is None or top_score is None or not np.isfinite(top_score) or (
+            top_seconds < MIN_COSTLY_SECONDS):
+        return recs, []
+    for position, other in enumerate(recs[1:], start=1):
+        seconds, score = other.get("predicted_fit_seconds"), other.get("predicted_score")
+        if seconds is None or score is None or not np.isfinite(score):
+            continue
+        gap = abs(top_score - score)
+        if seconds * COST_RATIO <= top_seconds and gap <= SCORE_SLIVER * abs(top_score):
+            note = (f"fitted {other['algorithm']} (rank {other.get('rank')}, predicted fit "
+                    f"{seconds:.3g} s) before {top['algorithm']} (rank {top.get('rank')}, "
+                    f"predicted fit {top_seconds:.3g} s, {top_seconds / max(seconds, 1e-9):.0f}x "
+                    f"longer) for a predicted score {top_score:.4g} against {score:.4g}")
+            return [other, *recs[:position], *recs[position + 1:]], [note]
+    return recs, []
 
 
 def select_ensemble(study: Any, predictions: dict[int, np.ndarray], y: np.ndarray, task: str,

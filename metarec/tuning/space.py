@@ -237,10 +237,8 @@ FIXED: dict[str, dict[str, Any]] = {
     "lda": {"solver": "lsqr"},
     "ard_regression": {"max_iter": 300},
     "mlp": {"max_iter": 300},
-    # libsvm has no iteration limit by default; a polynomial kernel with a large C and gamma ran
-    # for over 30 minutes on 500 rows without converging. A million iterations takes about a
-    # second there and is far more than converging settings need at these sizes.
-    "svm": {"max_iter": 1_000_000},
+    # SVMs' iteration limit is not here: metarec.pipelines.build bounds every SVM it makes
+    # (ITERATION_BOUNDS), trials and untuned fits alike.
 }
 
 
