@@ -21,7 +21,7 @@ from metarec.pipelines import build, normalize_spec
 from metarec.recommend import Recommended, recommendations_for
 from metarec.tuning.data import check_data
 from metarec.tuning.objective import DEFAULT_SCORING, tune
-from metarec.tuning.study import quiet_optuna
+from metarec.tuning.study import check_study, open_storage, quiet_optuna
 from metarec.tuning.warmstart import (
     DEFAULT_K,
     POOL_PER_WARM_TRIAL,
@@ -64,6 +64,11 @@ def search(
     unfit for this particular data (more neighbours than rows, a solver that fails)."""
     if n_trials < 0:
         raise TuningError(f"n_trials must be zero or more, not {n_trials}.")
+    if n_trials > 0:
+        # A wrong URL, a dead server, a missing driver or a study made for something else are
+        # reported first, not after the seconds that profiling and ranking take.
+        storage = open_storage(storage)
+        check_study(storage, study_name, task, DEFAULT_SCORING[task])
     y_arr = np.asarray(y).ravel()
     check_data(X, y_arr, task)
     check_cv(cv, y_arr, task, random_state)  # one clear sentence for unsplittable data, now
