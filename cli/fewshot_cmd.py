@@ -87,6 +87,9 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Meta-train a few-shot model; keep the weights that validate best."""
+    from metarec.fewshot import require_extra
+
+    require_extra()
     from metarec.fewshot.train import TrainConfig
     from metarec.fewshot.workflow import set_threads, train_on_images
 
@@ -166,6 +169,9 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """N-way K-shot accuracy with a 95% confidence interval over test episodes."""
+    from metarec.fewshot import require_extra
+
+    require_extra()
     from metarec.fewshot.workflow import evaluate_on_images, set_threads
 
     set_threads(threads)
@@ -204,6 +210,9 @@ def predict(
     as_json: bool = typer.Option(False, "--json", help="Print {query file: class} as JSON."),
 ) -> None:
     """Classify each query image as one of the support folder's classes."""
+    from metarec.fewshot import require_extra
+
+    require_extra()
     from metarec.fewshot.predict import predict as run_prediction
 
     predictions = run_prediction(support, query, model, device, mixed_sizes, views)

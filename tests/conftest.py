@@ -4,6 +4,12 @@ builders of small knowledge bases and datasets (factory fixtures where they take
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -316,3 +322,90 @@ def slow_svm() -> tuple[pd.DataFrame, pd.Series, dict]:
             "hyperparameters": {"kernel": "poly", "degree": 3, "gamma": 8.0, "C": 30000.0,
                                 "coef0": 0.0}}
     return X, y, spec
+
+
+# -- a throwaway PostgreSQL server -------------------------------------------------------------
+# CI sets METAREC_REQUIRE_POSTGRES=1 (.ci/run), so a server that cannot start fails there
+# instead of skipping; METAREC_TEST_POSTGRES_URL points the tests at a server already running.
+POSTGRES_URL_ENV = "METAREC_TEST_POSTGRES_URL"
+POSTGRES_REQUIRED_ENV = "METAREC_REQUIRE_POSTGRES"
+
+
+def _no_postgres(reason: str) -> None:
+    if os.environ.get(POSTGRES_REQUIRED_ENV):
+        pytest.fail(f"{POSTGRES_REQUIRED_ENV} is set, but {reason}")
+    pytest.skip(reason)
+
+
+def _postgres_bin() -> Path | None:
+    """The folder of initdb and pg_ctl: on PATH, or Debian's /usr/lib/postgresql/N/bin (which
+    Debian keeps off PATH), newest version first."""
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl"):
+        return Path(found).resolve().parent
+    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                    key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
+    return debian[-1].parent if debian else None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A URL ``postgresql://metarec@127.0.0.1:PORT/metarec_studies`` of a PostgreSQL server
+    started for this test session from the local server binaries (trust authentication, no
+    password, removed afterwards). Skips with the reason when none can be started."""
+    given = os.environ.get(POSTGRES_URL_ENV)
+    if given:
+        yield given
+        return
+    try:
+        import psycopg
+    except ImportError:
+        _no_postgres("the PostgreSQL driver is not installed (pip install 'metarec[postgres]')")
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        _no_postgres("no PostgreSQL server binaries (initdb, pg_ctl) here; install the server "
+                     "(Debian: apt-get install postgresql)")
+    run_as: str | None = None
+    if getattr(os, "geteuid", lambda: -1)() == 0:
+        # PostgreSQL refuses to run as root; Debian's package creates the postgres account.
+        import pwd
+
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            _no_postgres("running as root, and there is no postgres account to run the server")
+        run_as = "postgres"
+    home = Path(tempfile.mkdtemp(prefix="metarec-pg-"))
+    if run_as is not None:
+        shutil.chown(home, user=run_as)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data, log = home / "data", home / "server.log"
+
+    def pg(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(bin_dir / args[0]), *args[1:]], user=run_as, cwd=home,
+                              capture_output=True, text=True, timeout=120)
+
+    started = False
+    try:
+        made = pg("initdb", "-D", str(data), "-U", "metarec", "--auth=trust", "-E", "UTF8",
+                  "--no-instructions")
+        if made.returncode != 0:
+            _no_postgres(f"initdb failed: {made.stderr.strip()[-300:]}")
+        # fsync off: a throwaway server need not survive a power cut, and tests run faster.
+        options = f"-p {port} -k {home} -c listen_addresses=127.0.0.1 -c fsync=off"
+        up = pg("pg_ctl", "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "60",
+                "start")
+        started = up.returncode == 0
+        if not started:
+            tail = log.read_text(errors="replace")[-300:] if log.exists() else up.stderr
+            _no_postgres(f"the PostgreSQL server did not start: {tail.strip()}")
+        with psycopg.connect(f"postgresql://metarec@127.0.0.1:{port}/postgres",
+                             autocommit=True) as connection:
+            connection.execute("CREATE DATABASE metarec_studies")
+        yield f"postgresql://metarec@127.0.0.1:{port}/metarec_studies"
+    finally:
+        if started:
+            pg("pg_ctl", "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(home, ignore_errors=True)

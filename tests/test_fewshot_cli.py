@@ -181,6 +181,29 @@ def test_missing_or_foreign_model_is_a_clear_error(tmp_path: Path) -> None:
         assert code == 2 and err.startswith("metarec: error:") and "Traceback" not in err
 
 
+@pytest.mark.parametrize("command", ["predict", "train", "evaluate"])
+@pytest.mark.parametrize("module", ["PIL", "torch"])
+def test_without_the_fewshot_extra_the_error_names_it(
+    command: str, module: str, tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    images = make_support(tmp_path / "images")
+    args = {
+        "predict": ["--support", str(images), "--query", str(images / "class0"),
+                    "--model", str(tiny_model)],
+        "train": ["--data", str(images), "-o", str(tmp_path / "m.pt")],
+        "evaluate": ["--data", str(images), "--model", str(tiny_model)],
+    }[command]
+    # As if the module were not installed: `import PIL` raises ImportError, even where an earlier
+    # test imported it.
+    monkeypatch.setitem(sys.modules, module, None)
+    code, out, err = invoke("fewshot", command, *args)
+    package = {"PIL": "Pillow", "torch": "torch"}[module]
+    assert code == 2, (out, err)
+    assert f"needs {package}, which is not installed" in err
+    assert "`pip install 'metarec[fewshot]'`" in err and "internal error" not in err
+    assert err.count("\n") == 1 and not (tmp_path / "m.pt").exists()
+
+
 def test_train_then_evaluate_on_a_tiny_folder(tmp_path: Path) -> None:
     data = make_support(tmp_path / "data", classes=8, per_class=4, size=16)
     model = tmp_path / "model.pt"

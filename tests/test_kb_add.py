@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pytest
 
 from metarec.errors import KnowledgeBaseError
 from metarec.kb import add, load, store
+from metarec.kb.claims import Claims
 
 ALGORITHMS = ["decision_tree", "gaussian_nb", "k_nearest_neighbors"]
 
@@ -127,12 +130,116 @@ def test_killed_add_leaves_the_kb_intact_and_resumes(user_kb, csv, tmp_path, mon
 
     assert json.loads((user_kb / "manifest.json").read_text())["tables"] == before
     assert len(load(user_kb).runs) == 36
+    # The finished configuration waits in the knowledge base's folder, nothing beside it.
+    assert [p.name for p in user_kb.glob(".add-user-*.jsonl")] != []
+    assert not [p for p in user_kb.parent.iterdir() if p.name.startswith(".")]
     calls = []
     real_evaluate = add._evaluate
     monkeypatch.setattr(add, "_evaluate", lambda c, *a: calls.append(c) or real_evaluate(c, *a))
     result = add.add_dataset(csv, "label", user_kb, portfolio_size=3, folds=3)
     assert result["evaluated_now"] == 2 and len(calls) == 2
     assert len(load(user_kb).runs) == 36 + 3
+
+
+# A `kb add` whose _evaluate logs each configuration it runs and keeps its first one until the
+# other process has started one too, so that both take part whatever their start-up times.
+TWO_PROCESS_ADD = textwrap.dedent("""
+    import json, os, sys, time
+    from pathlib import Path
+    from metarec.kb import add
+    log, data, kb = map(Path, sys.argv[1:4])
+    real = add._evaluate
+    def logged(config_id, *args):
+        (log / f"{os.getpid()}--{config_id}").touch()
+        deadline = time.monotonic() + 60
+        while (len({p.name.split("--")[0] for p in log.iterdir()}) < 2
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+        return real(config_id, *args)
+    add._evaluate = logged
+    result = add.add_dataset(data, "label", kb, portfolio_size=3, folds=3)
+    print(json.dumps(result["evaluated_now"]))
+""")
+
+
+def test_two_processes_adding_one_dataset_split_the_work(user_kb, csv, tmp_path):
+    alone = tmp_path / "alone-kb"
+    shutil.copytree(user_kb, alone)
+    log = tmp_path / "log"
+    log.mkdir()
+    repo = Path(__file__).resolve().parents[1]
+    workers = [subprocess.Popen([sys.executable, "-c", TWO_PROCESS_ADD, str(log), str(csv),
+                                 str(user_kb)], cwd=repo, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [w.communicate(timeout=300) for w in workers]
+    for worker, (_, err) in zip(workers, outputs, strict=True):
+        assert worker.returncode == 0, err
+    runs = [entry.name.split("--") for entry in log.iterdir()]
+    assert len({pid for pid, _ in runs}) == 2  # both processes ran some
+    assert sorted(config for _, config in runs) == sorted(set(config for _, config in runs))
+    assert sum(json.loads(out) for out, _ in outputs) == len(runs) == 3
+
+    # What the two wrote is what one process alone writes.
+    result = add.add_dataset(csv, "label", alone, portfolio_size=3, folds=3)
+    together, by_one = load(user_kb), load(alone)
+    mine = result["dataset_id"]
+    for name, columns in (("runs", ["configuration_id", "metric", "value"]),
+                          ("metafeatures", ["quality", "value"]),
+                          ("datasets", ["name", "n_instances", "has_missing"])):
+        a, b = getattr(together, name), getattr(by_one, name)
+        a, b = (t[t["dataset_id"] == mine][columns].sort_values(columns[0])
+                .reset_index(drop=True) for t in (a, b))
+        assert len(a) > 0
+        pd.testing.assert_frame_equal(a, b)
+    assert len(together.runs) == 36 + 3
+    # The last process tidied up: no resume file, no claims, nothing beside the KB.
+    assert not add.progress_file(user_kb, mine).exists()
+    assert not Claims(user_kb, mine).folder.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_dead_claimant_does_not_hold_its_configuration_for_ever(user_kb, csv, tmp_path,
+                                                                   monkeypatch):
+    started = tmp_path / "started"
+    script = textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from metarec.kb import add
+        def stall(*args):
+            Path({str(started)!r}).write_text(args[0])
+            time.sleep(300)
+        add._evaluate = stall
+        add.add_dataset(Path({str(csv)!r}), "label", Path({str(user_kb)!r}),
+                        portfolio_size=3, folds=3)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script],
+                             cwd=Path(__file__).resolve().parents[1])
+    calls: list[str] = []
+    outcome: list[object] = []
+    real_evaluate = add._evaluate
+    monkeypatch.setattr(add, "_evaluate", lambda c, *a: calls.append(c) or real_evaluate(c, *a))
+    try:
+        deadline = time.monotonic() + 120
+        while not started.exists():
+            assert child.poll() is None and time.monotonic() < deadline, "the claimant never ran"
+            time.sleep(0.05)
+        held = started.read_text()
+        # This process runs the two configurations nobody holds, then waits for the held one.
+        worker = threading.Thread(target=lambda: outcome.append(
+            add.add_dataset(csv, "label", user_kb, portfolio_size=3, folds=3)))
+        worker.start()
+        while len(calls) < 2 and worker.is_alive() and time.monotonic() < deadline + 120:
+            time.sleep(0.05)
+        assert held not in calls and worker.is_alive()
+        os.kill(child.pid, signal.SIGKILL)  # the claimant dies holding its claim
+        worker.join(timeout=120)
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    assert not worker.is_alive(), "the dead process's claim blocked the configuration"
+    assert sorted(calls) == sorted(load(user_kb).configurations["configuration_id"])
+    assert outcome[0]["evaluated_now"] == 3 and len(load(user_kb).runs) == 36 + 3
+    assert not add.progress_file(user_kb, outcome[0]["dataset_id"]).exists()
 
 
 def test_add_never_touches_the_shipped_kb(csv):

@@ -101,19 +101,24 @@ def test_study_with_another_direction_exits_2(cli, csv, tmp_path) -> None:
     assert code == 2 and "minimises" in stderr
 
 
-def test_two_processes_cooperate_on_one_sqlite_study(csv, tmp_path) -> None:
-    db = tmp_path / "shared.db"
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_two_processes_cooperate_on_one_study(csv, tmp_path, request, backend) -> None:
+    # PostgreSQL: the URL docs/tuning.md gives (user, no password), on a real server.
+    url = (f"sqlite:///{tmp_path / 'shared.db'}" if backend == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    name = f"shared-{tmp_path.name}"  # the server lives for the whole session
     env = {**os.environ, "METAREC_KB": str(tmp_path / "no-kb"), "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "metarec.cli.main", "tune", str(csv), "--target", "label",
-               "--trials", "3", "--cv", "2", "--top", "2", "--storage", str(db),
-               "--study-name", "shared", "--json"]
+               "--trials", "3", "--cv", "2", "--top", "2", "--storage", url,
+               "--study-name", name, "--json"]
     workers = [subprocess.Popen([*command, "--seed", str(seed)], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for seed in (1, 2)]
-    results = [w.communicate(timeout=120) for w in workers]
-    for worker, (_, err) in zip(workers, results, strict=True):
+    results = [w.communicate(timeout=180) for w in workers]
+    for worker, (out, err) in zip(workers, results, strict=True):
         assert worker.returncode == 0, err
-    study = optuna.load_study(study_name="shared", storage=f"sqlite:///{db}")
+        assert json.loads(out)["study_name"] == name
+    study = optuna.load_study(study_name=name, storage=url)
     finished = [t for t in study.trials if t.state.is_finished()]
     assert len(finished) == 6  # 3 from each process, in one study
     # Both processes enqueued the same two recommendations; each ran once, not twice.

@@ -18,6 +18,7 @@ from metarec.tuning import (
     TuningError,
     balanced_class_weight,
     load_pipeline,
+    open_storage,
     recommended_space,
     save_pipeline,
     tune,
@@ -370,6 +371,53 @@ def test_unusable_storage_is_refused(url: str) -> None:
     X, y = _data()
     with pytest.raises(TuningError, match="storage"):
         tune(X, y, n_trials=1, storage=url, kb=False)
+
+
+@pytest.mark.parametrize("url", ["nosuchdialect://host/db", "postgresql://metarec@127.0.0.1:1/x"])
+def test_search_checks_the_storage_before_it_recommends(url: str, monkeypatch) -> None:
+    import metarec.tuning.search as search_module
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("recommendations were computed before the storage was checked")
+
+    monkeypatch.setattr(search_module, "recommendations_for", never)
+    X, y = _data()
+    with pytest.raises(TuningError, match="storage"):
+        search_module.search(X, y, "classification", n_trials=1, storage=url, kb=False)
+
+
+def test_search_refuses_a_minimising_study_before_it_recommends(tmp_path, monkeypatch) -> None:
+    import metarec.tuning.search as search_module
+
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    optuna.create_study(storage=url, study_name="s", direction="minimize")
+    monkeypatch.setattr(search_module, "recommendations_for", None)  # calling it would fail
+    X, y = _data()
+    with pytest.raises(TuningError, match="minimises"):
+        search_module.search(X, y, "classification", n_trials=1, storage=url, study_name="s")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://metarec@db.example.org:5432/studies",
+         "postgresql://metarec@db.example.org:5432/studies"),
+        ("postgresql://metarec:change-me@db:5432/studies", "postgresql://metarec:***@db:5432/studies"),
+        ("postgresql://metarec:p@ss@db/studies", "postgresql://metarec:***@db/studies"),
+        ("postgresql://metarec@db/studies?sslmode=require&password=change-me",
+         "postgresql://metarec@db/studies?sslmode=require&password=***"),
+    ],
+)
+def test_an_unusable_storage_is_named_without_its_password(url: str, shown: str, monkeypatch):
+    import sys
+
+    # Without the driver, opening fails at once with the URL in the message.
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(TuningError) as caught:
+        open_storage(url)
+    message = str(caught.value)
+    assert f"the storage {shown} needs" in message
+    assert "change-me" not in message and "`pip install 'metarec[postgres]'`" in message
 
 
 def test_study_in_sqlite_is_resumed_without_duplicate_warm_starts(tmp_path) -> None:

@@ -9,7 +9,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from metarec.errors import MetaRecError
 from metarec.fewshot.sources import is_image_folder
+
+# What the `fewshot` extra installs: the module imported, and the package that provides it.
+EXTRA_MODULES = (("torch", "torch"), ("PIL", "Pillow"))
 
 _LAZY = {
     "ImageSet": "metarec.fewshot.data",
@@ -28,10 +32,30 @@ _LAZY = {
     "build_method": "metarec.fewshot.methods",
 }
 
-__all__ = ["is_image_folder", *_LAZY]
+__all__ = ["is_image_folder", "require_extra", *_LAZY]
+
+
+def require_extra() -> None:
+    """Raise one sentence naming the ``fewshot`` extra when torch or Pillow is not installed:
+    metarec's tabular parts install without them, and a bare "No module named 'PIL'" from deep
+    inside image loading does not say what to install."""
+    missing = []
+    for module, package in EXTRA_MODULES:
+        try:
+            import_module(module)
+        except ImportError:
+            missing.append(package)
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        raise MetaRecError(
+            f"few-shot learning needs {' and '.join(missing)}, which {verb} not installed; "
+            "install the fewshot extra with `pip install 'metarec[fewshot]'` (from a clone, add "
+            "-c constraints.txt, which pins the CPU build of torch)."
+        )
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
+        require_extra()
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'metarec.fewshot' has no attribute {name!r}")

@@ -10,9 +10,11 @@ code runs on a Dask or Ray cluster through joblib's backend, e.g.::
     from dask.distributed import Client; client = Client("scheduler:8786")
     metarec kb add data.csv --target y --backend dask
 
-Every finished configuration is appended to a progress file at once, so an interrupted run resumes
-where it stopped; the knowledge base itself is written only at the end, atomically and under its
-lock, and the shipped knowledge base is never modified.
+Every finished configuration is appended at once to a progress file inside the knowledge-base
+folder, so an interrupted run resumes where it stopped; processes adding the same dataset at the
+same time claim configurations one by one (:mod:`metarec.kb.claims`), so each is run once. The
+knowledge base itself is written only at the end, atomically and under its lock, and the shipped
+knowledge base is never modified.
 """
 
 from __future__ import annotations
@@ -31,12 +33,15 @@ import pandas as pd
 
 from metarec.errors import KnowledgeBaseError
 from metarec.kb import schema, store
+from metarec.kb.claims import Claims
 from metarec.kb.refresh import check_target, user_kb_path
 from metarec.metalearner.portfolio import greedy_cover
 
 SOURCE = "user"
 METRIC = {"classification": "balanced_accuracy", "regression": "r2"}
 Progress = Callable[[int, int], None]
+# How often a process whose remaining configurations other processes hold looks again.
+WAIT_FOR_OTHERS_S = 0.5
 
 
 def normalised_scores(kb: store.KnowledgeBase, task_type: str) -> pd.DataFrame:
@@ -121,7 +126,26 @@ def _register_backend(backend: str | None) -> None:
 
 
 def progress_file(target: Path, dataset_id: str) -> Path:
-    return target.parent / f".{target.name}.add-{dataset_id}.jsonl"
+    """The resume file: every finished configuration, one JSON line each, inside the KB folder
+    (a write of the KB carries it over; read and append it under the KB's lock)."""
+    return target / f".add-{dataset_id}.jsonl"
+
+
+def _results(claims: Claims, path: Path) -> dict[str, dict]:
+    with claims.kb_lock:
+        return _done(path)
+
+
+def _claim(claims: Claims, path: Path, configuration_id: str, done: dict[str, dict]) -> bool:
+    """Claim ``configuration_id`` for this process unless another process holds or finished it."""
+    if not claims.claim(configuration_id):
+        return False
+    # Another process may have finished it, and let it go, since this one read the results.
+    done.update(_results(claims, path))
+    if configuration_id in done:
+        claims.release(configuration_id)
+        return False
+    return True
 
 
 def _done(path: Path) -> dict[str, dict]:
@@ -189,19 +213,36 @@ def add_dataset(
         )
     specs = base.configurations.set_index("configuration_id")["spec"]
     work = progress_file(target, dataset_id)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    done = _done(work)
-    todo = [c for c in portfolio if c not in done]
+    target.mkdir(parents=True, exist_ok=True)
     progress = progress or (lambda _d, _t: None)
-    progress(len(portfolio) - len(todo), len(portfolio))
-    jobs = (joblib.delayed(_evaluate)(c, json.loads(specs[c]), dataset.X, dataset.y,
-                                      dataset.task, folds) for c in todo)
     _register_backend(backend)
-    with joblib.parallel_config(backend=backend) if backend else nullcontext():
-        for record in joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs):
-            _append(work, record)
-            done[record["configuration_id"]] = record
-            progress(len(done), len(portfolio))
+    evaluated = 0
+    with Claims(target, dataset_id) as claims:
+        done = _results(claims, work)
+        while True:
+            todo = [c for c in portfolio if c not in done]
+            progress(len(portfolio) - len(todo), len(portfolio))
+            if not todo:
+                break
+            jobs = (joblib.delayed(_evaluate)(c, json.loads(specs[c]), dataset.X, dataset.y,
+                                              dataset.task, folds)
+                    for c in todo if _claim(claims, work, c, done))
+            ran = 0
+            with joblib.parallel_config(backend=backend) if backend else nullcontext():
+                for record in joblib.Parallel(n_jobs=n_jobs,
+                                              return_as="generator_unordered")(jobs):
+                    with claims.kb_lock:
+                        _append(work, record)
+                    claims.release(record["configuration_id"])
+                    done[record["configuration_id"]] = record
+                    ran += 1
+                    progress(sum(c in done for c in portfolio), len(portfolio))
+            evaluated += ran
+            if not ran:
+                # Other processes hold what is left: wait for their results, or for a dead
+                # process's claims to fall free.
+                time.sleep(WAIT_FOR_OTHERS_S)
+            done = {**_results(claims, work), **done}
 
     values = metafeatures.extract(dataset.X, dataset.y, task=dataset.task, random_state=0)
     with store.lock_for(target):
@@ -222,13 +263,17 @@ def add_dataset(
                                "configurations": int(len(tables["configurations"])),
                                "runs": int(len(tables["runs"]))}
         store.write(tables, manifest, target, acquire_lock=False)
-    work.unlink(missing_ok=True)
+        # Every process adding the dataset writes the same runs; the last one tidies up (the
+        # others may yet need the resume file for the results they did not run).
+        if claims.idle():
+            work.unlink(missing_ok=True)
+            claims.remove()
     results = [done[c] for c in portfolio]
     best = max((r for r in results if np.isfinite(r["value"])), key=lambda r: r["value"],
                default=None)
     return {"target": str(target), "dataset_id": dataset_id, "task": dataset.task,
             "metric": METRIC[dataset.task], "portfolio": len(portfolio),
-            "evaluated_now": len(todo), "failed": sum(1 for r in results if r["error"]),
+            "evaluated_now": evaluated, "failed": sum(1 for r in results if r["error"]),
             "best": best, "notes": dataset.notes}
 
 

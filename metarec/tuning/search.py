@@ -22,7 +22,7 @@ from metarec.recommend import Recommended, recommendations_for
 from metarec.tuning.data import check_data
 from metarec.tuning.ensemble import DEFAULT_ENSEMBLE_SIZE, ensemble, select_weights
 from metarec.tuning.objective import DEFAULT_SCORING, SPEC_ATTR, tune
-from metarec.tuning.study import quiet_optuna
+from metarec.tuning.study import check_study, open_storage, quiet_optuna
 from metarec.tuning.warmstart import (
     DEFAULT_K,
     POOL_PER_WARM_TRIAL,
@@ -91,6 +91,11 @@ def search(
     if not isinstance(ensemble_size, (int, np.integer)) or ensemble_size < 0:
         raise TuningError(f"`ensemble_size` must be an integer >= 0, not {ensemble_size!r}.",
                           parameters=("ensemble_size",))
+    if n_trials > 0:
+        # A wrong URL, a dead server, a missing driver or a study made for something else are
+        # reported first, not after the seconds that profiling and ranking take.
+        storage = open_storage(storage)
+        check_study(storage, study_name, task, DEFAULT_SCORING[task])
     y_arr = np.asarray(y).ravel()
     check_data(X, y_arr, task)
     check_splittable(y_arr, task)  # the rule of recommend and kb add, whatever ``cv`` is

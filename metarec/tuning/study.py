@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 import warnings
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from metarec.tuning.space import ALGORITHM_PARAM
 DEFAULT_STUDY_NAME = "metarec-tune"
 
 _STORAGE_ATTEMPTS = 5
+_PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&]*", re.IGNORECASE)
 _RACE_MARKERS = ("IntegrityError", "UNIQUE constraint", "already exists", "database is locked")
 
 
@@ -37,8 +39,8 @@ def open_storage(storage: Any) -> Any:
                 return RDBStorage(url, heartbeat_interval=60, grace_period=180)
         except ImportError as exc:
             raise TuningError(
-                f"the storage {_redact(url)} needs a database driver that is not installed "
-                f"({exc})."
+                f"the storage {_redact(url)} needs a database driver that is not installed"
+                f"{_driver_hint(url, exc)}."
             ) from None
         except Exception as exc:  # sqlalchemy raises many types for bad URLs and dead servers
             text = str(exc)
@@ -54,14 +56,31 @@ def open_storage(storage: Any) -> Any:
     raise AssertionError("unreachable")
 
 
+def _driver_hint(url: str, exc: ImportError) -> str:
+    # Optuna re-raises the driver's ImportError with a generic message; the missing module's
+    # name is on the original.
+    missing = getattr(exc.__cause__, "name", None) or getattr(exc, "name", None)
+    extra = "`pip install 'metarec[postgres]'`"
+    if url.lower().startswith("postgres"):
+        # SQLAlchemy 2.1 maps a plain postgresql:// URL to psycopg 3, which the extra installs.
+        if missing in (None, "psycopg"):
+            return f" (psycopg); install it with {extra}"
+        return f" ({missing}); install it, or use a plain postgresql:// URL after {extra}"
+    return f" ({missing or exc}); install the driver that the URL names"
+
+
 def _redact(url: str) -> str:
-    # Never print a database password.
+    """``url`` as it may be printed: a password (in the user part or a ``password=`` query
+    parameter) is masked; a URL without one is shown as it is."""
     head, sep, tail = url.partition("://")
-    if sep and "@" in tail:
+    if not sep:
+        return url
+    if "@" in tail:
+        # The last @ ends the user part, so a password holding an @ is masked whole.
         creds, _, host = tail.rpartition("@")
-        user = creds.split(":", 1)[0]
-        return f"{head}://{user}:***@{host}"
-    return url
+        if ":" in creds:
+            tail = f"{creds.split(':', 1)[0]}:***@{host}"
+    return head + "://" + _PASSWORD_PARAMETER.sub(r"\1***", tail)
 
 
 def create_study(storage: Any, study_name: str | None, random_state: int | None,
@@ -83,13 +102,39 @@ def create_study(storage: Any, study_name: str | None, random_state: int | None,
     except optuna.exceptions.DuplicatedStudyError:
         study = optuna.load_study(storage=storage, sampler=sampler, study_name=name)
         created = False
-    if len(study.directions) != 1 or study.direction != optuna.study.StudyDirection.MAXIMIZE:
+    attrs = study.user_attrs
+    _refuse_another_study(name, study.directions, attrs, task, scoring)
+    for key, value in (("metarec:task", task), ("metarec:scoring", scoring)):
+        if key not in attrs:
+            study.set_user_attr(key, value)
+    return study, created
+
+
+def check_study(storage: Any, study_name: str | None, task: str, scoring: str) -> None:
+    """Refuse now, before any data is profiled, what :func:`create_study` would refuse: an
+    existing study ``study_name`` in ``storage`` (an opened one) that minimises or was made for
+    another task or metric. A study that does not exist yet is fine."""
+    if storage is None:
+        return
+    name = study_name or DEFAULT_STUDY_NAME
+    try:
+        study_id = storage.get_study_id_from_name(name)
+    except KeyError:
+        return
+    _refuse_another_study(name, storage.get_study_directions(study_id),
+                          storage.get_study_user_attrs(study_id), task, scoring)
+
+
+def _refuse_another_study(name: str | None, directions: Any, attrs: dict[str, Any], task: str,
+                          scoring: str) -> None:
+    import optuna
+
+    if list(directions) != [optuna.study.StudyDirection.MAXIMIZE]:
         raise TuningError(
             f"the study {name!r} already exists and minimises; metarec maximises its score, so "
             "choose another `study_name`.",
             parameters=("study_name",),
         )
-    attrs = study.user_attrs
     for key, value in (("metarec:task", task), ("metarec:scoring", scoring)):
         if key in attrs and attrs[key] != value:
             raise TuningError(
@@ -97,9 +142,6 @@ def create_study(storage: Any, study_name: str | None, random_state: int | None,
                 "another `study_name`.",
                 parameters=("study_name",),
             )
-        if key not in attrs:
-            study.set_user_attr(key, value)
-    return study, created
 
 
 def warm_sampler(random_state: int | None, n_warm: int = 0) -> Any:
