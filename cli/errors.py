@@ -38,6 +38,7 @@ FLAGS = {
     "out": "--out",  # kb.build.build
     "overwrite": "--force",  # tuning.save_pipeline
     "path": "--kb",  # kb.load
+    "probe_budget_s": "--probe-budget",  # recommend.recommend
     "study_name": "--study-name",  # tuning.create_study, tuning.search
     "threads": "--threads",  # fewshot.workflow.set_threads
     "val_split": "--val-split",  # fewshot.workflow.train_on_images

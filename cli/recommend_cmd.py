@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import typer
 from metarec.cli.errors import handle_errors, warn
-
-KEY_HYPERPARAMETERS = 3
 
 
 @handle_errors
@@ -35,8 +34,13 @@ def recommend(
     probe_imputers: bool = typer.Option(
         False, "--probe-imputers",
         help="Where values are missing, cross-validate every imputer on the data itself (3-fold "
-        "CV twice on up to 1,000 rows and 30 columns, a few seconds per estimator family) and "
-        "choose from that.",
+        "CV twice on up to 1,000 rows and 30 columns, at most --probe-budget seconds per "
+        "estimator family, cheap imputers first) and choose from that.",
+    ),
+    probe_budget: float | None = typer.Option(
+        None, "--probe-budget", min=0.1, show_default=False,
+        help="Seconds --probe-imputers may spend per estimator family (default 15); the "
+        "imputers it had no time for are named.",
     ),
 ) -> None:
     """Recommend algorithms, hyperparameters and imputation for DATA."""
@@ -53,14 +57,17 @@ def recommend(
         from rich.console import Console
 
         with Console(stderr=True).status("Profiling, ranking and probing imputers..."):
-            report = run(dataset, knowledge, top_k=top, random_state=seed, probe_imputers=True)
+            report = run(dataset, knowledge, top_k=top, random_state=seed, probe_imputers=True,
+                         probe_budget_s=probe_budget)
     else:
         report = run(dataset, knowledge, top_k=top, random_state=seed,
-                     probe_imputers=probe_imputers)
+                     probe_imputers=probe_imputers, probe_budget_s=probe_budget)
     if plot is not None:
         from metarec.recommend.plotting import plot_report
 
-        plot_report(report, plot)
+        written = plot_report(report, plot)
+        # stderr, so that --json keeps stdout one JSON object
+        typer.echo(f"plot written to {written.resolve()}", err=True)
     if as_json:
         from metarec.cli.render import dumps
 
@@ -71,42 +78,47 @@ def recommend(
     _print_report(report)
 
 
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+def _interval(rec: dict[str, Any]) -> str:
+    return f"{rec['predicted_score']:.3f}\n({rec['lower']:.3f}–{rec['upper']:.3f})"
 
 
 def _print_report(report: Any) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+
+    from metarec.recommend.record import format_hyperparameters
 
     console = Console()
     evidence = report.evidence
+    low, high = evidence.score_range
+    clipped = (f", clipped to [{low:g}, {high:g}]" if math.isfinite(low) and math.isfinite(high)
+               else f", clipped at {low:g}" if math.isfinite(low) else "")
     table = Table(
         title=f"{report.dataset}: {report.task}, target {report.target!r}",
         caption=f"learned from {evidence.n_datasets} datasets x {evidence.n_configurations} "
-        f"configurations ({evidence.source}); score = {evidence.score_name}",
+        f"configurations ({evidence.source}); score = {evidence.score_name}, (range) = ± one "
+        f"standard deviation{clipped}. {escape(report.ranking.get('why', ''))}",
     )
-    for column, justify in (
-        ("rank", "right"),
-        ("algorithm", "left"),
-        ("imputer", "left"),
-        ("key hyperparameters", "left"),
-        ("predicted score", "right"),
+    # Cells wrap (and fold a long word) instead of cutting it off with an ellipsis: a cut value
+    # can hide the very difference between two rows.
+    for column, justify, widest in (
+        ("rank", "right", None),
+        ("algorithm", "left", None),
+        ("imputer", "left", None),
+        ("hyperparameters (those that differ first)", "left", None),
+        # as wide as "predicted score": "(range)" wraps rather than widening the column
+        ("predicted score (range)", "right", 15),
     ):
-        table.add_column(column, justify=justify)
-    for rec in report.recommendations:
-        hyper = ", ".join(
-            f"{k}={_short(v)}"
-            for k, v in list(rec["hyperparameters"].items())[:KEY_HYPERPARAMETERS]
-        )
+        table.add_column(column, justify=justify, overflow="fold", max_width=widest)
+    shown = format_hyperparameters(report.recommendations)
+    for rec, hyper in zip(report.recommendations, shown, strict=True):
         table.add_row(
             str(rec["rank"]),
             rec["algorithm"],
-            rec["imputer"],
-            hyper,
-            f"{rec['predicted_score']:.3f} ± {rec['uncertainty']:.3f}",
+            escape(rec["imputer"]),
+            escape("\n".join(hyper)),
+            _interval(rec),
         )
     console.print(table)
     if report.candidate_set:
@@ -118,26 +130,30 @@ def _print_report(report: Any) -> None:
             "knowledge-base datasets)",
         )
         for column, justify in (("try", "right"), ("algorithm", "left"), ("imputer", "left"),
-                                ("key hyperparameters", "left"),
+                                ("hyperparameters (those that differ first)", "left"),
                                 ("expected best", "right")):
-            trial.add_column(column, justify=justify)
-        for rec in report.candidate_set:
-            hyper = ", ".join(f"{k}={_short(v)}" for k, v in
-                              list(rec["hyperparameters"].items())[:KEY_HYPERPARAMETERS])
+            trial.add_column(column, justify=justify, overflow="fold")
+        shown = format_hyperparameters(report.candidate_set)
+        for rec, hyper in zip(report.candidate_set, shown, strict=True):
             best = rec["expected_best"]
-            trial.add_row(str(rec["rank"]), rec["algorithm"], rec["imputer"], hyper,
+            trial.add_row(str(rec["rank"]), rec["algorithm"], escape(rec["imputer"]),
+                          escape("\n".join(hyper)),
                           "—" if best is None else f"{best:.3f}")
         console.print(trial)
     for family, measured in (report.imputer_probes or {}).items():
         scores = sorted(((v, k) for k, v in measured["scores"].items() if v is not None),
                         reverse=True)
-        console.print(
-            f"Imputers measured with {family.replace('_', ' ')} ({measured['n_folds']}-fold CV "
-            f"x {measured['n_repeats']} on {measured['n_rows']} rows x "
-            f"{measured['n_features']} columns, "
-            f"{measured['seconds']:.1f} s): "
-            + ", ".join(f"{name} {value:.3f}" for value, name in scores)
-        )
+        line = (f"Imputers measured with {family.replace('_', ' ')} ({measured['n_folds']}-fold "
+                f"CV x {measured['n_repeats']} on {measured['n_rows']} rows x "
+                f"{measured['n_features']} columns, {measured['seconds']:.1f} s): "
+                + (", ".join(f"{name} {value:.3f}" for value, name in scores) or "none"))
+        if measured.get("not_measured"):
+            line += (f"; not measured within the {measured['budget_s']:g} s budget: "
+                     + ", ".join(measured["not_measured"]))
+        if measured.get("inconclusive"):
+            line += (f"; inconclusive: all measured imputers within {measured['tie_band']:g} of "
+                     "each other, so the meta-feature model chose")
+        console.print(escape(line))
     near = Table(title="Most similar datasets in the knowledge base")
     for column in ("dataset", "distance", "best there", "its score"):
         near.add_column(column)
