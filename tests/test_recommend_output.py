@@ -69,6 +69,9 @@ def test_values_get_the_digits_that_tell_them_apart() -> None:
     assert first[0] != second[0] and first[0].startswith("gamma=")
     # 1 and 1.0 are one setting: C does not count as a difference
     assert distinguishing_hyperparameters(rows, at_least=0) == [["gamma"], ["gamma"]]
+    layers = [_row(1, "mlp", hidden_layer_sizes=[100], solver={"name": "adam"}),
+              _row(2, "mlp", hidden_layer_sizes=[100, 50], solver={"name": "adam"})]
+    assert distinguishing_hyperparameters(layers, at_least=0) == [["hidden_layer_sizes"]] * 2
 
 
 def test_the_table_wraps_rather_than_cuts(cli, kb_dir: Path, data_csv: Path,

@@ -92,13 +92,20 @@ _MISSING = object()
 
 
 def _identity(value: Any) -> Any:
-    # 1 and 1.0 are one setting; lists (a layer sizes tuple in JSON) become hashable
-    if isinstance(value, list):
-        return tuple(_identity(v) for v in value)
+    """A hashable stand-in for a hyperparameter value: equal exactly when the settings are."""
+    # 1 and 1.0 are one setting; lists (a layer sizes tuple in JSON) and dicts become hashable
+    if isinstance(value, list | tuple):
+        return ("seq", *(_identity(v) for v in value))
+    if isinstance(value, dict):
+        return ("map", *sorted((str(k), repr(_identity(v))) for k, v in value.items()))
     if isinstance(value, bool) or value is None or value is _MISSING:
         return (type(value).__name__, value)
     if isinstance(value, float) and math.isnan(value):
         return ("nan",)  # NaN != NaN would make two unset values look different
+    try:
+        hash(value)
+    except TypeError:
+        return ("repr", repr(value))
     return value
 
 
