@@ -41,6 +41,7 @@ FLAGS = {
     "path": "--kb",  # kb.load
     "sep": "--sep",  # io.read_table, io.load_dataset, kb.add.add_dataset
     "strict": "--strict",  # io.type_columns, io.load_dataset, kb.add.add_dataset
+    "probe_budget_s": "--probe-budget",  # recommend.recommend
     "study_name": "--study-name",  # tuning.create_study, tuning.search
     "threads": "--threads",  # fewshot.workflow.set_threads
     "val_split": "--val-split",  # fewshot.workflow.train_on_images

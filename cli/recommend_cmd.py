@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import typer
 from metarec.cli import options
 from metarec.cli.errors import handle_errors, warn
-
-KEY_HYPERPARAMETERS = 3
 
 
 @handle_errors
@@ -34,8 +33,13 @@ def recommend(
     probe_imputers: bool = typer.Option(
         False, "--probe-imputers",
         help="Where values are missing, cross-validate every imputer on the data itself (3-fold "
-        "CV twice on up to 1,000 rows and 30 columns, a few seconds per estimator family) and "
-        "choose from that.",
+        "CV twice on up to 1,000 rows and 30 columns, at most --probe-budget seconds per "
+        "estimator family, cheap imputers first) and choose from that.",
+    ),
+    probe_budget: float | None = typer.Option(
+        None, "--probe-budget", min=0.1, show_default=False,
+        help="Seconds --probe-imputers may spend per estimator family (default 15); the "
+        "imputers it had no time for are named.",
     ),
 ) -> None:
     """Recommend algorithms, hyperparameters and imputation for DATA."""
@@ -52,14 +56,17 @@ def recommend(
         from rich.console import Console
 
         with Console(stderr=True).status("Profiling, ranking and probing imputers..."):
-            report = run(dataset, knowledge, top_k=top, random_state=seed, probe_imputers=True)
+            report = run(dataset, knowledge, top_k=top, random_state=seed, probe_imputers=True,
+                         probe_budget_s=probe_budget)
     else:
         report = run(dataset, knowledge, top_k=top, random_state=seed,
-                     probe_imputers=probe_imputers)
+                     probe_imputers=probe_imputers, probe_budget_s=probe_budget)
     if plot is not None:
         from metarec.recommend.plotting import plot_report
 
-        plot_report(report, plot)
+        written = plot_report(report, plot)
+        # stderr, so that --json keeps stdout one JSON object
+        typer.echo(f"plot written to {written.resolve()}", err=True)
     if as_json:
         from metarec.cli.render import dumps
 
@@ -70,15 +77,15 @@ def recommend(
     _print_report(report)
 
 
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+def _interval(rec: dict[str, Any]) -> str:
+    return f"{rec['predicted_score']:.3f}\n({rec['lower']:.3f}–{rec['upper']:.3f})"
 
 
 def _seconds(value: float | None) -> str:
     if value is None:
         return "—"
+    if value < 0.1:
+        return "< 0.1 s"  # at this scale the prediction's error is larger than the figure
     if value < 60:
         return f"{value:.2g} s" if value < 10 else f"{value:.0f} s"
     if value < 3600:
@@ -92,36 +99,45 @@ FIT_TIME_NOTE = ("fit time = predicted time of one fit on a table of this size, 
 
 def _print_report(report: Any) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+
+    from metarec.recommend.record import format_hyperparameters
 
     console = Console()
     evidence = report.evidence
+    low, high = evidence.score_range
+    clipped = (f", clipped to [{low:g}, {high:g}]" if math.isfinite(low) and math.isfinite(high)
+               else f", clipped at {low:g}" if math.isfinite(low) else "")
     table = Table(
         title=f"{report.dataset}: {report.task}, target {report.target!r}",
         caption=f"learned from {evidence.n_datasets} datasets x {evidence.n_configurations} "
-        f"configurations ({evidence.source}); score = {evidence.score_name}; {FIT_TIME_NOTE}",
+        f"configurations ({evidence.source}); score = {evidence.score_name}, (range) = ± one "
+        f"standard deviation{clipped}. {escape(report.ranking.get('why', ''))} {FIT_TIME_NOTE}",
     )
-    for column, justify in (
-        ("rank", "right"),
-        ("algorithm", "left"),
-        ("imputer", "left"),
-        ("key hyperparameters", "left"),
-        ("predicted score", "right"),
-        ("fit time", "right"),
+    # Cells wrap (and fold a long word) instead of cutting it off with an ellipsis: a cut value
+    # can hide the very difference between two rows.
+    for column, justify, widest in (
+        ("rank", "right", None),
+        ("algorithm", "left", 13),
+        ("imputer", "left", 9),
+        ("hyperparameters (those that differ first)", "left", None),
+        # as wide as "predicted score": "(range)" wraps rather than widening the column
+        ("predicted score (range)", "right", 13),
+        ("fit time", "right", None),
     ):
-        # Figures stay on one line; the hyperparameters wrap on a narrow terminal instead.
-        table.add_column(column, justify=justify, no_wrap=justify == "right")
-    for rec in report.recommendations:
-        hyper = ", ".join(
-            f"{k}={_short(v)}"
-            for k, v in list(rec["hyperparameters"].items())[:KEY_HYPERPARAMETERS]
-        )
+        # the figures keep their width (a range cut inside its brackets reads as noise); the
+        # hyperparameters give way on a narrow terminal
+        table.add_column(column, justify=justify, overflow="fold", max_width=widest,
+                         min_width=widest)
+    shown = format_hyperparameters(report.recommendations)
+    for rec, hyper in zip(report.recommendations, shown, strict=True):
         table.add_row(
             str(rec["rank"]),
             rec["algorithm"],
-            rec["imputer"],
-            hyper,
-            f"{rec['predicted_score']:.3f} ± {rec['uncertainty']:.3f}",
+            escape(rec["imputer"]),
+            escape("\n".join(hyper)),
+            _interval(rec),
             _seconds(rec.get("predicted_fit_seconds")),
         )
     console.print(table)
@@ -134,27 +150,31 @@ def _print_report(report: Any) -> None:
             "knowledge-base datasets)",
         )
         for column, justify in (("try", "right"), ("algorithm", "left"), ("imputer", "left"),
-                                ("key hyperparameters", "left"),
+                                ("hyperparameters (those that differ first)", "left"),
                                 ("expected best", "right"), ("fit time", "right")):
-            trial.add_column(column, justify=justify, no_wrap=justify == "right")
-        for rec in report.candidate_set:
-            hyper = ", ".join(f"{k}={_short(v)}" for k, v in
-                              list(rec["hyperparameters"].items())[:KEY_HYPERPARAMETERS])
+            trial.add_column(column, justify=justify, overflow="fold")
+        shown = format_hyperparameters(report.candidate_set)
+        for rec, hyper in zip(report.candidate_set, shown, strict=True):
             best = rec["expected_best"]
-            trial.add_row(str(rec["rank"]), rec["algorithm"], rec["imputer"], hyper,
+            trial.add_row(str(rec["rank"]), rec["algorithm"], escape(rec["imputer"]),
+                          escape("\n".join(hyper)),
                           "—" if best is None else f"{best:.3f}",
                           _seconds(rec.get("predicted_fit_seconds")))
         console.print(trial)
     for family, measured in (report.imputer_probes or {}).items():
         scores = sorted(((v, k) for k, v in measured["scores"].items() if v is not None),
                         reverse=True)
-        console.print(
-            f"Imputers measured with {family.replace('_', ' ')} ({measured['n_folds']}-fold CV "
-            f"x {measured['n_repeats']} on {measured['n_rows']} rows x "
-            f"{measured['n_features']} columns, "
-            f"{measured['seconds']:.1f} s): "
-            + ", ".join(f"{name} {value:.3f}" for value, name in scores)
-        )
+        line = (f"Imputers measured with {family.replace('_', ' ')} ({measured['n_folds']}-fold "
+                f"CV x {measured['n_repeats']} on {measured['n_rows']} rows x "
+                f"{measured['n_features']} columns, {measured['seconds']:.1f} s): "
+                + (", ".join(f"{name} {value:.3f}" for value, name in scores) or "none"))
+        if measured.get("not_measured"):
+            line += (f"; not measured within the {measured['budget_s']:g} s budget: "
+                     + ", ".join(measured["not_measured"]))
+        if measured.get("inconclusive"):
+            line += (f"; inconclusive: all measured imputers within {measured['tie_band']:g} of "
+                     "each other, so the meta-feature model chose")
+        console.print(escape(line))
     near = Table(title="Most similar datasets in the knowledge base")
     for column in ("dataset", "distance", "best there", "its score"):
         near.add_column(column)

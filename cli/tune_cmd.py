@@ -93,7 +93,8 @@ def tune(
     for note in found.notes:
         warn(note)
     saved = (save_pipeline(found.pipeline, out, overwrite=force) if out is not None else None)
-    summary = _summary(found, data.name, dataset.task, saved)
+    summary = _summary(found, data.name, dataset.task, saved,
+                       named=storage is not None or study_name is not None)
     if as_json:
         from metarec.cli.render import dumps
 
@@ -156,7 +157,10 @@ def _best_value(study: Any) -> float | None:
         return None
 
 
-def _summary(found: Any, name: str, task: str, saved: Path | None) -> dict[str, Any]:
+def _summary(found: Any, name: str, task: str, saved: Path | None,
+             named: bool = True) -> dict[str, Any]:
+    """The run as one JSON-able object; ``named``: the study has a name the user gave or
+    stored it under (Optuna names an unnamed in-memory study ``no-name-<uuid>``)."""
     import optuna
 
     from metarec.tuning import DEFAULT_SCORING, ERROR_ATTR
@@ -171,7 +175,9 @@ def _summary(found: Any, name: str, task: str, saved: Path | None) -> dict[str, 
         "task": task,
         "metric": (DEFAULT_SCORING[task] if study is None
                    else study.user_attrs.get("metarec:scoring", DEFAULT_SCORING[task])),
-        "study_name": None if study is None else study.study_name,
+        "study_name": None if study is None or not named else study.study_name,
+        "study_storage": None if study is None else ("rdb" if named and _stored(study)
+                                                     else "memory"),
         "recommendations_from": found.recommended.source,
         "trials": {"complete": len(done), "failed": len(failed), "total": len(trials)},
         "best_score": None if study is None else _best_value(study),
@@ -197,16 +203,28 @@ def _summary(found: Any, name: str, task: str, saved: Path | None) -> dict[str, 
     }
 
 
+def _stored(study: Any) -> bool:
+    import optuna
+
+    return not isinstance(getattr(study, "_storage", None), optuna.storages.InMemoryStorage)
+
+
 def _print_summary(summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
     counts = summary["trials"]
+    if summary["study_storage"] is None:
+        _print_fitted(console, summary)
+        return
+    where = ("in-memory study (not kept; --storage keeps one)" if summary["study_name"] is None
+             else f"study {summary['study_name']!r}" + (" (in memory)"
+                                                        if summary["study_storage"] == "memory"
+                                                        else ""))
     table = Table(
         title=f"{summary['dataset']}: best trials ({summary['metric']}, cross-validated)",
-        caption=("no study: " if summary["study_name"] is None
-                 else f"study {summary['study_name']!r}: ") + f"{counts['complete']} complete, "
+        caption=f"{where}: {counts['complete']} complete, "
         f"{counts['failed']} failed; warm start from the {summary['recommendations_from']}",
     )
     table.add_column("trial", justify="right")
@@ -214,7 +232,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     table.add_column("algorithm", no_wrap=True)
     table.add_column("imputer")
     table.add_column("warm", justify="right")
-    table.add_column("key hyperparameters", ratio=1)
+    table.add_column("key hyperparameters", ratio=1, overflow="fold")
     for row in summary["best_trials"]:
         params = dict(row["params"])
         imputer = params.pop("imputer", None) or params.pop("imputer_nan", None) or "—"
@@ -236,7 +254,34 @@ def _print_summary(summary: dict[str, Any]) -> None:
     if summary["model"]:
         console.print(f"fitted model saved to {summary['model']} (skops)")
     if counts["complete"] == 0:
-        console.print("no trial ran here: the top recommendation was fitted")
+        console.print("no trial completed: the top recommendation that fits was fitted")
+
+
+def _print_fitted(console: Any, summary: dict[str, Any]) -> None:
+    """Without trials there is nothing to rank: say what was fitted and why."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    spec = summary["best_pipeline"]
+    imputer = spec.get("imputer")
+    table = Table(
+        title=f"{summary['dataset']}: fitted without tuning",
+        caption="--trials 0: the first of the recommendations (from the "
+        f"{summary['recommendations_from']}) that fits the data, fitted on all of it; "
+        "not cross-validated",
+    )
+    table.add_column("algorithm", no_wrap=True)
+    table.add_column("imputer")
+    table.add_column("hyperparameters", overflow="fold")
+    table.add_row(escape(str(spec["algorithm"])),
+                  escape(str(imputer.get("name") if isinstance(imputer, dict) else imputer)),
+                  escape(", ".join(f"{k}={_short(v)}"
+                                   for k, v in spec.get("hyperparameters", {}).items()) or "—"))
+    console.print(table)
+    for reason in summary["not_fitted"]:
+        console.print(f"not fitted: {escape(reason)}")
+    if summary["model"]:
+        console.print(f"fitted pipeline saved to {summary['model']} (skops)")
 
 
 def _short(value: Any) -> str:

@@ -110,3 +110,51 @@ def test_wide_data_is_probed_on_its_incomplete_columns_first() -> None:
     y = pd.Series(np.where(X["x0"].fillna(0) > 0, "a", "b"))
     assert probe(X, y, "classification", "linear", n_repeats=1).n_features == 30
     assert cap_features(X.iloc[:, :10], 30, seed=0).shape[1] == 10
+
+
+def test_a_probe_keeps_to_its_budget_and_names_what_it_left_out(monkeypatch) -> None:
+    import time
+
+    from metarec.imputation import probe as probe_module
+
+    X, y = _predictable_gaps(200, 0)
+    real_fit = probe_module._fit_fold
+    durations: list[float] = []
+
+    def slow_fit(*args, **kwargs):
+        started = time.perf_counter()
+        time.sleep(0.05)  # every fit costs at least this, so the budget bites predictably
+        try:
+            return real_fit(*args, **kwargs)
+        finally:
+            durations.append(time.perf_counter() - started)
+
+    monkeypatch.setattr(probe_module, "_fit_fold", slow_fit)
+    full = probe(X, y, "classification", "linear", budget_s=None)
+    assert full.not_measured == [] and len(full.scores) == 6
+    durations.clear()
+    cut = probe(X, y, "classification", "linear", budget_s=1.0)
+    # cheapest first; everything after the first imputer without time is left out
+    measured = [i for i in probe_module.BUDGET_ORDER if i in full.scores]
+    assert cut.not_measured and measured == list(cut.scores) + cut.not_measured
+    assert list(cut.scores) == measured[:len(cut.scores)]
+    for imputer, value in cut.scores.items():
+        assert value == pytest.approx(full.scores[imputer])  # measured ones are complete
+    # no fit starts once the longest so far would pass the budget: it is passed by one fit
+    assert cut.seconds <= 1.0 + max(durations) + 0.05
+    payload = cut.to_dict()
+    assert payload["not_measured"] == cut.not_measured and payload["budget_s"] == 1.0
+    with pytest.raises(ImputationError, match="`budget_s`"):
+        probe(X, y, "classification", "linear", budget_s=0)
+
+
+def test_a_probe_that_cannot_tell_imputers_apart_says_so() -> None:
+    from metarec.imputation.probe import ProbeResult
+
+    def result(scores: dict[str, float]) -> ProbeResult:
+        return ProbeResult("linear", scores, 100, 3, 3, 2, 1.0)
+
+    assert result({"mean": 0.801, "median": 0.803, "knn": 0.8}).inconclusive(band=0.005)
+    assert not result({"mean": 0.80, "median": 0.81}).inconclusive(band=0.005)
+    assert not result({"mean": 0.80}).inconclusive(band=0.005)  # one imputer: nothing to tie
+    assert result({"mean": 0.801, "median": 0.803}).to_dict()["inconclusive"]

@@ -334,3 +334,36 @@ def test_candidate_set_is_the_greedy_portfolio_in_the_learners_order() -> None:
         assert rows["configuration"].tolist() == [c for c in ranked if c in {"a", "b", "c"}]
         # the nearest datasets all reach 0.95 with the first try already
         assert rows["expected_best"].tolist() == pytest.approx([0.95, 0.95, 0.95])
+
+
+def test_calibration_makes_one_uncertainty_hold_two_thirds_of_errors_per_rank_bucket():
+    from metarec.metalearner.selection import (
+        CALIBRATION_COVERAGE,
+        bucket_scales,
+        calibration_scales,
+    )
+
+    rng = np.random.RandomState(0)
+    position = np.tile(np.arange(1, 101), 60)
+    # errors in units of the raw spread: twice as large at the top five as further down
+    ratio = np.abs(rng.randn(len(position))) * np.where(position <= 5, 2.0, 1.0)
+    overall, *buckets = calibration_scales(ratio, position)
+    assert buckets[0] == pytest.approx(2.0, rel=0.15)
+    assert buckets[1] == pytest.approx(1.0, rel=0.15) and buckets[3] == pytest.approx(1.0, rel=0.1)
+    assert 1.0 < overall < 1.3
+    calibrated = ratio / bucket_scales(buckets, position)
+    for low, high in ((0, 5), (5, 20), (20, 50), (50, 100)):
+        inside = (position > low) & (position <= high)
+        assert (calibrated[inside] <= 1).mean() == pytest.approx(CALIBRATION_COVERAGE, abs=0.02)
+    # a bucket without enough held-out cells takes the overall factor
+    few = calibration_scales(ratio[position > 5], position[position > 5])
+    assert few[1] == few[0]
+
+
+def test_auto_uncertainty_covers_about_two_thirds_of_held_out_errors(world, fitted):
+    _, _, mf_test, perf_test, _ = world
+    auto = fitted["auto"]
+    error = np.abs(perf_test.to_numpy() - auto.predict(mf_test).to_numpy())
+    coverage = (error <= auto.predict_uncertainty(mf_test).to_numpy()).mean()
+    assert 0.45 <= coverage <= 0.85  # 220 held-out cells: a wide band around 68%
+    assert len(auto.uncertainty_scales_) == 4 and (auto.uncertainty_scales_ > 0).all()

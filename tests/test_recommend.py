@@ -83,7 +83,7 @@ def test_table_output_and_single_feature_dataset(cli, kb_dir: Path, tmp_path: Pa
     pd.DataFrame({"x": x, "y": np.where(x > 0, "a", "b")}).to_csv(tmp_path / "one.csv", index=False)
     code, stdout, stderr = cli("recommend", str(tmp_path / "one.csv"), "--kb", str(kb_dir))
     assert code == 0, stderr
-    assert "predicted score" in stdout and "fit time" in stdout
+    assert "predicted" in stdout and "score (range)" in stdout and "fit time" in stdout
     assert "Most similar datasets" in stdout
     # One normal feature, two balanced classes: within the knowledge base's range, no warning.
     assert "unlike anything in the knowledge base" not in " ".join(stdout.split())

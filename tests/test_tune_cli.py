@@ -143,3 +143,28 @@ def test_an_untuned_pick_chosen_for_its_cost_is_reported(cli, csv, monkeypatch) 
     assert payload["best_pipeline"]["algorithm"] == "gaussian_nb"
     assert len(payload["notes"]) == 1 and "300x" in payload["notes"][0]
     assert "300x" in stderr
+
+
+def test_no_trials_prints_what_was_fitted(cli, csv) -> None:
+    code, stdout, stderr = cli("tune", str(csv), "--target", "label", "--trials", "0")
+    assert code == 0, stderr
+    assert "best trials" not in stdout  # no empty table of trials
+    code, payload, _ = cli("tune", str(csv), "--target", "label", "--trials", "0", "--json")
+    fitted = json.loads(payload)["best_pipeline"]
+    text = " ".join(stdout.split())
+    assert "fitted without tuning" in text and fitted["algorithm"] in text
+    assert all(f"{k}=" in text for k in fitted["hyperparameters"])
+
+
+def test_an_in_memory_study_is_not_shown_by_optunas_placeholder_name(cli, csv) -> None:
+    code, stdout, stderr = cli("tune", str(csv), "--target", "label", "--trials", "1",
+                               "--cv", "2")
+    assert code == 0, stderr
+    assert "no-name-" not in stdout and "in-memory study" in " ".join(stdout.split())
+    code, stdout, _ = cli("tune", str(csv), "--target", "label", "--trials", "1", "--cv", "2",
+                          "--json")
+    payload = json.loads(stdout)
+    assert payload["study_name"] is None and payload["study_storage"] == "memory"
+    code, stdout, _ = cli("tune", str(csv), "--target", "label", "--trials", "1", "--cv", "2",
+                          "--study-name", "mine", "--json")
+    assert json.loads(stdout)["study_name"] == "mine"

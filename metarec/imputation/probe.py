@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,12 @@ PROBE_FOLDS = 3
 # Two repetitions of 3-fold CV: one picked a campaign hit 76.7% / 73.1% of the time depending on
 # the fold seed, their mean 75.9% (docs/imputation.md); fold noise is what a repeat averages out.
 PROBE_REPEATS = 2
+# Seconds (wall clock) one family's probe may take by default. Unbudgeted, kNN and iterative
+# imputation made a probe take 41-62 s per family on 500-900-row tables; the cheap imputers are
+# measured first, and whatever the budget leaves out is reported as not measured.
+PROBE_BUDGET_S = 15.0
+# The order imputers are measured in under a budget: cheapest first.
+BUDGET_ORDER = ("mean", "median", "most_frequent", "constant", "native", "knn", "iterative")
 
 
 def configurations(task_type: str, families: tuple[str, ...] | None = None) -> list[
@@ -166,7 +172,10 @@ def cross_validate_imputers(X: pd.DataFrame, y: pd.Series, task_type: str, n_fol
 
 @dataclass
 class ProbeResult:
-    """Cross-validated score of every imputer with one estimator family on one dataset."""
+    """Cross-validated score of every imputer with one estimator family on one dataset.
+
+    ``not_measured``: imputers left out because the time budget ran out (in the order they would
+    have been measured); ``budget_s``: that budget (None: unbudgeted)."""
 
     family: str
     scores: dict[str, float]
@@ -175,27 +184,47 @@ class ProbeResult:
     n_folds: int
     n_repeats: int
     seconds: float
+    not_measured: list[str] = field(default_factory=list)
+    budget_s: float | None = None
+
+    def inconclusive(self, band: float) -> bool:
+        """True when every measured imputer is within ``band`` of the best: the probe then
+        cannot tell them apart, and the meta-feature model's order decides."""
+        values = [v for v in self.scores.values() if np.isfinite(v)]
+        return len(values) > 1 and max(values) - min(values) <= band + 1e-12
 
     def to_dict(self) -> dict[str, Any]:
+        from metarec.imputation.selector import PROBE_BAND
+
         return {"family": self.family, "n_rows": self.n_rows, "n_features": self.n_features,
                 "n_folds": self.n_folds,
                 "n_repeats": self.n_repeats, "seconds": round(self.seconds, 3),
-                "scores": to_jsonable({k: round(v, 6) for k, v in self.scores.items()})}
+                "scores": to_jsonable({k: round(v, 6) for k, v in self.scores.items()}),
+                "budget_s": self.budget_s, "not_measured": list(self.not_measured),
+                "tie_band": PROBE_BAND, "inconclusive": self.inconclusive(PROBE_BAND)}
 
 
 def probe(X: pd.DataFrame, y: pd.Series, task_type: str, family: str,
           max_rows: int = PROBE_ROWS, max_features: int = PROBE_FEATURES,
           n_folds: int = PROBE_FOLDS, n_repeats: int = PROBE_REPEATS, random_state: int = 0,
-          n_jobs: int = 1) -> ProbeResult:
+          budget_s: float | None = PROBE_BUDGET_S) -> ProbeResult:
     """Score every imputer for ``family`` on (X, y): ``n_folds``-fold CV on <= ``max_rows`` rows
     and <= ``max_features`` columns (:func:`cap_features`), repeated ``n_repeats`` times with
     fold seeds ``random_state``, ``random_state + 1``, ...; a score is the mean over all folds
-    (NaN where any fold failed)."""
+    (NaN where any fold failed).
+
+    ``budget_s`` bounds the wall time: imputers are measured one at a time, cheapest first
+    (``BUDGET_ORDER``), and a fit is not started once the time spent plus the longest fit seen
+    so far would pass the budget; a fit that has started is finished. Imputers left without
+    all their folds get no score and are listed in ``not_measured``. ``None``: no budget."""
     if family not in FAMILIES:
         raise ImputationError(f"unknown estimator family {family!r}; use one of "
                               f"{', '.join(FAMILIES)}.")
     if n_repeats < 1:
         raise ImputationError("n_repeats must be at least 1.")
+    if budget_s is not None and not budget_s > 0:
+        raise ImputationError(f"`budget_s` must be a positive number of seconds or None, not "
+                              f"{budget_s!r}.", parameters=("budget_s",))
     classification = task_type == "classification"
     X, y = cap_rows(X, y, max_rows, random_state, classification)
     X = cap_features(X, max_features, random_state)
@@ -207,11 +236,27 @@ def probe(X: pd.DataFrame, y: pd.Series, task_type: str, family: str,
                f"the smallest class has {smallest} rows.")
         )
     started = time.perf_counter()
-    repeats = [cross_validate_imputers(X, y, task_type, n_folds, n_jobs=n_jobs,
-                                       seed=random_state + r, families=(family,))
-               for r in range(n_repeats)]
-    scores = {row["imputer"]: float(np.mean([rep[i]["value"] for rep in repeats]))
-              for i, row in enumerate(repeats[0])}
+    splits = [split for r in range(n_repeats)
+              for split in folds(y, task_type, n_folds, random_state + r)]
+    configs = sorted(configurations(task_type, (family,)),
+                     key=lambda c: BUDGET_ORDER.index(c[1]) if c[1] in BUDGET_ORDER else 99)
+    scores: dict[str, float] = {}
+    not_measured: list[str] = []
+    longest = 0.0
+    for _, imputer, spec in configs:
+        values = []
+        for train, test in splits:
+            elapsed = time.perf_counter() - started
+            if budget_s is not None and (not_measured or elapsed + longest > budget_s):
+                break
+            fit_started = time.perf_counter()
+            values.append(_fit_fold(spec, X, y, train, test)[0])
+            longest = max(longest, time.perf_counter() - fit_started)
+        if len(values) < len(splits):
+            not_measured.append(imputer)
+            continue
+        scores[imputer] = float(np.mean(values)) if all(np.isfinite(values)) else float("nan")
     return ProbeResult(family=family, scores=scores, n_rows=len(y), n_features=X.shape[1],
-                       n_folds=n_folds,
-                       n_repeats=n_repeats, seconds=time.perf_counter() - started)
+                       n_folds=n_folds, n_repeats=n_repeats,
+                       seconds=time.perf_counter() - started, not_measured=not_measured,
+                       budget_s=budget_s)

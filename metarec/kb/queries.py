@@ -24,6 +24,14 @@ ERROR_TO_SCORE = {
     "balanced_error_rate": "balanced_accuracy",
     "error_rate": "accuracy",
 }
+# The values a reported score can take, by metric (see Evidence.score_range); the knowledge
+# base's other metrics are losses or errors that are at least 0.
+UNIT_INTERVAL_METRICS = (
+    "balanced_error_rate", "error_rate", "predictive_accuracy", "area_under_roc_curve",
+    "f_measure", "accuracy_loss", "balanced_accuracy_loss", "f1_macro_loss", "roc_auc_loss",
+)
+NON_NEGATIVE_METRICS = ("log_loss", "rmse", "root_mean_squared_error", "mean_absolute_error",
+                        "mean_squared_error", "r2_loss")
 
 
 @dataclass
@@ -43,6 +51,15 @@ class Evidence:
     def to_score(self, value: np.ndarray | float) -> np.ndarray | float:
         """Metric value -> reported score (error rates become 1 - error)."""
         return 1.0 - value if self.metric in ERROR_TO_SCORE else value
+
+    @property
+    def score_range(self) -> tuple[float, float]:
+        """The values a reported score (:meth:`to_score`) can take; unbounded when unknown."""
+        if self.metric in UNIT_INTERVAL_METRICS:
+            return 0.0, 1.0
+        if self.metric in NON_NEGATIVE_METRICS:
+            return 0.0, float("inf")
+        return float("-inf"), float("inf")
 
 
 

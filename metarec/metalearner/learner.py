@@ -18,14 +18,19 @@ from metarec.metalearner.portfolio import (
     greedy_portfolio,
     normalised_regret,
     portfolio_first,
+    portfolio_key,
 )
 from metarec.metalearner.preprocess import MetaFeatureScaler, mean_l1_distance
 from metarec.metalearner.selection import (
+    CALIBRATION_RANKS,
     COMPONENTS,
     Candidate,
+    bucket_scales,
+    calibration_columns,
     choose_similarity_threshold,
     combine,
     inner_validation,
+    key_positions,
 )
 from metarec.metalearner.surrogate import Objective, Surrogate
 from metarec.metalearner.targets import ConfigurationEncoder, Normalisation, normalise
@@ -170,6 +175,8 @@ class MetaLearner:
             best = self.selection_.index[0]
             self.candidate_ = by_name[best]
             self.uncertainty_scale_ = float(self.selection_.loc[best, "uncertainty_scale"])
+            self.uncertainty_scales_ = self.selection_.loc[best, calibration_columns()].to_numpy(
+                dtype=np.float64)
             self.diversity_selection_ = choose_similarity_threshold(self, config_matrix,
                                                                     inner_folds)
             self.similarity_threshold_ = float(self.diversity_selection_.index[0])
@@ -182,6 +189,7 @@ class MetaLearner:
                                         else self.portfolio)
             self.selection_ = None
             self.uncertainty_scale_ = 1.0
+            self.uncertainty_scales_ = np.ones(len(CALIBRATION_RANKS) + 1)
         self.portfolio_size_ = self.candidate_.portfolio
         self.portfolio_ = (None if self.portfolio_size_ is None
                            else greedy_portfolio(scores, self.portfolio_size_))
@@ -255,13 +263,18 @@ class MetaLearner:
             matrix = self.encoder_.transform(configuration_features)
             pred = self.components_["surrogate"].predict(query, matrix)
             columns = pd.Index(configuration_features.index)
+            scale: float | np.ndarray = self.uncertainty_scale_
         else:
             preds = self._predict_components(self.components_, query, self._config_matrix)
             pred = combine(preds, self.candidate_)
             columns = self.configurations_
+            # calibrated by the configuration's place in this dataset's ranking (as `auto`'s
+            # inner validation measured it; see selection.calibration_scales)
+            positions = key_positions(portfolio_key(pred.ranking_key, self.portfolio_))
+            scale = bucket_scales(self.uncertainty_scales_, positions)
         pred = Prediction(z=pred.z, score=pred.score,
                           uncertainty=np.maximum(pred.uncertainty, self.uncertainty_floor_)
-                          * self.uncertainty_scale_,
+                          * scale,
                           order_key=pred.order_key)
         return pred, index, columns
 

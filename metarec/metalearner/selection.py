@@ -25,6 +25,15 @@ COMPONENTS = ("surrogate", "forest", "knn", "sbs")
 DIVERSITY_THRESHOLDS = (0.95, 0.9, 0.8, 0.7, 0.5)
 # Portfolio sizes `auto` tries (besides ranking every configuration alike).
 PORTFOLIO_SIZES = (8, 16, 24, 32)
+# Uncertainty is calibrated separately for the configurations a dataset's ranking puts in
+# positions 1-5, 6-20, 21-50 and 51 on: the components' spread is largest at the top, where the
+# errors are not, so one scale for all left positions 1-5 (what `recommend` shows) at 78%
+# coverage of ±1 sd and 51+ at 68.5% (bench/bench_calibration.py, docs/metalearner.md).
+CALIBRATION_RANKS = (5, 20, 50)
+# The share of held-out errors within ± one calibrated uncertainty: a normal's ±1 sd.
+CALIBRATION_COVERAGE = 0.6827
+# A rank bucket with fewer held-out cells than this takes the scale of all cells.
+MIN_CALIBRATION_CELLS = 30
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,8 @@ def inner_validation(learner: Any, features: np.ndarray, imputed: np.ndarray,
     candidates = candidates_for(learner.blend_step, sizes)
     by_name = {c.name: c for c in candidates}
     tables: dict[str, list[pd.DataFrame]] = {c.name: [] for c in candidates}
-    sq_err: dict[str, list[np.ndarray]] = {c.name: [] for c in candidates}
+    ratios: dict[str, list[np.ndarray]] = {c.name: [] for c in candidates}
+    positions: dict[str, list[np.ndarray]] = {c.name: [] for c in candidates}
     inner_folds: list[tuple] = []
     for held in folds:
         train = np.setdiff1d(np.arange(n), held)
@@ -115,20 +125,23 @@ def inner_validation(learner: Any, features: np.ndarray, imputed: np.ndarray,
             key = portfolio_key(combined.ranking_key, members[cand.portfolio])
             tables[cand.name].append(evaluation.per_dataset(truth, key, reference, ks=(1, 5)))
             with np.errstate(invalid="ignore", divide="ignore"):
-                ratio = (truth - combined.score) / np.maximum(
+                ratio = np.abs(truth - combined.score) / np.maximum(
                     combined.uncertainty, learner.uncertainty_floor_)
-            sq_err[cand.name].append(ratio[~np.isnan(truth)] ** 2)
+            ran = ~np.isnan(truth)
+            ratios[cand.name].append(ratio[ran])
+            positions[cand.name].append(key_positions(key)[ran])
     rows, regrets = [], {}
     for cand in candidates:
         table = pd.concat(tables[cand.name], ignore_index=True)
         regrets[cand.name] = table["regret@1"].to_numpy()
-        # Robust (median-based) calibration: a handful of near-zero spreads among thousands
-        # of predictions must not inflate every uncertainty.
-        scale = float(np.sqrt(np.nanmedian(np.concatenate(sq_err[cand.name])))) / 0.6745
+        scales = calibration_scales(np.concatenate(ratios[cand.name]),
+                                    np.concatenate(positions[cand.name]))
         rows.append({"candidate": cand.name, **evaluation.summary(table, ks=(1, 5)),
                      "components": len(cand.uses() - {"sbs"} if cand.warm_start_order
                                        else cand.uses()),
-                     "uncertainty_scale": scale if np.isfinite(scale) else 1.0})
+                     "uncertainty_scale": scales[0],
+                     **{column: value for column, value in
+                        zip(calibration_columns(), scales[1:], strict=True)}})
     frame = pd.DataFrame(rows).set_index("candidate")
     # One-standard-error rule: with 36 candidates (180 with portfolios) scored on a few
     # hundred datasets the lowest regret is partly luck, so every candidate within one
@@ -141,6 +154,53 @@ def inner_validation(learner: Any, features: np.ndarray, imputed: np.ndarray,
     table = frame.sort_values(["within_1se", "components", "regret@1", "regret@5"],
                               ascending=[False, True, True, True], kind="stable")
     return table, by_name, inner_folds
+
+def key_positions(key: np.ndarray) -> np.ndarray:
+    """Each configuration's position (1 = first) in its dataset's ranking by ``key``."""
+    order = np.argsort(-key, axis=1, kind="stable")
+    positions = np.empty_like(order)
+    np.put_along_axis(positions, order, np.arange(1, key.shape[1] + 1)[None, :], axis=1)
+    return positions
+
+
+def calibration_columns() -> list[str]:
+    """The selection table's columns with the scale of each bucket of ranking positions."""
+    edges = (0, *CALIBRATION_RANKS)
+    return [*(f"uncertainty_scale {a + 1}-{b}" for a, b in zip(edges, edges[1:], strict=False)),
+            f"uncertainty_scale {CALIBRATION_RANKS[-1] + 1}+"]
+
+
+def calibration_scales(ratio: np.ndarray, position: np.ndarray) -> list[float]:
+    """Factors that make ± one uncertainty hold ``CALIBRATION_COVERAGE`` of held-out errors.
+
+    ``ratio``: |true - predicted| / reported uncertainty per held-out cell; ``position``: the
+    cell's place in its dataset's ranking. Returns the factor over all cells, then one per bucket
+    of positions (``CALIBRATION_RANKS``; a bucket with too few cells takes the overall factor).
+    The empirical quantile targets the coverage itself, whatever the errors' distribution; a
+    few near-zero spreads move it no more than any other cells.
+    """
+    finite = np.isfinite(ratio)
+    ratio, position = ratio[finite], position[finite]
+
+    def scale(values: np.ndarray) -> float:
+        value = float(np.quantile(values, CALIBRATION_COVERAGE)) if values.size else np.nan
+        return value if np.isfinite(value) and value > 0 else 1.0
+
+    overall = scale(ratio)
+    edges = (0, *CALIBRATION_RANKS, np.inf)
+    buckets = []
+    for low, high in zip(edges, edges[1:], strict=False):
+        inside = (position > low) & (position <= high)
+        buckets.append(scale(ratio[inside]) if inside.sum() >= MIN_CALIBRATION_CELLS
+                       else overall)
+    return [overall, *buckets]
+
+
+def bucket_scales(scales: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The calibration factor of each cell, from its ranking position (see calibration_scales)."""
+    return np.asarray(scales)[np.searchsorted(np.asarray(CALIBRATION_RANKS), positions,
+                                              side="left")]
+
 
 def choose_similarity_threshold(learner: Any, config_matrix: np.ndarray,
                                 inner_folds: list[tuple]) -> pd.DataFrame:

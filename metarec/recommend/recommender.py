@@ -47,6 +47,8 @@ class RecommendationReport:
     imputer_probes: dict[str, Any] | None = None
     # The few configurations to try first (see MetaLearner.candidate_set), in order.
     candidate_set: list[dict[str, Any]] = field(default_factory=list)
+    # Why the recommendations are in their order (see ranking_explanation).
+    ranking: dict[str, Any] = field(default_factory=dict)
     # The fitted meta-learner behind the report (for plots); not part of the JSON object.
     learner: Any = field(default=None, repr=False, compare=False)
 
@@ -64,6 +66,7 @@ class RecommendationReport:
             },
             "metafeatures": to_jsonable(self.metafeatures),
             "recommendations": self.recommendations,
+            "ranking": self.ranking,
             "candidate_set": self.candidate_set,
             "neighbours": self.neighbours,
             "out_of_distribution": self.out_of_distribution,
@@ -89,6 +92,7 @@ def recommend(
     learner: Any = None,
     probe_imputers: bool = False,
     set_size: int = 5,
+    probe_budget_s: float | None = None,
 ) -> RecommendationReport:
     """Rank pipelines for ``dataset`` from ``kb`` (default: the shipped knowledge base).
 
@@ -104,7 +108,8 @@ def recommend(
 
     ``probe_imputers``: where the data has missing values, cross-validate every imputer on the
     dataset itself with each recommended estimator family (:mod:`metarec.imputation.probe`;
-    a few seconds per family on up to 1,000 rows) and let that measurement choose the imputer.
+    at most ``probe_budget_s`` seconds per family, default
+    :data:`metarec.imputation.probe.PROBE_BUDGET_S`) and let that measurement choose the imputer.
     """
     from metarec import kb as kb_module
     from metarec.crossval import check_splittable
@@ -119,7 +124,10 @@ def recommend(
     query = profile_values.to_frame(name=dataset.source).T
     ranking = learner.rank(query, top_k=top_k, diverse=True)
     configurations = kb.configurations.set_index("configuration_id", drop=False)
-    probes = ImputerProbes(dataset, random_state) if probe_imputers else None
+    if probe_budget_s is not None and not probe_budget_s > 0:
+        raise MetaRecError(f"`probe_budget_s` must be a positive number of seconds, not "
+                           f"{probe_budget_s!r}.", parameters=("probe_budget_s",))
+    probes = ImputerProbes(dataset, random_state, probe_budget_s) if probe_imputers else None
     seconds = predicted_fit_seconds(kb, dataset.task, profile_values)
 
     def entry(position: int, row: pd.Series, **extra: Any) -> dict[str, Any]:
@@ -131,7 +139,8 @@ def recommend(
             evidence.to_score(row["predicted"]), row["uncertainty"],
             configuration_id=str(configuration["configuration_id"]), imputer=imputer["name"],
             hyperparameters=json.loads(configuration["hyperparameters"]),
-            predicted_fit_seconds=float(cost) if np.isfinite(cost) else None, **extra)
+            predicted_fit_seconds=float(cost) if np.isfinite(cost) else None,
+            score_range=evidence.score_range, **extra)
 
     recommendations = [entry(int(row["rank"]), row) for _, row in ranking.iterrows()]
     candidate_set = [
@@ -157,10 +166,15 @@ def recommend(
         },
         notes=list(dataset.notes),
         imputer_probes=probes.to_dict() if probes is not None else None,
+        ranking=ranking_explanation(recommendations, ranking["score"].to_numpy(), learner),
         learner=learner,
     )
     if probes is not None and probes.failure:
         report.notes.append(probes.failure)
+    if probes is not None and not profile_values.get("NumberOfMissingValues", 0) > 0:
+        report.notes.append("imputers not probed: the data has no missing values, so the probe "
+                            "was not needed (each pipeline keeps an imputer for values missing "
+                            "at prediction time).")
     if evidence.metric in SCALE_DEPENDENT_METRICS:
         report.notes.append(
             f"predicted {evidence.metric} values are on the scale of the knowledge base's "
@@ -185,26 +199,60 @@ def predicted_fit_seconds(kb: Any, task: str, profile_values: pd.Series) -> pd.S
     return model.predict(pd.DataFrame([size_measures(profile_values)])).iloc[0]
 
 
+def ranking_explanation(recommendations: list[dict[str, Any]], key: Any,
+                        learner: Any) -> dict[str, Any]:
+    """Why the recommendations stand in their order, which need not be their predicted scores'.
+
+    ``key`` is the meta-learner's ranking key of each recommendation, in rank order. Returns
+    ``why`` (one sentence for people) and ``predicted_score_order``: the ranks sorted by
+    predicted score, best first.
+    """
+    ranks = [r["rank"] for r in recommendations]
+    by_score = [r["rank"] for r in sorted(recommendations, key=lambda r: -r["predicted_score"])]
+    by_key = [ranks[i] for i in sorted(range(len(ranks)), key=lambda i: -key[i])]
+    why = ("Ranked by the meta-learner's key (each configuration's predicted standing among all "
+           "configurations on this data)")
+    if getattr(learner, "portfolio_", None) is not None:
+        why += ", members of its portfolio first"
+    # rank() keeps the key's order except where the diverse walk deferred a near-copy (or a
+    # portfolio came first)
+    deferred = by_key != ranks
+    if deferred:
+        why += ", with near-copies of a higher-ranked configuration deferred (diversity)"
+    if by_score != ranks:
+        causes = ["near-copies were deferred"] if deferred else []
+        if by_score != by_key:
+            causes.append("the key and the score are estimated separately (the key within this "
+                          "dataset, the score in the metric's units)")
+        why += (f"; predicted scores alone would order them {', '.join(map(str, by_score))}: "
+                + " and ".join(causes))
+    return {"why": why + ".", "predicted_score_order": by_score}
+
+
 class ImputerProbes:
     """Imputer probes for one dataset, measured once per estimator family when first needed."""
 
-    def __init__(self, dataset: Dataset, random_state: int = 0) -> None:
+    def __init__(self, dataset: Dataset, random_state: int = 0,
+                 budget_s: float | None = None) -> None:
         self.dataset = dataset
         self.random_state = random_state
+        self.budget_s = budget_s  # None: the probe's default budget
         self.results: dict[str, Any] = {}
         self.failure = ""
 
     def scores(self, algorithm: str) -> dict[str, float] | None:
         from metarec.imputation import ImputationError, estimator_family
-        from metarec.imputation.probe import probe
+        from metarec.imputation.probe import PROBE_BUDGET_S, probe
 
         family = estimator_family(algorithm)
         if family is None:
             return None
         if family not in self.results:
             try:
-                self.results[family] = probe(self.dataset.X, self.dataset.y, self.dataset.task,
-                                             family, random_state=self.random_state)
+                self.results[family] = probe(
+                    self.dataset.X, self.dataset.y, self.dataset.task, family,
+                    random_state=self.random_state,
+                    budget_s=PROBE_BUDGET_S if self.budget_s is None else self.budget_s)
             except ImputationError as exc:
                 self.results[family] = None
                 self.failure = f"imputers not probed: {exc}"
