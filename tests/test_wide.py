@@ -3,14 +3,103 @@ ones, and tuning searches a dimensionality reduction."""
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import metafeatures
+from metafeatures import landmarking, missingness, statistical
+from metafeatures.prepared import prepare
 from metarec.errors import DataError
 from metarec.io import load_dataset
+
+
+@pytest.fixture(scope="module")
+def wide() -> tuple[pd.DataFrame, pd.Series]:
+    """50 rows x 3,000 columns: numeric ones (a few constant, some with gaps), 10 nominal."""
+    rng = np.random.default_rng(7)
+    n, p = 50, 2_990
+    values = rng.normal(size=(n, p))
+    values[:, :5] = 1.0  # constant: never among the correlated columns
+    values[rng.random((n, p)) < 0.02] = np.nan
+    X = pd.DataFrame(values, columns=[f"x{i}" for i in range(p)])
+    for j in range(10):
+        X[f"c{j}"] = pd.Categorical(rng.choice(["a", "b", "c"], n))
+    y = pd.Series(np.where(values[:, 5] > 0, "yes", "no"))
+    return X, y
+
+
+def _mean_filled_abs_correlations(values: np.ndarray) -> np.ndarray:
+    present = ~np.isnan(values)
+    means = np.where(present, values, 0.0).sum(axis=0) / present.sum(axis=0)
+    corr = np.corrcoef(np.where(present, values, means), rowvar=False)
+    return np.abs(corr[np.triu_indices_from(corr, k=1)])
+
+
+def test_correlations_of_a_wide_table_use_the_documented_column_sample(wide) -> None:
+    X, y = wide
+    tracemalloc.start()
+    try:
+        mf = metafeatures.extract(X, y, groups=["statistical"])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # All 4.5 million pairs would need a 72 MB matrix and as much again for their indices.
+    assert peak < 40 * 2**20
+    numeric = prepare(X, y).numeric
+    chosen = statistical.correlation_columns(numeric, random_state=0)
+    assert chosen.size == statistical.CORRELATION_MAX_COLUMNS
+    assert np.all(np.diff(chosen) > 0) and chosen.min() >= 5  # sorted, no constant column
+    upper = _mean_filled_abs_correlations(numeric[:, chosen])
+    assert mf["MeanAbsCorrelationOfNumericAtts"] == pytest.approx(upper.mean(), rel=1e-9)
+    assert mf["MaxAbsCorrelationOfNumericAtts"] == pytest.approx(upper.max(), rel=1e-9)
+    # Seeded: the same sample again, another one for another seed.
+    np.testing.assert_array_equal(statistical.correlation_columns(numeric, 0), chosen)
+    assert not np.array_equal(statistical.correlation_columns(numeric, 1), chosen)
+
+
+def test_an_ordinary_table_keeps_exact_correlations() -> None:
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(300, 4))
+    X = pd.DataFrame(base @ rng.normal(size=(4, 20)) + 0.5 * rng.normal(size=(300, 20)),
+                     columns=[f"f{i}" for i in range(20)])
+    y = pd.Series(np.where(X["f0"] > 0, "a", "b"))
+    mf = metafeatures.extract(X, y, groups=["statistical"])
+    corr = X.corr().to_numpy()
+    upper = np.abs(corr[np.triu_indices_from(corr, k=1)])
+    assert mf["MeanAbsCorrelationOfNumericAtts"] == pytest.approx(upper.mean(), rel=1e-12)
+    assert mf["MaxAbsCorrelationOfNumericAtts"] == pytest.approx(upper.max(), rel=1e-12)
+
+
+def test_landmarkers_of_a_wide_table_see_a_seeded_sample_of_attributes(wide) -> None:
+    X, y = wide
+    numeric, nominal = landmarking.landmark_attributes(prepare(X, y))
+    assert numeric.size + nominal.size == landmarking.MAX_COLUMNS
+    again, _ = landmarking.landmark_attributes(prepare(X, y))
+    other, _ = landmarking.landmark_attributes(prepare(X, y, random_state=1))
+    np.testing.assert_array_equal(numeric, again)
+    assert not np.array_equal(numeric, other)
+    narrow_numeric, narrow_nominal = landmarking.landmark_attributes(prepare(X.iloc[:, -30:], y))
+    assert narrow_numeric is None and narrow_nominal.size == 10  # every attribute
+    mf = metafeatures.extract(X, y, groups=["landmarking"])
+    assert 0 <= mf["NaiveBayesErrRate"] <= 1
+
+
+def test_missing_value_predictability_is_the_same_in_column_blocks(monkeypatch) -> None:
+    rng = np.random.default_rng(5)
+    values = rng.normal(size=(300, 40))
+    values[:, 3][values[:, 0] > 0.5] = np.nan  # missing where another column is high
+    values[rng.random(values.shape) < 0.05] = np.nan
+    X = pd.DataFrame(values, columns=[f"f{i}" for i in range(40)])
+    y = pd.Series(rng.choice(["a", "b"], 300))
+    whole = metafeatures.extract(X, y, groups=["missingness"])
+    monkeypatch.setattr(missingness, "PREDICTABILITY_BLOCK", 7)
+    blocked = metafeatures.extract(X, y, groups=["missingness"])
+    pd.testing.assert_series_equal(whole, blocked, rtol=1e-12)
+    assert whole["MaxMissingPredictability"] > 0.5
 
 
 def _wide_csv(path: Path, n_columns: int) -> pd.DataFrame:
