@@ -7,14 +7,26 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
+from threadpoolctl import threadpool_limits
 
 import metafeatures
 from metafeatures import landmarking, missingness, statistical
 from metafeatures.prepared import prepare
 from metarec.errors import DataError
 from metarec.io import load_dataset
+from metarec.pipelines import build
+from metarec.tuning import tune
+from metarec.tuning.space import (
+    REDUCED_FEATURES_PARAM,
+    REDUCTION_PARAM,
+    REDUCTIONS,
+    build_space,
+)
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +152,47 @@ def test_duplicate_names_in_a_wide_header_are_named(tmp_path: Path) -> None:
     (tmp_path / "dup.csv").write_text(",".join(names) + "\n" + ",".join(["1"] * len(names)))
     with pytest.raises(DataError, match="duplicate column names \\('x17'\\)"):
         load_dataset(tmp_path / "dup.csv", "y")
+
+
+# -- tuning ---------------------------------------------------------------------------------
+
+def test_a_wide_table_searches_a_reduction_and_other_shapes_do_not() -> None:
+    wide = build_space("classification", has_missing=False, n_samples=200, n_features=20_000)
+    plain = build_space("classification", has_missing=False)
+    assert {REDUCTION_PARAM, REDUCED_FEATURES_PARAM} <= set(wide.distributions())
+    for shape in ((200, 500), (50_000, 2_000), (None, None)):
+        other = build_space("classification", has_missing=False, n_samples=shape[0],
+                            n_features=shape[1])
+        assert other.distributions() == plain.distributions()
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(20):
+        spec = wide.suggest(study.ask())
+        reduce = spec["feature_preprocessor"]
+        assert reduce["name"] in REDUCTIONS
+        if reduce["name"] == "pca":
+            assert reduce["params"]["n_components"] <= 100  # half the rows at most
+        else:
+            assert reduce["params"]["percentile"] * 20_000 / 100 <= 256
+    # A recommendation is tried reduced too.
+    warm = wide.spec_to_params({"task": "classification", "algorithm": "gradient_boosting",
+                                "hyperparameters": {}})
+    assert warm[REDUCTION_PARAM] == "pca"
+    assert wide.params_to_spec(warm)["feature_preprocessor"]["name"] == "pca"
+
+
+def test_tune_on_a_wide_table_reduces_every_trial() -> None:
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.normal(size=(40, 1_500)), columns=[f"x{i}" for i in range(1_500)])
+    y = pd.Series(np.where(X["x0"] + X["x1"] > 0, "yes", "no"))
+    recs = [{"rank": i + 1, "algorithm": a, "pipeline": {"task": "classification",
+                                                         "algorithm": a, "hyperparameters": hp}}
+            for i, (a, hp) in enumerate([("gradient_boosting", {"n_estimators": 20}),
+                                         ("logistic_regression", {"C": 1.0})])]
+    with threadpool_limits(limits=1):
+        study, best = tune(X, y, recs, n_trials=3, cv=2, random_state=0, kb=False)
+        pipeline = build(best).fit(X, y)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) == 3
+    assert all(t.params[REDUCTION_PARAM] in REDUCTIONS for t in complete)
+    assert best["feature_preprocessor"]["name"] in REDUCTIONS
+    assert pipeline[-1].n_features_in_ <= 20  # 40 rows: at most half as many features
