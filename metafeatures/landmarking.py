@@ -7,8 +7,9 @@ encoded nominal attributes, 5-fold instead of 10-fold CV on a sample), so their 
 OpenML's rather than equal; docs/metafeatures.md records the measured agreement. J48 and the
 CfsSubsetEval_* landmarkers have no faithful equivalent and are not computed.
 
-Landmarkers run on a stratified sample of at most ``SAMPLE_ROWS`` rows (seeded by
-``random_state``) because their cost grows with the data while their information does not.
+Landmarkers run on a stratified sample of at most ``SAMPLE_ROWS`` rows and at most
+``MAX_COLUMNS`` attributes (both seeded by ``random_state``) because their cost grows with the data
+while their information does not.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ import numpy as np
 from metafeatures.prepared import PreparedData
 
 SAMPLE_ROWS = 5_000
+# Wider tables are landmarked on a seeded sample of this many attributes: a tree on all 100,000
+# columns of a wide table takes minutes and the design matrix gigabytes.
+MAX_COLUMNS = 1_000
 N_FOLDS = 5
 MAX_ONE_HOT_LEVELS = 20
 
@@ -44,11 +48,30 @@ NAMES = (
 )
 
 
+def landmark_attributes(data: PreparedData) -> tuple[np.ndarray | None, np.ndarray]:
+    """(numeric, nominal) attribute indices the landmarkers see; numeric None means all.
+
+    Up to ``MAX_COLUMNS`` attributes that is every one; beyond, a seeded sample of that many,
+    drawn from its own stream ([seed, 2]) so the row sample does not change with it.
+    """
+    n_numeric, n_nominal = data.numeric.shape[1], data.codes.shape[1]
+    if n_numeric + n_nominal <= MAX_COLUMNS:
+        return None, np.arange(n_nominal)
+    rng = np.random.default_rng([data.random_state, 2])
+    chosen = np.sort(rng.choice(n_numeric + n_nominal, MAX_COLUMNS, replace=False))
+    return chosen[chosen < n_numeric], chosen[chosen >= n_numeric] - n_numeric
+
+
 def _design_matrix(data: PreparedData, rows: np.ndarray) -> np.ndarray:
     """Mean-imputed, min-max scaled numeric columns plus capped one-hot nominal columns."""
     parts = []
-    if data.numeric.shape[1]:
-        numeric = data.numeric[rows]
+    numeric_columns, nominal_columns = landmark_attributes(data)
+    if data.numeric.shape[1] and (numeric_columns is None or numeric_columns.size):
+        numeric = (
+            data.numeric[rows]
+            if numeric_columns is None
+            else data.numeric[np.ix_(rows, numeric_columns)]
+        )
         present = ~np.isnan(numeric)
         with np.errstate(invalid="ignore"):
             means = np.nanmean(np.where(present.any(axis=0), numeric, 0.0), axis=0)
@@ -56,7 +79,7 @@ def _design_matrix(data: PreparedData, rows: np.ndarray) -> np.ndarray:
         low, high = numeric.min(axis=0), numeric.max(axis=0)
         span = np.where(high > low, high - low, 1.0)
         parts.append((numeric - low) / span)
-    for j in range(data.codes.shape[1]):
+    for j in nominal_columns:
         codes = data.codes[rows, j]
         levels, counts = np.unique(codes[codes >= 0], return_counts=True)
         kept = levels[np.argsort(-counts, kind="stable")[:MAX_ONE_HOT_LEVELS]]

@@ -16,6 +16,8 @@ from metafeatures.prepared import PreparedData
 # Association statistics use at most this many rows (seeded sample) and columns with missing values.
 SAMPLE_ROWS = 20_000
 MAX_COLUMNS = 50
+# Numeric columns mean-filled at a time for the predictability statistic.
+PREDICTABILITY_BLOCK = 1_000
 
 NAMES = (
     "MissingValueRate",
@@ -138,13 +140,17 @@ def _target_association(data: PreparedData, rows: np.ndarray, indicators: np.nda
 def _predictability(data: PreparedData, rows: np.ndarray, columns: np.ndarray, indicators):
     """For each column with missing values: the strongest |correlation| between its missingness
     and the (mean-filled) values of the numeric columns that are not it."""
-    numeric = data.numeric[rows]
-    if numeric.shape[1] == 0:
+    n_numeric = data.numeric.shape[1]
+    if n_numeric == 0:
         return {}
-    means = np.nanmean(np.where(np.isnan(numeric).all(axis=0), 0.0, numeric), axis=0)
-    filled = np.where(np.isnan(numeric), means, numeric)
-    corr = _abs_corr_with(indicators, filled)
-    n_numeric = numeric.shape[1]
+    # A block of numeric columns at a time: the mean-filled copy of a 1,000 x 100,000 table would
+    # be gigabytes. Up to PREDICTABILITY_BLOCK columns that is the whole table, as it always was.
+    corr = np.hstack(
+        [
+            _abs_corr_with(indicators, _mean_filled(data.numeric, rows, start))
+            for start in range(0, n_numeric, PREDICTABILITY_BLOCK)
+        ]
+    )
     for i, col in enumerate(columns):
         if col < n_numeric:
             corr[i, col] = np.nan
@@ -155,3 +161,12 @@ def _predictability(data: PreparedData, rows: np.ndarray, columns: np.ndarray, i
         "MeanMissingPredictability": float(np.nanmean(best)),
         "MaxMissingPredictability": float(np.nanmax(best)),
     }
+
+
+def _mean_filled(values: np.ndarray, rows: np.ndarray, start: int) -> np.ndarray:
+    if values.shape[1] <= PREDICTABILITY_BLOCK:
+        numeric = values[rows]
+    else:
+        numeric = values[rows, start : start + PREDICTABILITY_BLOCK]
+    means = np.nanmean(np.where(np.isnan(numeric).all(axis=0), 0.0, numeric), axis=0)
+    return np.where(np.isnan(numeric), means, numeric)

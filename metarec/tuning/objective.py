@@ -151,7 +151,8 @@ def tune(
     scoring = scoring or DEFAULT_SCORING[task]
     recs = list(recommendations)
     if space is None:
-        space = space_for(task, has_missing=bool(X.isna().to_numpy().any()), kb=load_kb(kb))
+        space = space_for(task, has_missing=bool(X.isna().to_numpy().any()), kb=load_kb(kb),
+                          n_samples=len(X), n_features=X.shape[1])
     if search_space == "recommended":
         space = recommended_space(space, recs)
     weight = class_weight_for(y_arr, task, scoring)
@@ -161,7 +162,8 @@ def tune(
                                   scoring, n_warm=len(warm))
     existing = None if created else existing_algorithms(study)
     if existing is not None and tuple(existing) != space.algorithms:
-        full = space_for(task, has_missing=space.impute, kb=load_kb(kb))
+        full = space_for(task, has_missing=space.impute, kb=load_kb(kb), n_samples=len(X),
+                         n_features=X.shape[1])
         if set(existing) <= set(full.algorithms):
             space = full.restricted(existing)
     if n_trials == 0:

@@ -10,6 +10,9 @@ Bounds start from sane defaults and are widened, within hard limits, to the rang
 base's configurations use, so recommended configurations fall inside the space instead of being
 clipped. Values in other units (``min_samples_split`` given as a fraction,
 ``max_features="sqrt"``, ``gamma="auto"``) are converted with the data's shape.
+
+Tables far wider than long (p >> n, see :func:`wide_reduction`) also search a dimensionality
+reduction that every trial applies before its estimator, so a trial costs seconds, not minutes.
 """
 
 from __future__ import annotations
@@ -38,6 +41,15 @@ _DEFAULT_N_FEATURES = 20
 _DEFAULT_N_SAMPLES = 1000
 
 Kind = Literal["int", "float", "categorical"]
+
+# p >> n: a trial on every column of a 200 x 20,000 table takes minutes (gradient boosting, the
+# kNN imputer), while a few hundred rows cannot support that many columns anyway. Tables with more
+# columns than this and than rows search a reduction to at most REDUCED_FEATURES[2] features.
+WIDE_MIN_FEATURES = 1_000
+REDUCTION_PARAM = "reduction"
+REDUCED_FEATURES_PARAM = "reduced_features"
+REDUCTIONS = ("pca", "select_percentile")
+REDUCED_FEATURES = (8, 64, 256)  # low, default, high (log scale)
 
 
 @dataclass(frozen=True)
@@ -242,6 +254,42 @@ FIXED: dict[str, dict[str, Any]] = {
 }
 
 
+@dataclass(frozen=True)
+class Reduction:
+    """The dimensionality reduction searched on a wide table: PCA or univariate selection down to
+    a searched number of features, at most half the rows (PCA cannot keep more components than a
+    cross-validation fold has training rows)."""
+
+    n_features: int
+    max_kept: int
+
+    def params(self) -> list[Param]:
+        low, default, high = REDUCED_FEATURES
+        high = max(1, min(high, self.max_kept))
+        low, default = min(low, high), min(default, high)
+        return [_c(REDUCTION_PARAM, REDUCTIONS, REDUCTIONS[0]),
+                _i(REDUCED_FEATURES_PARAM, low, high, default, log=True)]
+
+    def spec(self, name: str, kept: int, task: str) -> dict[str, Any]:
+        if name == "pca":
+            return {"name": "pca", "params": {"n_components": int(kept),
+                                              "svd_solver": "randomized"}}
+        score = "f_classif" if task == "classification" else "f_regression"
+        percentile = min(100.0, 100.0 * int(kept) / self.n_features)
+        return {"name": "select_percentile",
+                "params": {"percentile": percentile, "score_func": score}}
+
+
+def wide_reduction(n_samples: int | None, n_features: int | None) -> Reduction | None:
+    """The reduction a table of this shape searches, or None (more rows than columns, or at most
+    :data:`WIDE_MIN_FEATURES` columns: the space stays as it was)."""
+    if not n_samples or not n_features:
+        return None
+    if n_features <= WIDE_MIN_FEATURES or n_features <= n_samples:
+        return None
+    return Reduction(n_features=int(n_features), max_kept=max(1, int(n_samples) // 2))
+
+
 @dataclass
 class SearchSpace:
     """The space of one study: which algorithms, their parameters, and the imputer choice."""
@@ -251,6 +299,10 @@ class SearchSpace:
     params: dict[str, list[Param]]
     impute: bool = True  # False when the data has no missing values: the imputer is moot
     meta: dict[str, Any] = field(default_factory=dict)
+    reduction: Reduction | None = None  # searched on wide tables only (see wide_reduction)
+
+    def reduction_params(self) -> list[Param]:
+        return self.reduction.params() if self.reduction is not None else []
 
     # -- distributions ------------------------------------------------------------------------
     def distributions(self) -> dict[str, Any]:
@@ -263,6 +315,8 @@ class SearchSpace:
             if any(ALGORITHMS[a].handles_missing for a in self.algorithms):
                 out[NATIVE_IMPUTER_PARAM] = CategoricalDistribution(
                     ["native", *SEARCHED_IMPUTERS])
+        for p in self.reduction_params():
+            out[p.name] = p.distribution()
         for algorithm, params in self.params.items():
             for p in params:
                 out[f"{algorithm}:{p.name}"] = p.distribution()
@@ -278,7 +332,8 @@ class SearchSpace:
         if not chosen:
             raise ValueError("a search space needs at least one of its algorithms")
         return SearchSpace(self.task, chosen, {a: self.params[a] for a in chosen},
-                           impute=self.impute, meta={**self.meta, "restricted": True})
+                           impute=self.impute, meta={**self.meta, "restricted": True},
+                           reduction=self.reduction)
 
     # -- trial -> spec ------------------------------------------------------------------------
     def suggest(self, trial: Any) -> dict[str, Any]:
@@ -289,6 +344,8 @@ class SearchSpace:
             name = self._imputer_param(algorithm)
             choices = SEARCHED_IMPUTERS if name == IMPUTER_PARAM else ("native", *SEARCHED_IMPUTERS)
             params[name] = trial.suggest_categorical(name, list(choices))
+        for p in self.reduction_params():
+            params[p.name] = _suggest(trial, p.name, p)
         for p in self.params[algorithm]:
             if p.only_if and params.get(f"{algorithm}:{p.only_if[0]}") not in p.only_if[1]:
                 continue
@@ -308,8 +365,15 @@ class SearchSpace:
         hp = _to_estimator_units(algorithm, hp)
         hp.update(FIXED.get(algorithm, {}))
         imputer = params.get(self._imputer_param(algorithm)) if self.impute else None
+        reduce = None
+        if self.reduction is not None:
+            defaults = {p.name: p.default for p in self.reduction_params()}
+            reduce = self.reduction.spec(
+                params.get(REDUCTION_PARAM, defaults[REDUCTION_PARAM]),
+                params.get(REDUCED_FEATURES_PARAM, defaults[REDUCED_FEATURES_PARAM]), self.task)
         return normalize_spec({"task": self.task, "algorithm": algorithm,
-                               "hyperparameters": hp, "imputer": imputer})
+                               "hyperparameters": hp, "imputer": imputer,
+                               "feature_preprocessor": reduce})
 
     # -- spec -> trial parameters -------------------------------------------------------------
     def spec_to_params(
@@ -327,6 +391,10 @@ class SearchSpace:
         out: dict[str, Any] = {ALGORITHM_PARAM: algorithm}
         if self.impute:
             out[self._imputer_param(algorithm)] = self._imputer_choice(algorithm, spec)
+        # A recommendation is tried reduced too, with the default reduction: on a wide table its
+        # own pipeline on every column is what makes a trial take minutes.
+        for p in self.reduction_params():
+            out[p.name] = p.default
         for p in self.params[algorithm]:
             if p.only_if:
                 other = out.get(f"{algorithm}:{p.only_if[0]}")
@@ -464,8 +532,12 @@ def build_space(
     has_missing: bool = True,
     ranges: Mapping[tuple[str, str, str], tuple[float, float]] | None = None,
     algorithms: Iterable[str] | None = None,
+    n_samples: int | None = None,
+    n_features: int | None = None,
 ) -> SearchSpace:
-    """The search space for ``task``; ``ranges`` (see :func:`kb_ranges`) widens the bounds."""
+    """The search space for ``task``; ``ranges`` (see :func:`kb_ranges`) widens the bounds. With
+    the data's shape, a table far wider than long also searches a reduction
+    (:func:`wide_reduction`)."""
     if task not in ("classification", "regression"):
         raise ValueError(f"unknown task {task!r}")
     chosen = tuple(algorithms) if algorithms is not None else default_algorithms(task)
@@ -474,10 +546,12 @@ def build_space(
         for a in chosen
     }
     return SearchSpace(task, chosen, params, impute=has_missing,
-                       meta={"kb_informed": bool(ranges)})
+                       meta={"kb_informed": bool(ranges)},
+                       reduction=wide_reduction(n_samples, n_features))
 
 
-def space_for(task: str, has_missing: bool = True, kb: Any = None) -> SearchSpace:
+def space_for(task: str, has_missing: bool = True, kb: Any = None,
+              n_samples: int | None = None, n_features: int | None = None) -> SearchSpace:
     """:func:`build_space` with bounds from a knowledge base: ``kb`` is a loaded
     :class:`~metarec.kb.KnowledgeBase`, a path, or None for defaults only."""
     ranges = None
@@ -486,10 +560,11 @@ def space_for(task: str, has_missing: bool = True, kb: Any = None) -> SearchSpac
             ranges = kb_ranges(kb.configurations)
         else:
             ranges = _cached_kb_ranges(str(kb))
-    return build_space(task, has_missing=has_missing, ranges=ranges)
+    return build_space(task, has_missing=has_missing, ranges=ranges, n_samples=n_samples,
+                       n_features=n_features)
 
 
 __all__ = [
-    "ALGORITHM_PARAM", "FIXED", "Param", "SearchSpace", "build_space",
-    "default_algorithms", "kb_ranges", "space_for",
+    "ALGORITHM_PARAM", "FIXED", "Param", "Reduction", "SearchSpace", "build_space",
+    "default_algorithms", "kb_ranges", "space_for", "wide_reduction",
 ]
