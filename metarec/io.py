@@ -201,7 +201,10 @@ def sniff_delimiter(sample: str) -> str:
     consistently is read with the comma (a one-column file, or one pandas reports on)."""
     best, best_score = ",", -1.0
     for delimiter in DELIMITERS:
-        rows = [row for row in csv.reader(io.StringIO(sample), delimiter=delimiter) if row]
+        try:
+            rows = [row for row in csv.reader(io.StringIO(sample), delimiter=delimiter) if row]
+        except csv.Error:  # e.g. a whole wide line read as one field past csv's size limit
+            continue
         if not rows or len(rows[0]) < 2:
             continue
         width = len(rows[0])

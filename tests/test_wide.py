@@ -198,3 +198,13 @@ def test_tune_on_a_wide_table_reduces_every_trial() -> None:
     assert all(t.params[REDUCTION_PARAM] in REDUCTIONS for t in complete)
     assert best["feature_preprocessor"]["name"] in REDUCTIONS
     assert pipeline[-1].n_features_in_ <= 20  # 40 rows: at most half as many features
+
+
+def test_a_header_longer_than_the_sniffing_sample_reads(tmp_path: Path) -> None:
+    # 20,000 names of about 7 characters: longer than the sample and than csv's field limit
+    names = [f"col{i:05d}" for i in range(20_000)] + ["y"]
+    body = "\n".join(",".join([f"{i}.5"] * 20_000 + ["ab"[i % 2]]) for i in range(6))
+    (tmp_path / "wide_header.csv").write_text(",".join(names) + "\n" + body + "\n")
+    data = load_dataset(tmp_path / "wide_header.csv", "y")
+    assert data.X.shape == (6, 20_000) and list(data.X.columns[:2]) == names[:2]
+    assert data.target == "y" and data.notes == []
