@@ -409,3 +409,19 @@ def postgres_url() -> Iterator[str]:
         if started:
             pg("pg_ctl", "-D", str(data), "-m", "immediate", "stop")
         shutil.rmtree(home, ignore_errors=True)
+
+
+# -- the recommender on a small, real knowledge base built by the tests -------------------------
+@pytest.fixture(scope="module")
+def synthetic_kb_dir(tmp_path_factory: pytest.TempPathFactory, make_kb) -> Path:
+    """A knowledge base of synthetic datasets and real configurations (see ``make_kb``)."""
+    return make_kb(tmp_path_factory.mktemp("kb") / "knowledge_base")
+
+
+@pytest.fixture(scope="module")
+def isolated_learner_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """METAREC_CACHE_DIR pointed at a fresh folder for the module: fitted learners and cached
+    evidence never land in the user's cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("METAREC_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield

@@ -29,16 +29,12 @@ def _row(rank: int, algorithm: str, score: float = 0.8, **hyperparameters) -> di
             "uncertainty": 0.05, "hyperparameters": hyperparameters}
 
 
+pytestmark = pytest.mark.usefixtures("isolated_learner_cache")
+
+
 @pytest.fixture(scope="module")
-def kb_dir(tmp_path_factory: pytest.TempPathFactory, make_kb) -> Path:
-    return make_kb(tmp_path_factory.mktemp("kb") / "knowledge_base")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def isolated_cache(tmp_path_factory: pytest.TempPathFactory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("METAREC_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        yield
+def kb_dir(synthetic_kb_dir) -> Path:
+    return synthetic_kb_dir
 
 
 @pytest.fixture(scope="module")
