@@ -442,7 +442,7 @@ def _clean_float_columns(frame: pd.DataFrame) -> np.ndarray:
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column's max
             high, low = np.nanmax(values, axis=0), np.nanmin(values, axis=0)
-            large = np.nanmax(np.abs(values), axis=0)
+        large = np.maximum(np.abs(high), np.abs(low))  # NaN for an all-missing column
         varies = (high != low) | missing.any(axis=0)
         clean[block] = some & varies & np.isfinite(large) & (large <= HUGE_VALUE)
     return clean

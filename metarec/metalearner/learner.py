@@ -367,9 +367,7 @@ class MetaLearner:
         """
         pred, index, columns = self._predict(meta_features_new)
         k = max(1, min(int(k), len(columns)))
-        if getattr(self, "_set_cache", (None,))[0] != k:
-            self._set_cache = (k, greedy_cover(normalised_regret(self._scores), k, fill=True))
-        members = self._set_cache[1]
+        members = greedy_cover(normalised_regret(self._scores), k, fill=True)
         dist = mean_l1_distance(self._query(meta_features_new), self._imputed)
         near = max(1, min(int(n_neighbors or self.n_neighbors), len(self.datasets_)))
         frames = []

@@ -57,7 +57,8 @@ def make_objective(X: pd.DataFrame, y: Any, space: SearchSpace, splitter: Any, s
                 warnings.simplefilter("ignore")
                 result = cross_validate(build(spec, random_state=random_state or 0), X, y,
                                         cv=splitter, scoring=scoring, n_jobs=n_jobs,
-                                        error_score="raise", return_estimator=True,
+                                        error_score="raise",
+                                        return_estimator=predictions is not None,
                                         return_indices=predictions is not None)
                 scores = result["test_score"]
                 value = float(np.mean(scores))

@@ -6,6 +6,7 @@ call :func:`search`, so the command and the estimators try the same candidates i
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from collections.abc import Callable, Sequence
@@ -179,8 +180,6 @@ def select_ensemble(study: Any, predictions: dict[int, np.ndarray], y: np.ndarra
     """(spec, weight) of the greedy ensemble over this process's evaluated pipelines (one per
     distinct spec, best score first); empty when fewer than :data:`MIN_ENSEMBLE_CANDIDATES` have
     out-of-fold predictions."""
-    import json
-
     import optuna
 
     done = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
