@@ -32,7 +32,7 @@ FLAGS = {
     "epoch_episodes": "--epoch-episodes",  # fewshot.train.TrainConfig
     "fraction": "--val-fraction",  # fewshot.data.validation_split
     "kb_path": "--kb",  # kb.add.add_dataset
-    "lenient": "--lenient",  # io.type_columns, io.load_dataset, kb.add.add_dataset
+    "lenient": "--lenient",  # columns.type_columns, io.load_dataset, kb.add.add_dataset
     "method": "--method",  # fewshot.workflow.train_on_images
     "mixed_sizes": "--mixed-sizes",  # fewshot.data.load_image_set, fewshot.predict.predict
     "model_path": "--model",  # fewshot.predict.predict
@@ -40,7 +40,7 @@ FLAGS = {
     "overwrite": "--force",  # tuning.save_pipeline
     "path": "--kb",  # kb.load
     "sep": "--sep",  # io.read_table, io.load_dataset, kb.add.add_dataset
-    "strict": "--strict",  # io.type_columns, io.load_dataset, kb.add.add_dataset
+    "strict": "--strict",  # columns.type_columns, io.load_dataset, kb.add.add_dataset
     "probe_budget_s": "--probe-budget",  # recommend.recommend
     "study_name": "--study-name",  # tuning.create_study, tuning.search
     "threads": "--threads",  # fewshot.workflow.set_threads

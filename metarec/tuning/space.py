@@ -13,6 +13,10 @@ clipped. Values in other units (``min_samples_split`` given as a fraction,
 
 Tables far wider than long (p >> n, see :func:`wide_reduction`) also search a dimensionality
 reduction that every trial applies before its estimator, so a trial costs seconds, not minutes.
+
+One module (about 570 lines) on purpose: the distributions, their conditional structure and the
+two mappings (trial parameters -> spec, spec -> parameters for the warm start) must change
+together, or a recommended configuration stops round-tripping through a study.
 """
 
 from __future__ import annotations
