@@ -44,6 +44,8 @@ FLAGS = {
     "probe_budget_s": "--probe-budget",  # recommend.recommend
     "study_name": "--study-name",  # tuning.create_study, tuning.search
     "threads": "--threads",  # fewshot.workflow.set_threads
+    "time_budget": "--time-budget",  # tuning.search, tuning.anytime
+    "timeout": "--timeout",  # tuning.search
     "val_split": "--val-split",  # fewshot.workflow.train_on_images
     "views": "--views",  # fewshot: evaluate, predict
 }

@@ -11,6 +11,7 @@ from metarec.cli import options
 from metarec.cli.errors import handle_errors, warn
 
 BEST_SHOWN = 5
+DEFAULT_TRIALS = 50
 KEY_HYPERPARAMETERS = 4  # the table shows these many; --json has them all
 
 
@@ -18,11 +19,19 @@ KEY_HYPERPARAMETERS = 4  # the table shows these many; --json has them all
 def tune(
     data: Path = typer.Argument(..., help="CSV, TSV, Parquet or ARFF file (optionally .gz)."),
     target: str | None = options.TARGET,
-    trials: int = typer.Option(
-        50, "--trials", "-n", help="Trials to run in this process (0: fit the top recommendation)."
+    trials: int | None = typer.Option(
+        None, "--trials", "-n",
+        help="Trials to run in this process (default 50; 0: fit the top recommendation; with "
+        "--time-budget: at most this many on all rows, default no limit).",
     ),
     timeout: float | None = typer.Option(
         None, "--timeout", help="Stop starting new trials after this many seconds."
+    ),
+    time_budget: float | None = typer.Option(
+        None, "--time-budget",
+        help="Seconds for the whole command (profile, trials, refit, ensemble): each trial is "
+        "stopped when it would overrun. The recommended set is tried first, on row subsamples "
+        "for large tables.",
     ),
     cv: int = typer.Option(5, "--cv", help="Cross-validation folds per trial."),
     top: int = typer.Option(
@@ -63,11 +72,20 @@ def tune(
     seed: int | None = typer.Option(0, help="Seed for the sampler, the folds and the models."),
 ) -> None:
     """Tune a pipeline for DATA with Optuna, starting from metarec's recommendations."""
+    import time
+
     from metarec.errors import MetaRecError, TuningError
     from metarec.io import load_dataset
     from metarec.tuning import SEARCH_SPACES, save_pipeline
-    from metarec.tuning.search import search
+    from metarec.tuning.search import check_time_budget, search
 
+    started = time.monotonic()
+    if time_budget is not None:
+        check_time_budget(time_budget, timeout)
+        if out is not None:
+            # skops takes seconds to import: now, inside the budget, not after the search
+            import skops.io  # noqa: F401
+    trials = (0 if time_budget is not None else DEFAULT_TRIALS) if trials is None else trials
     if trials < 0:
         raise TuningError(f"--trials must be zero or more, not {trials}.")
     if top < 0:
@@ -80,12 +98,12 @@ def tune(
     dataset = load_dataset(data, target, **options.read_options(strict, lenient, encoding, sep))
     for note in dataset.notes:
         warn(note)
-    with _Progress(trials, as_json) as progress:
+    with _Progress(trials, as_json, time_budget, started) as progress:
         found = search(dataset.X, dataset.y, dataset.task, kb=kb, top_k=top, n_trials=trials,
                        timeout=timeout, cv=cv, storage=storage, study_name=study_name,
                        random_state=seed, n_jobs=n_jobs, callbacks=[progress.update],
                        search_space=search_space, source=data.name,
-                       ensemble_size=ensemble_size,
+                       ensemble_size=ensemble_size, time_budget=time_budget, started=started,
                        optuna_log_level=_quiet_level())
     if found.recommended.source != "meta-learner":
         warn(f"recommendations come from the {found.recommended.source} (the meta-learner was "
@@ -95,6 +113,8 @@ def tune(
     saved = (save_pipeline(found.pipeline, out, overwrite=force) if out is not None else None)
     summary = _summary(found, data.name, dataset.task, saved,
                        named=storage is not None or study_name is not None)
+    summary["time_budget"] = time_budget
+    summary["elapsed_seconds"] = round(time.monotonic() - started, 2)
     if as_json:
         from metarec.cli.render import dumps
 
@@ -111,14 +131,17 @@ def _quiet_level() -> int:
 
 
 class _Progress:
-    """A rich progress bar over this process's trials, showing the study's best score so far."""
+    """A rich progress bar over this process's trials (or, with a time budget, over the budget's
+    seconds), showing the study's best score so far."""
 
-    def __init__(self, total: int, silent: bool) -> None:
-        self.total, self.silent = total, silent
+    def __init__(self, total: int, silent: bool, budget: float | None = None,
+                 started: float = 0.0) -> None:
+        self.total, self.silent, self.budget, self.started = total, silent, budget, started
         self.progress: Any = None
+        self.count = 0
 
     def __enter__(self) -> _Progress:
-        if self.silent or self.total == 0:
+        if self.silent or (self.total == 0 and self.budget is None):
             return self
         from rich.console import Console
         from rich.progress import (
@@ -129,21 +152,33 @@ class _Progress:
             TimeElapsedColumn,
         )
 
+        counter = (TextColumn("{task.fields[trials]} trials, {task.fields[left]} s left")
+                   if self.budget is not None else MofNCompleteColumn())
         self.progress = Progress(
-            TextColumn("tuning"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("tuning"), BarColumn(), counter,
             TextColumn("best {task.fields[best]}"), TimeElapsedColumn(),
             console=Console(stderr=True), transient=False,
         )
         self.progress.start()
-        self.task = self.progress.add_task("tune", total=self.total, best="—")
+        self.task = self.progress.add_task(
+            "tune", total=self.budget if self.budget is not None else self.total, best="—",
+            trials=0, left=f"{self.budget:.0f}" if self.budget is not None else "")
         return self
 
     def update(self, study: Any, trial: Any) -> None:
         if self.progress is None:
             return
+        import time
+
+        self.count += 1
         best = _best_value(study)
-        self.progress.update(self.task, advance=1,
-                             best="—" if best is None else f"{best:.4f}")
+        shown = "—" if best is None else f"{best:.4f}"
+        if self.budget is None:
+            self.progress.update(self.task, advance=1, best=shown)
+            return
+        elapsed = time.monotonic() - self.started
+        self.progress.update(self.task, completed=min(elapsed, self.budget), best=shown,
+                             trials=self.count, left=f"{max(self.budget - elapsed, 0):.0f}")
 
     def __exit__(self, *exc: Any) -> None:
         if self.progress is not None:
@@ -169,6 +204,8 @@ def _summary(found: Any, name: str, task: str, saved: Path | None,
     trials = [] if study is None else study.get_trials(deepcopy=False)
     done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
+    # under a time budget, candidates scored on a row subsample only
+    subsampled = [t for t in trials if t.state == optuna.trial.TrialState.PRUNED]
     ranked = sorted(done, key=lambda t: t.value, reverse=True)[:BEST_SHOWN]
     return {
         "dataset": name,
@@ -179,7 +216,8 @@ def _summary(found: Any, name: str, task: str, saved: Path | None,
         "study_storage": None if study is None else ("rdb" if named and _stored(study)
                                                      else "memory"),
         "recommendations_from": found.recommended.source,
-        "trials": {"complete": len(done), "failed": len(failed), "total": len(trials)},
+        "trials": {"complete": len(done), "failed": len(failed),
+                   "subsample_only": len(subsampled), "total": len(trials)},
         "best_score": None if study is None else _best_value(study),
         "best_pipeline": found.spec,
         "not_fitted": found.skipped,
@@ -225,7 +263,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
     table = Table(
         title=f"{summary['dataset']}: best trials ({summary['metric']}, cross-validated)",
         caption=f"{where}: {counts['complete']} complete, "
-        f"{counts['failed']} failed; warm start from the {summary['recommendations_from']}",
+        + (f"{counts['subsample_only']} on a row subsample only, "
+           if counts["subsample_only"] else "")
+        + f"{counts['failed']} failed; warm start from the {summary['recommendations_from']}"
+        + (f"; {summary['elapsed_seconds']:.0f} s of a {summary['time_budget']:g} s budget"
+           if summary.get("time_budget") else ""),
     )
     table.add_column("trial", justify="right")
     table.add_column("score ± std", justify="right", no_wrap=True)

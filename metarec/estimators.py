@@ -16,6 +16,7 @@ DataFrames, whose categorical/text columns and missing values the pipelines enco
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from typing import Any
 
@@ -32,8 +33,6 @@ log = logging.getLogger(__name__)
 PROFILE_GROUPS = ("simple", "statistical", "info-theory", "missingness")
 
 
-# Folds of the out-of-fold decision values that calibrate a classifier without predict_proba.
-CALIBRATION_FOLDS = 3
 
 
 class _MetaRecBase(BaseEstimator):
@@ -50,6 +49,7 @@ class _MetaRecBase(BaseEstimator):
         n_jobs: int | None = None,
         search_space: str = "full",
         ensemble_size: int = 50,
+        time_budget: float | None = None,
     ) -> None:
         self.n_trials = n_trials
         self.timeout = timeout
@@ -60,6 +60,7 @@ class _MetaRecBase(BaseEstimator):
         self.n_jobs = n_jobs
         self.search_space = search_space
         self.ensemble_size = ensemble_size
+        self.time_budget = time_budget
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -121,7 +122,7 @@ class _MetaRecBase(BaseEstimator):
             return None if self.random_state is None else int(self.random_state)
         return int(np.random.RandomState(self.random_state).randint(2**31 - 1))
 
-    def _fit(self, X: Any, y_fit: np.ndarray) -> None:
+    def _fit(self, X: Any, y_fit: np.ndarray, started: float) -> None:
         from metarec.tuning.search import search
 
         self._check_params()
@@ -131,7 +132,8 @@ class _MetaRecBase(BaseEstimator):
         found = search(X, y_fit, self._task, kb=self.kb, top_k=int(self.top_k),
                        n_trials=int(self.n_trials), timeout=self.timeout, cv=self.cv,
                        random_state=seed, n_jobs=self.n_jobs, search_space=self.search_space,
-                       ensemble_size=int(self.ensemble_size))
+                       ensemble_size=int(self.ensemble_size), time_budget=self.time_budget,
+                       started=started)
         self.recommendations_ = found.recommendations
         self.recommendation_source_ = found.recommended.source
         self.metafeatures_ = (found.recommended.metafeatures
@@ -179,8 +181,15 @@ class MetaRecClassifier(ClassifierMixin, _MetaRecBase):
     ``predict_proba`` is always available. Where the chosen pipeline has no probabilities of its
     own (an SVM, a linear SVM, a perceptron), its decision values are calibrated: a logistic
     regression (Platt scaling; multinomial over the per-class values for more classes) is fitted
-    on out-of-fold decision values of :data:`CALIBRATION_FOLDS`-fold cross-validation, which
-    costs that many more fits (``calibrator_``; None when the pipeline has probabilities).
+    on out-of-fold decision values of 3-fold cross-validation
+    (:data:`metarec.tuning.anytime.CALIBRATION_FOLDS`), which costs that many more fits
+    (``calibrator_``; None when the pipeline has probabilities). With ``time_budget`` the search
+    calibrates such a pipeline itself, within the budget.
+
+    ``time_budget``: seconds of wall time for the whole ``fit`` (profile, trials, refit,
+    ensemble), held by running each piece of work in a worker process that is stopped when it
+    would overrun (see :func:`metarec.tuning.anytime.budgeted_search`); ``n_trials`` > 0 then
+    caps the trials on all rows, and ``timeout`` must be None.
     ``predict`` stays the pipeline's own, so its class can differ from the most probable one, as
     with scikit-learn's ``SVC(probability=True)``.
     """
@@ -191,6 +200,7 @@ class MetaRecClassifier(ClassifierMixin, _MetaRecBase):
         from sklearn.preprocessing import LabelEncoder
         from sklearn.utils.multiclass import check_classification_targets
 
+        started = time.monotonic()
         frame = self._frame(X, reset=True)
         y = self._target(y)
         if len(y) != len(frame):
@@ -201,7 +211,7 @@ class MetaRecClassifier(ClassifierMixin, _MetaRecBase):
         if len(self.classes_) < 2:
             raise ValueError("the target has only one class; a classifier needs at least two.")
         codes = encoder.transform(y)
-        self._fit(frame, codes)
+        self._fit(frame, codes, started)
         self.calibrator_ = (None if hasattr(self.best_pipeline_, "predict_proba")
                             else self._calibrate(frame, codes))
         return self
@@ -214,6 +224,7 @@ class MetaRecClassifier(ClassifierMixin, _MetaRecBase):
 
         from metarec.crossval import check_cv
         from metarec.pipelines import build
+        from metarec.tuning.anytime import CALIBRATION_FOLDS
 
         seed = self._seed()
         # fit has already refused data with a class of one row, so these folds exist, and each
@@ -253,12 +264,13 @@ class MetaRecRegressor(RegressorMixin, _MetaRecBase):
     _task = "regression"
 
     def fit(self, X: Any, y: Any) -> MetaRecRegressor:
+        started = time.monotonic()
         frame = self._frame(X, reset=True)
         y = self._target(y)
         if len(y) != len(frame):
             raise ValueError(f"X has {len(frame)} rows but y has {len(y)} values.")
         y = np.asarray(y, dtype=np.float64)
-        self._fit(frame, y)
+        self._fit(frame, y, started)
         return self
 
     def predict(self, X: Any) -> np.ndarray:

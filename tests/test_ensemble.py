@@ -121,7 +121,7 @@ def test_the_search_keeps_out_of_fold_predictions_and_ensembles_them() -> None:
     import pandas as pd
 
     from metarec.tuning import tune
-    from metarec.tuning.search import MIN_ENSEMBLE_CANDIDATES, select_ensemble
+    from metarec.tuning.ensemble import MIN_ENSEMBLE_CANDIDATES, select_ensemble
 
     rng = np.random.default_rng(3)
     X = pd.DataFrame(rng.normal(size=(90, 4)), columns=list("abcd"))

@@ -78,12 +78,38 @@ def test_tune_table_output(cli, csv) -> None:
         (["--storage", "nosuchdialect://host/db"], "cannot open the study storage"),
         (["--cv", "1"], "at least 2 folds"),
         (["--search-space", "everything"], "--search-space must be recommended or full"),
+        (["--time-budget", "0"], "--time-budget must be a positive number of seconds"),
+        (["--time-budget", "10", "--timeout", "5"], "give --time-budget or --timeout, not both"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_sentence(cli, csv, args, message) -> None:
     code, _, stderr = cli("tune", str(csv), "--target", "label", "--trials", "1", *args)
     assert code == 2
     assert message in stderr and "Traceback" not in stderr
+
+
+def test_a_time_budget_holds_for_the_whole_command(cli, csv, tmp_path) -> None:
+    import time
+
+    out = tmp_path / "model.skops"
+    started = time.monotonic()
+    code, stdout, stderr = cli("tune", str(csv), "--target", "label", "--time-budget", "10",
+                               "--out", str(out), "--json")
+    elapsed = time.monotonic() - started
+    assert code == 0, stderr
+    payload = json.loads(stdout)
+    assert elapsed <= 1.1 * 10
+    assert payload["time_budget"] == 10 and payload["elapsed_seconds"] <= elapsed
+    assert payload["trials"]["complete"] >= 1
+    frame = pd.read_csv(csv)
+    assert load_pipeline(out).predict(frame.drop(columns="label")).shape == (len(frame),)
+
+
+def test_a_time_budget_too_short_to_profile_exits_2(cli, csv) -> None:
+    code, _, stderr = cli("tune", str(csv), "--target", "label", "--time-budget", "0.1")
+    assert code == 2
+    assert "--time-budget of 0.1 s is too short for this dataset" in stderr
+    assert "Traceback" not in stderr
 
 
 def test_unfittable_data_exits_2(cli, tmp_path) -> None:

@@ -104,6 +104,8 @@ class Recommended(NamedTuple):
     recommendations: list[dict[str, Any]]
     source: str  # "meta-learner" | "single-best fallback" | "default portfolio"
     metafeatures: pd.Series | None = None
+    # The meta-learner's set to try first (see MetaLearner.candidate_set); empty for fallbacks.
+    candidate_set: list[dict[str, Any]] = []  # noqa: RUF012 (a NamedTuple default, never mutated)
 
 
 def recommendations_for(
@@ -132,7 +134,8 @@ def recommendations_for(
         else:
             recs = report.recommendations[:top_k]
             if recs:
-                return Recommended(recs, "meta-learner", report.metafeatures)
+                return Recommended(recs, "meta-learner", report.metafeatures,
+                                   report.candidate_set)
     if loaded is not None:
         recs = single_best_recommendations(loaded, task, top_k)
         if recs:

@@ -9,6 +9,7 @@ classification, values for regression.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,6 +18,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 DEFAULT_ENSEMBLE_SIZE = 50
+# Ensemble selection needs a few pipelines to choose from (auto-sklearn's default is 50 runs).
+MIN_ENSEMBLE_CANDIDATES = 3
 
 
 def _score_function(task: str, scoring: str) -> Callable[[np.ndarray, np.ndarray], float]:
@@ -121,10 +124,13 @@ class WeightedEnsemble(BaseEstimator):
     def _member_probabilities(self, X: Any) -> np.ndarray:
         total = np.zeros((len(X), len(self.classes_)))
         for member, weight in zip(self.estimators_, self.weights_, strict=True):
-            proba = member.predict_proba(X)
-            # a member may have seen fewer classes: place its columns by class
             columns = np.searchsorted(self.classes_, member.classes_)
-            total[:, columns] += weight * proba
+            if hasattr(member, "predict_proba"):
+                # a member may have seen fewer classes: place its columns by class
+                total[:, columns] += weight * member.predict_proba(X)
+            else:  # a member without probabilities (an SVM's fold models) votes
+                votes = np.searchsorted(self.classes_, member.predict(X))
+                total[np.arange(len(votes)), votes] += weight
         return total
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -150,6 +156,46 @@ class WeightedEnsembleClassifier(ClassifierMixin, WeightedEnsemble):
 
 class WeightedEnsembleRegressor(RegressorMixin, WeightedEnsemble):
     """A regression :class:`WeightedEnsemble` (scikit-learn's regressor tags and score)."""
+
+
+def select_ensemble(study: Any, predictions: dict[int, np.ndarray], y: np.ndarray, task: str,
+                    size: int) -> list[tuple[dict[str, Any], float]]:
+    """(spec, weight) of the greedy ensemble over this process's evaluated pipelines (one per
+    distinct spec, best score first); empty when fewer than :data:`MIN_ENSEMBLE_CANDIDATES` have
+    out-of-fold predictions."""
+    import optuna
+
+    from metarec.tuning.objective import DEFAULT_SCORING, SPEC_ATTR
+
+    done = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+            if t.number in predictions and SPEC_ATTR in t.user_attrs]
+    done.sort(key=lambda t: t.value, reverse=True)
+    seen: set[str] = set()
+    distinct = []
+    for trial in done:
+        if trial.user_attrs[SPEC_ATTR] not in seen:
+            seen.add(trial.user_attrs[SPEC_ATTR])
+            distinct.append(trial)
+    if len(distinct) < MIN_ENSEMBLE_CANDIDATES:
+        return []
+    target = np.searchsorted(np.unique(y), y) if task == "classification" else y
+    weights = select_weights([predictions[t.number] for t in distinct], target, task,
+                             DEFAULT_SCORING[task], size=size)
+    return [(json.loads(t.user_attrs[SPEC_ATTR]), float(w))
+            for t, w in zip(distinct, weights, strict=True) if w > 0]
+
+
+def prefitted(estimators: Sequence[Any], weights: Sequence[float], task: str
+              ) -> WeightedEnsemble:
+    """A fitted ensemble of already fitted ``estimators`` (e.g. a pipeline's fold models, or
+    members refitted one by one under a time budget); ``fit`` would refit clones of them."""
+    model = ensemble(estimators, weights, task)
+    weights_ = np.asarray(weights, dtype=np.float64)
+    model.estimators_ = list(estimators)
+    model.weights_ = weights_ / weights_.sum()
+    if task == "classification":
+        model.classes_ = np.unique(np.concatenate([e.classes_ for e in estimators]))
+    return model
 
 
 def ensemble(estimators: Sequence[Any], weights: Sequence[float], task: str) -> WeightedEnsemble:

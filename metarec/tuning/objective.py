@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,14 +39,13 @@ ERROR_ATTR = "metarec:error"
 def make_objective(X: pd.DataFrame, y: Any, space: SearchSpace, splitter: Any, scoring: str,
                    n_jobs: int | None, random_state: int | None,
                    predictions: dict[int, np.ndarray] | None = None) -> Callable[[Any], float]:
-    """The trial objective: the mean cross-validated ``scoring`` of the suggested pipeline.
+    """The trial objective: the mean cross-validated ``scoring`` of the suggested pipeline
+    (:func:`cross_validated`).
 
     With ``predictions`` (a dict), each completed trial's out-of-fold predictions are kept
     under its number (class probabilities in the order of ``np.unique(y)`` for classification,
     values for regression; nothing for a pipeline without probabilities): what ensemble
     selection needs."""
-    from sklearn.model_selection import cross_validate
-
     y = np.asarray(y)
     classes = np.unique(y) if space.task == "classification" else None
 
@@ -52,29 +53,56 @@ def make_objective(X: pd.DataFrame, y: Any, space: SearchSpace, splitter: Any, s
         spec = space.suggest(trial)
         trial.set_user_attr(SPEC_ATTR, json.dumps(to_jsonable(spec), sort_keys=True))
         try:
-            with warnings.catch_warnings():
-                # Convergence and similar warnings are expected across a search space.
-                warnings.simplefilter("ignore")
-                result = cross_validate(build(spec, random_state=random_state or 0), X, y,
-                                        cv=splitter, scoring=scoring, n_jobs=n_jobs,
-                                        error_score="raise",
-                                        return_estimator=predictions is not None,
-                                        return_indices=predictions is not None)
-                scores = result["test_score"]
-                value = float(np.mean(scores))
-                if not math.isfinite(value):
-                    raise ValueError("the cross-validated score is not finite")
-                if predictions is not None:
-                    oof = out_of_fold(result, X, len(y), classes)
-                    if oof is not None:
-                        predictions[trial.number] = oof
+            evaluation = cross_validated(spec, X, y, splitter, scoring, n_jobs,
+                                         random_state, classes, predictions is not None)
         except Exception as exc:
             trial.set_user_attr(ERROR_ATTR, f"{type(exc).__name__}: {exc}"[:500])
             raise
-        trial.set_user_attr("metarec:cv_std", float(np.std(scores)))
-        return value
+        if predictions is not None and evaluation.oof is not None:
+            predictions[trial.number] = evaluation.oof
+        trial.set_user_attr("metarec:cv_std", evaluation.std)
+        return evaluation.value
 
     return objective
+
+
+@dataclass
+class Evaluation:
+    """One pipeline cross-validated: mean and spread of the scores, the out-of-fold predictions
+    (when asked for and available), the fitted fold models (when asked for) and the seconds the
+    whole cross-validation took."""
+
+    value: float
+    std: float
+    seconds: float
+    oof: np.ndarray | None = None
+    fold_models: list[Any] | None = None
+
+
+def cross_validated(spec: dict[str, Any], X: pd.DataFrame, y: np.ndarray, splitter: Any,
+                    scoring: str, n_jobs: int | None, random_state: int | None,
+                    classes: np.ndarray | None, keep_predictions: bool,
+                    keep_models: bool = False) -> Evaluation:
+    """Cross-validate the pipeline of ``spec`` on (X, y): what every trial runs, in this process
+    or in a budgeted trial's worker. Raises when a fold fails or the score is not finite."""
+    from sklearn.model_selection import cross_validate
+
+    keep = keep_predictions or keep_models
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        # Convergence and similar warnings are expected across a search space.
+        warnings.simplefilter("ignore")
+        result = cross_validate(build(spec, random_state=random_state or 0), X, y,
+                                cv=splitter, scoring=scoring, n_jobs=n_jobs,
+                                error_score="raise", return_estimator=keep, return_indices=keep)
+        scores = result["test_score"]
+        value = float(np.mean(scores))
+        if not math.isfinite(value):
+            raise ValueError("the cross-validated score is not finite")
+        oof = out_of_fold(result, X, len(y), classes) if keep_predictions else None
+    return Evaluation(value=value, std=float(np.std(scores)),
+                      seconds=time.perf_counter() - started, oof=oof,
+                      fold_models=list(result["estimator"]) if keep_models else None)
 
 
 def out_of_fold(result: dict[str, Any], X: pd.DataFrame, n_rows: int,

@@ -6,7 +6,6 @@ call :func:`search`, so the command and the estimators try the same candidates i
 
 from __future__ import annotations
 
-import json
 import logging
 import warnings
 from collections.abc import Callable, Sequence
@@ -20,9 +19,10 @@ from metarec.crossval import check_cv, check_splittable
 from metarec.errors import TuningError
 from metarec.pipelines import build, normalize_spec
 from metarec.recommend import Recommended, recommendations_for
+from metarec.tuning.anytime import budgeted_search
 from metarec.tuning.data import check_data
-from metarec.tuning.ensemble import DEFAULT_ENSEMBLE_SIZE, ensemble, select_weights
-from metarec.tuning.objective import DEFAULT_SCORING, SPEC_ATTR, tune
+from metarec.tuning.ensemble import DEFAULT_ENSEMBLE_SIZE, ensemble, select_ensemble
+from metarec.tuning.objective import DEFAULT_SCORING, tune
 from metarec.tuning.study import check_study, open_storage, quiet_optuna
 from metarec.tuning.warmstart import (
     DEFAULT_K,
@@ -32,9 +32,6 @@ from metarec.tuning.warmstart import (
 )
 
 log = logging.getLogger(__name__)
-
-# Ensemble selection needs a few pipelines to choose from (auto-sklearn's default is 50 runs).
-MIN_ENSEMBLE_CANDIDATES = 3
 
 # The untuned (zero-shot) choice weighs predicted fit cost, by the rule of :func:`affordable_order`:
 # a recommendation predicted to take at least COST_RATIO times the fit time of a lower-ranked one,
@@ -69,7 +66,8 @@ def search(
     study_name: str | None = None, random_state: int | None = None, n_jobs: int | None = None,
     callbacks: Sequence[Callable[[Any, Any], None]] | None = None,
     search_space: str = "full", source: str = "data", optuna_log_level: int = logging.WARNING,
-    ensemble_size: int = DEFAULT_ENSEMBLE_SIZE,
+    ensemble_size: int = DEFAULT_ENSEMBLE_SIZE, time_budget: float | None = None,
+    started: float | None = None,
 ) -> SearchResult:
     """Recommend for (X, y), tune for ``n_trials`` warm-started trials (0: none), and fit the
     best candidate on all of the data.
@@ -84,15 +82,23 @@ def search(
     that fails).
 
     Ensemble selection: when ``ensemble_size`` > 0 and at least
-    :data:`MIN_ENSEMBLE_CANDIDATES` pipelines were evaluated here, the greedy ensemble of their
-    out-of-fold predictions (:func:`metarec.tuning.ensemble.select_weights`) is fitted instead of
-    the single best whenever it has more than one member; ``ensemble_size=0`` turns it off."""
+    :data:`~metarec.tuning.ensemble.MIN_ENSEMBLE_CANDIDATES` pipelines were evaluated here, the
+    greedy ensemble of their out-of-fold predictions
+    (:func:`metarec.tuning.ensemble.select_weights`) is fitted instead of the single best
+    whenever it has more than one member; ``ensemble_size=0`` turns it off.
+
+    ``time_budget`` (seconds of wall time from ``started``, a :func:`time.monotonic` value,
+    default: now) runs :func:`metarec.tuning.anytime.budgeted_search` instead: the recommended
+    set first, TPE for the rest, refit and ensemble, all within the budget; ``n_trials`` > 0
+    then caps the evaluations on all rows, and ``timeout`` cannot be given with it."""
     if n_trials < 0:
         raise TuningError(f"n_trials must be zero or more, not {n_trials}.")
     if not isinstance(ensemble_size, (int, np.integer)) or ensemble_size < 0:
         raise TuningError(f"`ensemble_size` must be an integer >= 0, not {ensemble_size!r}.",
                           parameters=("ensemble_size",))
-    if n_trials > 0:
+    if time_budget is not None:
+        check_time_budget(time_budget, timeout)
+    if n_trials > 0 or time_budget is not None:
         # A wrong URL, a dead server, a missing driver or a study made for something else are
         # reported first, not after the seconds that profiling and ranking take.
         storage = open_storage(storage)
@@ -101,6 +107,17 @@ def search(
     check_data(X, y_arr, task)
     check_splittable(y_arr, task)  # the rule of recommend and kb add, whatever ``cv`` is
     check_cv(cv, y_arr, task, random_state)  # one clear sentence for unsplittable data, now
+    if time_budget is not None:
+        run = budgeted_search(
+            X, y_arr, task, time_budget=time_budget, started=started, kb=kb, top_k=top_k,
+            n_trials=n_trials or None, cv=cv, storage=storage, study_name=study_name,
+            random_state=random_state, n_jobs=n_jobs, callbacks=callbacks or (),
+            search_space=search_space, source=source, target=getattr(y, "name", None),
+            ensemble_size=ensemble_size)
+        return SearchResult(recommended=run.recommended,
+                            recommendations=run.recommended.recommendations[:top_k],
+                            spec=run.best_spec, pipeline=run.model, study=run.study,
+                            tuned_spec=run.best_spec, ensemble=run.members, notes=run.notes)
     found = recommendations_for(X, pd.Series(y_arr, index=X.index, name=getattr(y, "name", None)),
                                 task, kb=kb, top_k=POOL_PER_WARM_TRIAL * max(top_k, 1),
                                 random_state=random_state or 0, source=source)
@@ -142,6 +159,18 @@ def search(
                         skipped=skipped, notes=notes)
 
 
+def check_time_budget(time_budget: Any, timeout: float | None) -> None:
+    """Refuse a time budget that is not a positive number of seconds, or one given with
+    ``timeout`` (two limits on one search would contradict each other)."""
+    if (isinstance(time_budget, bool) or not isinstance(time_budget, (int, float, np.number))
+            or not np.isfinite(time_budget) or time_budget <= 0):
+        raise TuningError(f"`time_budget` must be a positive number of seconds, not "
+                          f"{time_budget!r}.", parameters=("time_budget",))
+    if timeout is not None:
+        raise TuningError("give `time_budget` or `timeout`, not both: the budget already "
+                          "bounds the whole search.", parameters=("time_budget", "timeout"))
+
+
 def affordable_order(recommendations: Sequence[dict[str, Any]]
                      ) -> tuple[list[dict[str, Any]], list[str]]:
     """``recommendations`` in the order to fit them untuned, and a note when that is not theirs.
@@ -173,31 +202,6 @@ def affordable_order(recommendations: Sequence[dict[str, Any]]
                     f"longer) for a predicted score {top_score:.4g} against {score:.4g}")
             return [other, *recs[:position], *recs[position + 1:]], [note]
     return recs, []
-
-
-def select_ensemble(study: Any, predictions: dict[int, np.ndarray], y: np.ndarray, task: str,
-                    size: int) -> list[tuple[dict[str, Any], float]]:
-    """(spec, weight) of the greedy ensemble over this process's evaluated pipelines (one per
-    distinct spec, best score first); empty when fewer than :data:`MIN_ENSEMBLE_CANDIDATES` have
-    out-of-fold predictions."""
-    import optuna
-
-    done = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-            if t.number in predictions and SPEC_ATTR in t.user_attrs]
-    done.sort(key=lambda t: t.value, reverse=True)
-    seen: set[str] = set()
-    distinct = []
-    for trial in done:
-        if trial.user_attrs[SPEC_ATTR] not in seen:
-            seen.add(trial.user_attrs[SPEC_ATTR])
-            distinct.append(trial)
-    if len(distinct) < MIN_ENSEMBLE_CANDIDATES:
-        return []
-    target = np.searchsorted(np.unique(y), y) if task == "classification" else y
-    weights = select_weights([predictions[t.number] for t in distinct], target, task,
-                             DEFAULT_SCORING[task], size=size)
-    return [(json.loads(t.user_attrs[SPEC_ATTR]), float(w))
-            for t, w in zip(distinct, weights, strict=True) if w > 0]
 
 
 def fit_first(specs: Sequence[dict[str, Any]], X: pd.DataFrame, y: Any, task: str,

@@ -1,0 +1,417 @@
+"""The search under a wall-clock budget: profile, the recommended set first (cheap fidelities
+first), TPE for the rest, then the refit of the best or of an ensemble, all before the deadline.
+
+Every piece of work runs in a worker process with the time it has left
+(:class:`metarec.tuning.budget.IsolatedRunner`): a trial that would overrun is stopped and recorded
+as failed with the reason, and the study goes on. The budget is split so that the end is
+always reachable: trials may only use the time left minus a reserve for refitting the best
+pipeline (:func:`refit_reserve`); when even the refit cannot finish, the best pipeline's fold
+models from its cross-validation — fitted already — are the model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metarec.crossval import check_cv
+from metarec.errors import TuningError
+from metarec.jsonable import to_jsonable
+from metarec.pipelines import build, normalize_spec
+from metarec.recommend import Recommended, recommendations_for
+from metarec.tuning.budget import Deadline, IsolatedRunner, PieceStopped, worker_data
+from metarec.tuning.ensemble import prefitted, select_ensemble
+from metarec.tuning.objective import (
+    DEFAULT_SCORING,
+    ERROR_ATTR,
+    SPEC_ATTR,
+    Evaluation,
+    cross_validated,
+)
+from metarec.tuning.space import SearchSpace, space_for
+from metarec.tuning.study import create_study
+from metarec.tuning.warmstart import (
+    POOL_PER_WARM_TRIAL,
+    class_weight_for,
+    recommended_space,
+    translate_spec,
+    warm_start_params,
+)
+
+log = logging.getLogger(__name__)
+
+# The search ends by this share of the budget: the rest is for handing the model over (the
+# transfer from the worker, saving it, printing), which the caller does after the search.
+HANDOVER_SHARE = 0.08
+# Profiling and ranking may use at most this share of the budget: the rest is for trials.
+PROFILE_SHARE = 0.5
+# Successive halving on row subsamples (as auto-sklearn 2.0 runs its portfolio): each rung keeps
+# the best third of the candidates and triples the rows, up to all of them. Rungs below
+# MIN_RUNG_ROWS rows would rank pipelines by noise, so smaller tables get one rung.
+HALVING_RATE = 3
+MIN_RUNG_ROWS = 1000
+MAX_RUNGS = 3
+# A refit on all rows takes about one fold's fit times cv/(cv-1); the safety factor covers
+# super-linear fits and a noisy machine, the overhead a fresh worker's start (imports, the data;
+# 0.5-2.5 s measured on a loaded 2-core machine) and the transfer back.
+REFIT_SAFETY = 2.0
+REFIT_OVERHEAD_S = 2.5
+# Folds of the out-of-fold decision values that calibrate a pipeline without probabilities.
+CALIBRATION_FOLDS = 3
+# A trial offered less than this is not started: it could not finish a fold.
+MIN_TRIAL_SECONDS = 0.5
+# A candidate's share of the budget is never below this (a worker alone takes about a second
+# to start after a stopped trial).
+MIN_SHARE_SECONDS = 3.0
+FIDELITY_ATTR = "metarec:rows"
+
+
+@dataclass
+class BudgetedRun:
+    """What :func:`budgeted_search` did: the recommendations, the study, the best spec, the
+    fitted model (a pipeline or an ensemble) with its (spec, weight) members, and notes on what
+    the budget cut."""
+
+    recommended: Recommended
+    study: Any
+    best_spec: dict[str, Any]
+    model: Any
+    members: list[tuple[dict[str, Any], float]]
+    notes: list[str] = field(default_factory=list)
+
+
+def rung_sizes(n_rows: int, y: np.ndarray, task: str, cv: int) -> list[int]:
+    """Rows per rung of successive halving, smallest first, ending with all ``n_rows``.
+
+    A subsample keeps at least :data:`MIN_RUNG_ROWS` rows and, for classification, at least
+    ``cv`` rows of every class in proportion (else its folds could not be stratified)."""
+    sizes = [n_rows]
+    smallest_class = (int(pd.Series(y).value_counts().min()) if task == "classification"
+                      else n_rows)
+    while len(sizes) < MAX_RUNGS:
+        size = sizes[-1] // HALVING_RATE
+        if size < MIN_RUNG_ROWS or smallest_class * size / n_rows < 2 * cv:
+            break
+        sizes.append(size)
+    return sizes[::-1]
+
+
+def subsample(y: np.ndarray, size: int, task: str, seed: int) -> np.ndarray:
+    """Sorted indices of ``size`` rows, stratified by class for classification."""
+    from sklearn.model_selection import train_test_split
+
+    index = np.arange(len(y))
+    if size >= len(y):
+        return index
+    chosen, _ = train_test_split(index, train_size=size, random_state=seed,
+                                 stratify=y if task == "classification" else None)
+    return np.sort(chosen)
+
+
+def refit_reserve(evaluation_seconds: float | None, cv: int) -> float:
+    """Seconds to keep for refitting a pipeline whose ``cv``-fold cross-validation took
+    ``evaluation_seconds``."""
+    if evaluation_seconds is None:
+        return REFIT_OVERHEAD_S
+    return REFIT_SAFETY * evaluation_seconds / max(cv - 1, 1) + REFIT_OVERHEAD_S
+
+
+# -- pieces of work, run in the worker on the data it holds ------------------------------------
+
+def _recommend_piece(task: str, kb: Any, top_k: int, random_state: int, source: str,
+                     target: str | None) -> Recommended:
+    data = worker_data()
+    y = pd.Series(data["y"], index=data["X"].index, name=target)
+    return recommendations_for(data["X"], y, task, kb=kb, top_k=top_k,
+                               random_state=random_state, source=source)
+
+
+def _evaluate_piece(spec: dict[str, Any], rows: np.ndarray | None, cv: Any, task: str,
+                    scoring: str, random_state: int | None, n_jobs: int | None,
+                    incumbent: float) -> Evaluation:
+    data = worker_data()
+    X, y = data["X"], data["y"]
+    if rows is not None:
+        X, y = X.iloc[rows], y[rows]
+    splitter = check_cv(cv, y, task, random_state)
+    classes = np.unique(data["y"]) if task == "classification" else None
+    evaluation = cross_validated(spec, X, y, splitter, scoring, n_jobs, random_state, classes,
+                                 keep_predictions=rows is None, keep_models=True)
+    if evaluation.value <= incumbent:
+        evaluation.fold_models = None  # only a new best's fold models travel back
+    return evaluation
+
+
+def _fit_piece(spec: dict[str, Any], task: str, random_state: int | None) -> Any:
+    """``spec`` fitted on all rows; for classification, with probabilities: a pipeline without
+    its own (an SVM) is calibrated (Platt scaling on out-of-fold decision values)."""
+    import warnings
+
+    from sklearn.calibration import CalibratedClassifierCV
+
+    data = worker_data()
+    X, y = data["X"], data["y"]
+    model = build(spec, random_state=random_state)
+    if task == "classification" and not hasattr(model, "predict_proba"):
+        folds = check_cv(CALIBRATION_FOLDS, y, task, random_state)
+        model = CalibratedClassifierCV(model, method="sigmoid", cv=folds, ensemble=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(X, y)
+
+
+def needs_calibration(spec: dict[str, Any], task: str) -> bool:
+    """Whether :func:`_fit_piece` calibrates ``spec`` (more fits than a plain refit)."""
+    return task == "classification" and not hasattr(build(spec), "predict_proba")
+
+
+# -- the search --------------------------------------------------------------------------------
+
+class _Trials:
+    """The study seen through a budget: one evaluation per call, recorded in the study.
+
+    The incumbent is the best score so far, on all rows or a subsample (a subsample's score
+    mostly understates what the pipeline does on all rows). Its fold models are kept, the model
+    of last resort."""
+
+    def __init__(self, study: Any, space: SearchSpace, runner: IsolatedRunner,
+                 deadline: Deadline, task: str, n_rows: int, cv: int, scoring: str,
+                 random_state: int | None, n_jobs: int | None,
+                 callbacks: Sequence[Callable[[Any, Any], None]]) -> None:
+        self.study, self.space, self.runner, self.deadline = study, space, runner, deadline
+        self.task, self.n_rows, self.cv, self.scoring = task, n_rows, cv, scoring
+        self.random_state, self.n_jobs, self.callbacks = random_state, n_jobs, callbacks
+        self.best: tuple[int, float] = (0, -math.inf)  # (rows, score) of the incumbent
+        self.best_seconds: float | None = None
+        self.best_calibrates = False
+        self.best_spec: dict[str, Any] | None = None
+        self.best_fold_models: list[Any] | None = None
+        self.predictions: dict[int, np.ndarray] = {}
+        self.completed = 0
+        self.stopped = 0
+
+    def reserve(self) -> float:
+        """Seconds kept for refitting the incumbent on all rows."""
+        rows, _ = self.best
+        if self.best_seconds is None or rows == 0:
+            return refit_reserve(None, self.cv)
+        seconds = self.best_seconds * self.n_rows / rows
+        if self.best_calibrates:
+            # CALIBRATION_FOLDS fits on (k-1)/k of the rows before the refit
+            seconds *= 1 + CALIBRATION_FOLDS * (CALIBRATION_FOLDS - 1) / CALIBRATION_FOLDS
+        return refit_reserve(seconds, self.cv)
+
+    def time_for_trial(self) -> float:
+        return self.deadline.left() - self.reserve()
+
+    def run(self, params: dict[str, Any] | None, rows: np.ndarray | None,
+            limit: float | None = None, rank: int | None = None) -> float | None:
+        """Evaluate ``params`` (None: what the sampler proposes) on ``rows`` (None: all) for at
+        most ``limit`` seconds (default: all the time trials have); ``rank``: its position among
+        the candidates. Return the score, or None when the trial failed or was stopped."""
+        import optuna
+
+        if params is not None:
+            self.study.enqueue_trial(params, skip_if_exists=False,
+                                     user_attrs={"metarec:warm_start_rank": rank})
+        trial = self.study.ask()
+        spec = self.space.suggest(trial)
+        trial.set_user_attr(SPEC_ATTR, json.dumps(to_jsonable(spec), sort_keys=True))
+        n_rows = self.n_rows if rows is None else len(rows)
+        if rows is not None:
+            trial.set_user_attr(FIDELITY_ATTR, n_rows)
+        available = self.time_for_trial()
+        try:
+            evaluation = self.runner.run(
+                _evaluate_piece, spec, rows, self.cv, self.task, self.scoring,
+                self.random_state, self.n_jobs, self.best[1],
+                limit=available if limit is None else min(limit, available))
+        except PieceStopped as stop:
+            self.stopped += 1
+            trial.set_user_attr(ERROR_ATTR, f"{stop.reason}: the budget could not hold it")
+            frozen = self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            self._tell_callbacks(frozen)
+            return None
+        except Exception as exc:  # the pipeline failed on this data: the study goes on
+            trial.set_user_attr(ERROR_ATTR, f"{type(exc).__name__}: {exc}"[:500])
+            frozen = self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            self._tell_callbacks(frozen)
+            return None
+        trial.set_user_attr("metarec:cv_std", evaluation.std)
+        trial.set_user_attr("metarec:seconds", evaluation.seconds)
+        if rows is not None:
+            # a subsample's score is an intermediate value: TPE ranks it below full ones
+            trial.report(evaluation.value, step=n_rows)
+            frozen = self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            frozen = self.study.tell(trial, evaluation.value)
+            self.completed += 1
+            if evaluation.oof is not None:
+                self.predictions[trial.number] = evaluation.oof
+        if evaluation.fold_models is not None:
+            self.best = (n_rows, evaluation.value)
+            self.best_seconds = evaluation.seconds
+            self.best_spec = spec
+            self.best_calibrates = needs_calibration(spec, self.task)
+            self.best_fold_models = evaluation.fold_models
+        self._tell_callbacks(frozen)
+        return evaluation.value
+
+    def _tell_callbacks(self, frozen: Any) -> None:
+        for callback in self.callbacks:
+            callback(self.study, frozen)
+
+
+def candidate_params(found: Recommended, space: SearchSpace, k: int, n_samples: int,
+                     n_features: int, class_weight: str | None) -> list[dict[str, Any]]:
+    """The configurations to try first, as trial parameters: the recommended set (the
+    knowledge base's portfolio ordered by the meta-learner) in its order, then the diverse
+    recommendations in the warm start's order, without duplicates, at most ``k``."""
+    params: list[dict[str, Any]] = []
+    for rec in found.candidate_set:
+        spec = translate_spec({**rec["pipeline"], "task": space.task}, class_weight)
+        mapped = space.spec_to_params(spec, n_samples=n_samples, n_features=n_features)
+        if mapped is not None and mapped not in params:
+            params.append(mapped)
+    for _, mapped in warm_start_params(found.recommendations, len(found.recommendations),
+                                       space, n_samples, n_features, class_weight):
+        if mapped not in params:
+            params.append(mapped)
+    return params[:k]
+
+
+def budgeted_search(
+    X: pd.DataFrame, y: np.ndarray, task: str, *, time_budget: float,
+    started: float | None = None, kb: Any = None, top_k: int = 10, n_trials: int | None = None,
+    cv: int = 5, storage: Any = None, study_name: str | None = None,
+    random_state: int | None = None, n_jobs: int | None = None,
+    callbacks: Sequence[Callable[[Any, Any], None]] = (), search_space: str = "full",
+    source: str = "data", target: str | None = None, ensemble_size: int = 50,
+) -> BudgetedRun:
+    """Search for (X, y) within ``time_budget`` seconds of wall time counted from ``started``
+    (a :func:`time.monotonic` value; default: now), profile and refit included; it ends by
+    ``1 - HANDOVER_SHARE`` of the budget, so that the caller can save the model within it.
+
+    The order: profile and rank (at most :data:`PROFILE_SHARE` of the budget, else one clear
+    error); the ``top_k`` candidates of :func:`candidate_params`, by successive halving on row
+    subsamples when the table is large enough (:func:`rung_sizes`; a subsample's score is
+    recorded as a pruned trial with its rows); TPE over ``search_space`` for the rest, told every
+    measured result; at most ``n_trials`` evaluations on all rows when given. Then the greedy
+    ensemble of the evaluated pipelines (``ensemble_size`` > 0) or the best alone is refitted
+    on all rows, member by member while time is left; if not even the best can be refitted in
+    time, its fold models from cross-validation are the model."""
+    deadline = Deadline(time_budget * (1 - HANDOVER_SHARE), started)
+    scoring = DEFAULT_SCORING[task]
+    notes: list[str] = []
+    with IsolatedRunner({"X": X, "y": y}) as runner:
+        try:
+            found = runner.run(_recommend_piece, task, kb, POOL_PER_WARM_TRIAL * max(top_k, 1),
+                               random_state or 0, source, target,
+                               limit=PROFILE_SHARE * deadline.left())
+        except PieceStopped as stop:
+            raise TuningError(
+                f"a `time_budget` of {time_budget:g} s is too short for this dataset: profiling "
+                f"it and ranking the knowledge base was {stop.reason} (half of the budget); "
+                f"give a larger `time_budget`.", parameters=("time_budget",)) from None
+        from metarec.recommend import load_kb
+
+        space = space_for(task, has_missing=bool(X.isna().to_numpy().any()), kb=load_kb(kb),
+                          n_samples=len(X), n_features=X.shape[1])
+        if search_space == "recommended":
+            space = recommended_space(space, found.recommendations)
+        weight = class_weight_for(y, task, scoring)
+        candidates = candidate_params(found, space, top_k, len(X), X.shape[1], weight)
+        study, _ = create_study(storage, study_name, random_state, task, scoring,
+                                n_warm=len(candidates))
+        trials = _Trials(study, space, runner, deadline, task, len(X), cv, scoring,
+                         random_state, n_jobs, list(callbacks))
+
+        def may_continue() -> bool:
+            return (trials.time_for_trial() > MIN_TRIAL_SECONDS
+                    and (n_trials is None or trials.completed < n_trials))
+
+        alive = candidates
+        sizes = rung_sizes(len(X), y, task, cv)
+        for size in sizes:
+            rows = None if size == len(X) else subsample(y, size, task, random_state or 0)
+            scored = []
+            for index, params in enumerate(alive):
+                rank = candidates.index(params) + 1
+                if not may_continue():
+                    break
+                # Each candidate's share of what is left (one share kept for what follows), so
+                # one slow candidate cannot starve the rest.
+                share = max(MIN_SHARE_SECONDS, trials.time_for_trial() / (len(alive) - index + 1))
+                value = trials.run(params, rows, limit=share, rank=rank)
+                if value is not None:
+                    scored.append((value, params))
+            if rows is None or not scored:
+                break
+            scored.sort(key=lambda pair: -pair[0])
+            alive = [p for _, p in scored[:max(1, math.ceil(len(scored) / HALVING_RATE))]]
+        while may_continue():
+            trials.run(None, None)
+        if trials.best_spec is None:
+            errors = [t.user_attrs.get(ERROR_ATTR) for t in study.trials
+                      if t.user_attrs.get(ERROR_ATTR)]
+            last = f" The last error: {errors[-1]}" if errors else ""
+            raise TuningError(f"no pipeline could be evaluated within a `time_budget` of "
+                              f"{time_budget:g} s; give a larger `time_budget`.{last}",
+                              parameters=("time_budget",))
+        if trials.stopped:
+            notes.append(f"{trials.stopped} trial(s) stopped to keep within the time budget")
+        best_spec = trials.best_spec
+        if trials.best[0] < len(X):
+            notes.append(f"no pipeline could be evaluated on all rows in time; the best on "
+                         f"{trials.best[0]} rows is refitted")
+        members = (select_ensemble(study, trials.predictions, y, task, ensemble_size)
+                   if ensemble_size > 0 and trials.best[0] == len(X) else [])
+        if not members:
+            members = [(best_spec, 1.0)]
+        model, fitted_members = _refit(runner, deadline, members, best_spec, task,
+                                       random_state, trials.best_fold_models, notes)
+    return BudgetedRun(recommended=found, study=study,
+                       best_spec=normalize_spec({**best_spec, "task": task}), model=model,
+                       members=fitted_members if len(fitted_members) > 1 else [], notes=notes)
+
+
+def _refit(runner: IsolatedRunner, deadline: Deadline, members: list[tuple[dict[str, Any], float]],
+           best_spec: dict[str, Any], task: str, random_state: int | None,
+           best_fold_models: list[Any] | None, notes: list[str]
+           ) -> tuple[Any, list[tuple[dict[str, Any], float]]]:
+    """Refit the members on all rows, the best first, each with the time left; the model."""
+    order = sorted(members, key=lambda m: (m[0] != best_spec, -m[1]))
+    fitted: list[tuple[Any, dict[str, Any], float]] = []
+    for spec, weight in order:
+        try:
+            pipeline = runner.run(_fit_piece, {**spec, "task": task}, task, random_state,
+                                  limit=deadline.left())
+        except PieceStopped as stop:
+            notes.append(f"the refit of {spec.get('algorithm')} was {stop.reason}")
+            break
+        except Exception as exc:  # fitted in every fold, failed on all rows
+            notes.append(f"{spec.get('algorithm')} could not be refitted on all rows ({exc})")
+            continue
+        fitted.append((pipeline, spec, weight))
+    if not fitted:
+        if not best_fold_models:
+            raise TuningError("no pipeline could be refitted within `time_budget`; give a "
+                              "larger `time_budget`.", parameters=("time_budget",))
+        notes.append(f"the model is the best pipeline's {len(best_fold_models)} fold models "
+                     f"(no time was left to refit it on all rows)")
+        return (prefitted(best_fold_models, [1.0] * len(best_fold_models), task),
+                [(best_spec, 1.0)])
+    if len(fitted) < len(members):
+        notes.append(f"the ensemble keeps {len(fitted)} of its {len(members)} members")
+    if len(fitted) == 1:
+        return fitted[0][0], [(fitted[0][1], 1.0)]
+    total = sum(w for _, _, w in fitted)
+    return (prefitted([p for p, _, _ in fitted], [w / total for _, _, w in fitted], task),
+            [(s, w / total) for _, s, w in fitted])

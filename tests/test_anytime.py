@@ -1,0 +1,173 @@
+"""The search under a time budget: pieces of work that cannot overrun, successive halving,
+refit and fallbacks, and the estimators' and the command's ``time_budget``."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.svm import LinearSVC
+
+from metarec.errors import TuningError
+from metarec.tuning.anytime import (
+    MIN_RUNG_ROWS,
+    _Trials,
+    budgeted_search,
+    rung_sizes,
+    subsample,
+)
+from metarec.tuning.budget import Deadline, IsolatedRunner, PieceStopped
+from metarec.tuning.ensemble import prefitted
+from metarec.tuning.search import search
+from metarec.tuning.space import space_for
+
+# What the worker start-up, a kill and the transfer back may add to a piece's limit here
+# (a shared 2-core machine; measured 0.3-2 s).
+SLACK_S = 4.0
+
+
+def _table(n_rows: int, n_features: int = 8, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    X, y = make_classification(n_samples=n_rows, n_features=n_features, n_informative=5,
+                               random_state=seed)
+    return pd.DataFrame(X, columns=[f"f{i}" for i in range(n_features)]), y
+
+
+def test_a_piece_that_overruns_is_stopped_and_the_next_one_runs():
+    with IsolatedRunner({}) as runner:
+        started = time.monotonic()
+        with pytest.raises(PieceStopped, match="stopped after"):
+            runner.run(time.sleep, 60, limit=1.0)
+        assert time.monotonic() - started < 1.0 + SLACK_S
+        assert runner.run(len, [1, 2, 3], limit=30) == 3
+
+
+def test_a_worker_that_dies_fails_its_piece_only():
+    with IsolatedRunner({}) as runner:
+        with pytest.raises(PieceStopped, match="died"):
+            runner.run(os._exit, 3, limit=30)
+        assert runner.run(len, "ab", limit=30) == 2
+
+
+def test_no_time_left_runs_nothing():
+    with IsolatedRunner({}) as runner, pytest.raises(PieceStopped, match="no time"):
+        runner.run(len, "ab", limit=0.0)
+
+
+def test_deadline_counts_from_the_given_start():
+    deadline = Deadline(10, started=time.monotonic() - 4)
+    assert 5.5 < deadline.left() <= 6.0
+
+
+def test_rungs_triple_the_rows_up_to_all_of_them():
+    y = np.arange(50_000) % 2
+    assert rung_sizes(50_000, y, "classification", 5) == [5555, 16666, 50_000]
+    # too few rows for a subsample worth ranking by
+    assert rung_sizes(2 * MIN_RUNG_ROWS, y[:2000], "classification", 5) == [2000]
+    # a rare class could not be stratified into the folds of a subsample
+    rare = np.zeros(50_000, dtype=int)
+    rare[:20] = 1
+    assert rung_sizes(50_000, rare, "classification", 5) == [50_000]
+
+
+def test_subsamples_keep_the_class_proportions():
+    y = np.r_[np.zeros(9000, dtype=int), np.ones(1000, dtype=int)]
+    rows = subsample(y, 3000, "classification", seed=0)
+    assert len(rows) == len(np.unique(rows)) == 3000
+    assert np.mean(y[rows]) == pytest.approx(0.1, abs=0.002)
+
+
+def test_a_slow_trial_is_recorded_as_failed_with_its_reason_and_the_study_goes_on():
+    X, y = _table(20_000, n_features=20)
+    space = space_for("classification", has_missing=False, n_samples=len(X),
+                      n_features=X.shape[1])
+    study = optuna.create_study(direction="maximize")
+    slow = space.spec_to_params({"algorithm": "svm", "task": "classification",
+                                 "hyperparameters": {"C": 1000.0, "kernel": "rbf"}})
+    fast = space.spec_to_params({"algorithm": "gaussian_nb", "task": "classification",
+                                 "hyperparameters": {}})
+    assert slow is not None and fast is not None
+    with IsolatedRunner({"X": X, "y": y}) as runner:
+        trials = _Trials(study, space, runner, Deadline(120), "classification", len(X), 5,
+                         "balanced_accuracy", 0, 1, [])
+        started = time.monotonic()
+        assert trials.run(slow, None, limit=2.0) is None
+        assert time.monotonic() - started < 2.0 + SLACK_S
+        assert trials.run(fast, None) is not None
+    failed, done = study.trials
+    assert failed.state == optuna.trial.TrialState.FAIL
+    assert "stopped after" in failed.user_attrs["metarec:error"]
+    assert done.state == optuna.trial.TrialState.COMPLETE
+    assert trials.best_spec["algorithm"] == "gaussian_nb"
+    assert trials.best_fold_models is not None and len(trials.best_fold_models) == 5
+
+
+@pytest.mark.parametrize("budget", [12.0])
+def test_the_whole_search_keeps_within_its_budget(budget):
+    X, y = _table(6000)
+    started = time.monotonic()
+    run = budgeted_search(X, y, "classification", time_budget=budget, started=started,
+                          kb=False, random_state=0)
+    elapsed = time.monotonic() - started
+    assert elapsed <= 1.1 * budget
+    states = {t.state for t in run.study.trials}
+    assert optuna.trial.TrialState.COMPLETE in states or optuna.trial.TrialState.PRUNED in states
+    accuracy = np.mean(run.model.predict(X) == y)
+    assert accuracy > 0.8
+    assert run.model.predict_proba(X).shape == (len(X), 2)
+
+
+def test_the_shipped_knowledge_base_sets_the_first_candidates():
+    X, y = _table(800)
+    run = budgeted_search(X, y, "classification", time_budget=20, random_state=0,
+                          ensemble_size=0)
+    assert run.recommended.source == "meta-learner"
+    first = run.study.trials[0]
+    expected = run.recommended.candidate_set[0]["pipeline"]["algorithm"]
+    assert first.params["algorithm"] == expected
+
+
+def test_a_budget_shorter_than_the_profile_is_one_sentence():
+    X, y = _table(3000)
+    with pytest.raises(TuningError, match="too short for this dataset") as caught:
+        budgeted_search(X, y, "classification", time_budget=0.2, random_state=0)
+    assert caught.value.parameters == ("time_budget",)
+
+
+@pytest.mark.parametrize("value", [0, -5, float("nan"), float("inf"), True, "10"])
+def test_time_budget_must_be_a_positive_number(value):
+    X, y = _table(200)
+    with pytest.raises(TuningError, match="`time_budget` must be a positive number"):
+        search(X, y, "classification", kb=False, time_budget=value)
+
+
+def test_time_budget_and_timeout_are_not_given_together():
+    X, y = _table(200)
+    with pytest.raises(TuningError, match="not both"):
+        search(X, y, "classification", kb=False, time_budget=10, timeout=5)
+
+
+def test_fold_models_without_probabilities_vote():
+    X, y = _table(300)
+    folds = [LinearSVC().fit(X.iloc[i::3], y[i::3]) for i in range(3)]
+    bag = prefitted(folds, [1.0, 1.0, 1.0], "classification")
+    proba = bag.predict_proba(X)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    votes = np.mean([f.predict(X) for f in folds], axis=0)
+    assert np.allclose(proba[:, 1], votes)
+
+
+def test_the_estimator_keeps_within_its_budget():
+    from metarec import MetaRecClassifier
+
+    X, y = _table(3000)
+    started = time.monotonic()
+    model = MetaRecClassifier(time_budget=12, kb=False, random_state=0).fit(X, y)
+    assert time.monotonic() - started <= 1.1 * 12
+    assert model.predict_proba(X).shape == (len(X), 2)
+    assert model.calibrator_ is None  # the search calibrated what needed it, within the budget
+    assert len(model.study_.trials) >= 3
