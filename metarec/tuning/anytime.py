@@ -50,8 +50,9 @@ log = logging.getLogger(__name__)
 # The search ends by this share of the budget: the rest is for handing the model over (the
 # transfer from the worker, saving it, printing), which the caller does after the search.
 HANDOVER_SHARE = 0.08
-# Profiling and ranking may use at most this share of the budget: the rest is for trials.
-PROFILE_SHARE = 0.5
+# Profiling and ranking (in a fresh worker: its imports and the knowledge base load too, 2.5 s
+# on an idle 2-core machine, 4-5 s under a load of 10) may use at most this share of the budget.
+PROFILE_SHARE = 0.6
 # Successive halving on row subsamples (as auto-sklearn 2.0 runs its portfolio): each rung keeps
 # the best third of the candidates and triples the rows, up to all of them. Rungs below
 # MIN_RUNG_ROWS rows would rank pipelines by noise, so smaller tables get one rung.
@@ -318,7 +319,8 @@ def budgeted_search(
         except PieceStopped as stop:
             raise TuningError(
                 f"a `time_budget` of {time_budget:g} s is too short for this dataset: profiling "
-                f"it and ranking the knowledge base was {stop.reason} (half of the budget); "
+                f"it and ranking the knowledge base was {stop.reason} "
+                f"({PROFILE_SHARE:.0%} of the budget); "
                 f"give a larger `time_budget`.", parameters=("time_budget",)) from None
         from metarec.recommend import load_kb
 
