@@ -1,0 +1,152 @@
+"""Zero-shot: ``MetaRecClassifier(n_trials=0)`` beside default models and FLAML's zero-shot
+``flaml.default`` estimators.
+
+The datasets of the head-to-head (``bench/holdout.py``: twenty PMLB classification tables of
+500-100,000 rows, held out of the knowledge base metarec uses here), 5-fold stratified CV with the
+same folds for every model, balanced accuracy. Tables above ``--max-rows`` are subsampled (seeded,
+stratified; recorded). Models: metarec (its top recommendation, fitted untuned); LightGBM,
+HistGradientBoosting and random forest with their defaults (metarec's preprocessing); FLAML's
+``flaml.default`` LGBMClassifier, RandomForestClassifier, ExtraTreesClassifier and XGBClassifier
+(hyperparameters chosen from the training data's meta-features by FLAML's zero-shot portfolio;
+their own preprocessing). Mean, average rank, win/tie/loss of metarec against each (tie:
+|difference| <= 0.005) and a bootstrap 95% CI over datasets of the mean difference.
+
+    python -m bench.holdout --datasets 20
+    OMP_NUM_THREADS=1 python -m bench.bench_zeroshot [--max-rows 10000]
+
+Results are cached per dataset in ``bench/out/zeroshot.json`` (resumable); the section
+``zeroshot`` of ``docs/benchmarks.md`` is rewritten at the end.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per fit: fair and no oversubscription
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from bench.bench_headtohead import bootstrap_ci  # noqa: E402
+from bench.bench_warmstart import OUT, load  # noqa: E402
+from bench.holdout import HOLDOUT_KB, benchmark_datasets  # noqa: E402
+
+CACHE = OUT / "zeroshot.json"
+TIE = 0.005
+DEFAULTS = {"LightGBM": "lightgbm", "HistGradientBoosting": "hist_gradient_boosting",
+            "random forest": "random_forest"}
+FLAML_DEFAULT = ("LGBMClassifier", "RandomForestClassifier", "ExtraTreesClassifier",
+                 "XGBClassifier")
+
+
+def models(seed: int) -> dict[str, Any]:
+    import flaml.default
+
+    from metarec import MetaRecClassifier
+    from metarec.pipelines import build
+
+    out: dict[str, Any] = {"metarec": MetaRecClassifier(n_trials=0, random_state=seed,
+                                                        kb=str(HOLDOUT_KB))}
+    for label, algorithm in DEFAULTS.items():
+        out[label] = build({"task": "classification", "algorithm": algorithm,
+                            "hyperparameters": {}}, random_state=seed)
+    for name in FLAML_DEFAULT:
+        kind = getattr(flaml.default, name)
+        out[f"flaml.default {name}"] = kind(random_state=seed, n_jobs=1)
+    return out
+
+
+def evaluate(X: pd.DataFrame, y: pd.Series, seed: int) -> dict[str, Any]:
+    from sklearn.base import clone
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import StratifiedKFold
+
+    folds = list(StratifiedKFold(5, shuffle=True, random_state=seed).split(X, y))
+    labels = pd.Series(pd.factorize(y.astype(str), sort=True)[0], index=y.index)
+    result: dict[str, Any] = {}
+    for label, model in models(seed).items():
+        started, scores = time.monotonic(), []
+        for train, test in folds:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fitted = clone(model).fit(X.iloc[train], labels.iloc[train])
+                    predicted = np.asarray(fitted.predict(X.iloc[test])).astype(int)
+                scores.append(float(balanced_accuracy_score(labels.iloc[test], predicted)))
+            except Exception as exc:  # a failed fold is recorded, not fatal
+                print(f"  {label} failed a fold: {type(exc).__name__}: {exc}"[:200], flush=True)
+                scores.append(float("nan"))
+        result[label] = {"folds": scores, "seconds": round(time.monotonic() - started, 1)}
+    return result
+
+
+def report(results: dict[str, Any], command: str) -> str:
+    from bench.report import machine_line
+
+    names = list(results)
+    systems = [s for s in results[names[0]] if isinstance(results[names[0]][s], dict)]
+    means = pd.DataFrame({s: [np.nanmean(results[n][s]["folds"]) for n in names]
+                          for s in systems}, index=names)
+    ranks = means.rank(axis=1, ascending=False).mean()
+    seconds = {s: sum(results[n][s]["seconds"] for n in names) / 60 for s in systems}
+    lines = ["## Zero-shot: MetaRecClassifier(n_trials=0) beside defaults and flaml.default", "",
+             f"`{command}` — {machine_line()}.", "",
+             f"{len(names)} held-out PMLB classification datasets (the head-to-head's; the "
+             "knowledge base metarec uses here was built without them, `bench/holdout.py`), "
+             "5-fold stratified CV, the same folds for every model, balanced accuracy.", "",
+             "| model | mean balanced accuracy | average rank | CV minutes |",
+             "|---|---:|---:|---:|"]
+    for system in sorted(systems, key=lambda s: ranks[s]):
+        lines.append(f"| {system} | {means[system].mean():.4f} | {ranks[system]:.2f} | "
+                     f"{seconds[system]:.1f} |")
+    lines += ["", "| metarec minus | mean difference | bootstrap 95% CI | W/T/L |",
+              "|---|---:|---|---|"]
+    for peer in systems:
+        if peer == "metarec":
+            continue
+        diff = (means["metarec"] - means[peer]).to_numpy()
+        low, high = bootstrap_ci(diff)
+        wins, losses = int((diff > TIE).sum()), int((diff < -TIE).sum())
+        lines.append(f"| {peer} | {diff.mean():+.4f} | [{low:+.4f}, {high:+.4f}] | "
+                     f"{wins}/{len(diff) - wins - losses}/{losses} |")
+    lines += ["", "Rows used: " + ", ".join(f"{n} ({results[n]['rows']})" for n in names) + "."]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", type=int, default=20)
+    parser.add_argument("--max-rows", type=int, default=10_000)
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    from bench.report import write_section
+    from metarec.files import atomic_write_text
+
+    if not (HOLDOUT_KB / "HOLDOUT.json").exists():
+        raise SystemExit(f"no held-out knowledge base at {HOLDOUT_KB}: run "
+                         f"`python -m bench.holdout --datasets {args.datasets}` first")
+    results: dict[str, Any] = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    if not args.report_only:
+        for candidate, _, _ in benchmark_datasets(args.datasets):
+            if candidate.name in results:
+                continue
+            X, y, note = load(candidate, args.max_rows)
+            entry = {"rows": note, **evaluate(X, y, seed=0)}
+            results[candidate.name] = entry
+            atomic_write_text(CACHE, json.dumps(results))
+            print(candidate.name, {k: round(float(np.nanmean(v["folds"])), 4)
+                                   for k, v in entry.items() if isinstance(v, dict)},
+                  flush=True)
+    command = "OMP_NUM_THREADS=1 python -m bench.bench_zeroshot " + " ".join(sys.argv[1:])
+    write_section("zeroshot", report(results, command))
+
+
+if __name__ == "__main__":
+    main()
