@@ -47,5 +47,5 @@ class KnowledgeBaseError(MetaRecError):
     """The knowledge base is missing, corrupt, of the wrong version, or unusable for the task."""
 
 
-class TuningError(MetaRecError):
+class TuningError(MetaRecError, ValueError):
     """The study cannot be created, loaded or run as asked."""

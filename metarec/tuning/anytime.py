@@ -195,6 +195,7 @@ class _Trials:
         self.best_spec: dict[str, Any] | None = None
         self.best_fold_models: list[Any] | None = None
         self.predictions: dict[int, np.ndarray] = {}
+        self.attempted = 0
         self.completed = 0
         self.stopped = 0
 
@@ -219,6 +220,7 @@ class _Trials:
         the candidates. Return the score, or None when the trial failed or was stopped."""
         import optuna
 
+        self.attempted += 1
         if params is not None:
             self.study.enqueue_trial(params, skip_if_exists=False,
                                      user_attrs={"metarec:warm_start_rank": rank})
@@ -322,6 +324,7 @@ def budgeted_search(
                 f"it and ranking the knowledge base was {stop.reason} "
                 f"({PROFILE_SHARE:.0%} of the budget); "
                 f"give a larger `time_budget`.", parameters=("time_budget",)) from None
+        profiled = deadline.elapsed()
         from metarec.recommend import load_kb
 
         space = space_for(task, has_missing=bool(X.isna().to_numpy().any()), kb=load_kb(kb),
@@ -360,6 +363,11 @@ def budgeted_search(
             alive = [p for _, p in scored[:max(1, math.ceil(len(scored) / HALVING_RATE))]]
         while may_continue():
             trials.run(None, None)
+        if trials.best_spec is None and trials.attempted == 0:
+            raise TuningError(
+                f"a `time_budget` of {time_budget:g} s is too short for this dataset: profiling "
+                f"it and ranking the knowledge base took {profiled:.1f} s, which left no time "
+                f"for a trial; give a larger `time_budget`.", parameters=("time_budget",))
         if trials.best_spec is None:
             errors = [t.user_attrs.get(ERROR_ATTR) for t in study.trials
                       if t.user_attrs.get(ERROR_ATTR)]

@@ -75,13 +75,14 @@ class IsolatedRunner:
 
         if limit <= 0:
             raise PieceStopped("no time was left for it")
+        started = time.monotonic()
         if self._executor is None:
             self._executor = ProcessPoolExecutor(max_workers=1, initializer=_install,
                                                  initargs=(self.data,))
-        started = time.monotonic()
         try:
             future = self._executor.submit(fn, *args)
-            return future.result(timeout=limit)
+            # starting the worker may have taken seconds (a loaded machine): that time counts
+            return future.result(timeout=max(0.0, limit - (time.monotonic() - started)))
         except FutureTimeout:
             self.close()
             raise PieceStopped(f"stopped after {time.monotonic() - started:.1f} s, the time "
