@@ -25,7 +25,8 @@ from metarec.crossval import check_cv
 from metarec.errors import TuningError
 from metarec.jsonable import to_jsonable
 from metarec.pipelines import build, normalize_spec
-from metarec.recommend import Recommended, recommendations_for
+from metarec.recommend import Recommended, load_kb, recommendations_for
+from metarec.recommend.fallbacks import default_portfolio, single_best_recommendations
 from metarec.tuning.budget import Deadline, IsolatedRunner, PieceStopped, worker_data
 from metarec.tuning.ensemble import prefitted, select_ensemble
 from metarec.tuning.objective import (
@@ -68,6 +69,8 @@ REFIT_OVERHEAD_S = 2.5
 CALIBRATION_FOLDS = 3
 # A trial offered less than this is not started: it could not finish a fold.
 MIN_TRIAL_SECONDS = 0.5
+# A candidate may use at most 1/CANDIDATE_SHARES of the time left.
+CANDIDATE_SHARES = 3
 # A candidate's share of the budget is never below this (a worker alone takes about a second
 # to start after a stopped trial).
 MIN_SHARE_SECONDS = 3.0
@@ -148,6 +151,14 @@ def _evaluate_piece(spec: dict[str, Any], rows: np.ndarray | None, cv: Any, task
     if evaluation.value <= incumbent:
         evaluation.fold_models = None  # only a new best's fold models travel back
     return evaluation
+
+
+def _warm_up() -> None:
+    """What every trial and refit imports, loaded once per worker."""
+    import sklearn.ensemble  # noqa: F401
+    import sklearn.model_selection  # noqa: F401
+
+    import metarec.pipelines  # noqa: F401
 
 
 def _fit_piece(spec: dict[str, Any], task: str, random_state: int | None) -> Any:
@@ -235,7 +246,8 @@ class _Trials:
             evaluation = self.runner.run(
                 _evaluate_piece, spec, rows, self.cv, self.task, self.scoring,
                 self.random_state, self.n_jobs, self.best[1],
-                limit=available if limit is None else min(limit, available))
+                limit=available if limit is None else min(limit, available),
+                start_limit=available)
         except PieceStopped as stop:
             self.stopped += 1
             trial.set_user_attr(ERROR_ATTR, f"{stop.reason}: the budget could not hold it")
@@ -272,6 +284,14 @@ class _Trials:
             callback(self.study, frozen)
 
 
+def _unprofiled(kb: Any, task: str, top_k: int) -> Recommended:
+    loaded = load_kb(kb)
+    recs = single_best_recommendations(loaded, task, top_k) if loaded is not None else []
+    if recs:
+        return Recommended(recs, "single-best fallback")
+    return Recommended(default_portfolio(task, top_k), "default portfolio")
+
+
 def candidate_params(found: Recommended, space: SearchSpace, k: int, n_samples: int,
                      n_features: int, class_weight: str | None) -> list[dict[str, Any]]:
     """The configurations to try first, as trial parameters: the recommended set (the
@@ -302,8 +322,9 @@ def budgeted_search(
     (a :func:`time.monotonic` value; default: now), profile and refit included; it ends by
     ``1 - HANDOVER_SHARE`` of the budget, so that the caller can save the model within it.
 
-    The order: profile and rank (at most :data:`PROFILE_SHARE` of the budget, else one clear
-    error); the ``top_k`` candidates of :func:`candidate_params`, by successive halving on row
+    The order: profile and rank (at most :data:`PROFILE_SHARE` of the budget; when that is
+    not enough, the knowledge base's single best configurations, which need no profile, and a
+    note); the ``top_k`` candidates of :func:`candidate_params`, by successive halving on row
     subsamples when the table is large enough (:func:`rung_sizes`; a subsample's score is
     recorded as a pruned trial with its rows); TPE over ``search_space`` for the rest, told every
     measured result; at most ``n_trials`` evaluations on all rows when given. Then the greedy
@@ -313,20 +334,18 @@ def budgeted_search(
     deadline = Deadline(time_budget * (1 - HANDOVER_SHARE), started)
     scoring = DEFAULT_SCORING[task]
     notes: list[str] = []
-    with IsolatedRunner({"X": X, "y": y}) as runner:
+    with IsolatedRunner({"X": X, "y": y}, warm_up=_warm_up) as runner:
         try:
             found = runner.run(_recommend_piece, task, kb, POOL_PER_WARM_TRIAL * max(top_k, 1),
                                random_state or 0, source, target,
                                limit=PROFILE_SHARE * deadline.left())
         except PieceStopped as stop:
-            raise TuningError(
-                f"a `time_budget` of {time_budget:g} s is too short for this dataset: profiling "
-                f"it and ranking the knowledge base was {stop.reason} "
-                f"({PROFILE_SHARE:.0%} of the budget); "
-                f"give a larger `time_budget`.", parameters=("time_budget",)) from None
+            # Without a profile, experience still says what to try: the knowledge base's
+            # single best configurations (or the library defaults), which need no profile.
+            found = _unprofiled(kb, task, POOL_PER_WARM_TRIAL * max(top_k, 1))
+            notes.append(f"profiling was {stop.reason}; the {found.source}'s configurations "
+                         f"were tried instead of the meta-learner's")
         profiled = deadline.elapsed()
-        from metarec.recommend import load_kb
-
         space = space_for(task, has_missing=bool(X.isna().to_numpy().any()), kb=load_kb(kb),
                           n_samples=len(X), n_features=X.shape[1])
         if search_space == "recommended":
@@ -351,9 +370,12 @@ def budgeted_search(
                 rank = candidates.index(params) + 1
                 if not may_continue():
                     break
-                # Each candidate's share of what is left (one share kept for what follows), so
-                # one slow candidate cannot starve the rest.
-                share = max(MIN_SHARE_SECONDS, trials.time_for_trial() / (len(alive) - index + 1))
+                # Each candidate gets at most a third of what is left (less when few remain and
+                # a share is kept for what follows), so one slow candidate cannot starve the
+                # rest, while the first, best-placed ones get room: a stopped trial costs its
+                # time and a fresh worker's start.
+                waiting = min(len(alive) - index + 1, CANDIDATE_SHARES)
+                share = max(MIN_SHARE_SECONDS, trials.time_for_trial() / waiting)
                 value = trials.run(params, rows, limit=share, rank=rank)
                 if value is not None:
                     scored.append((value, params))
@@ -365,20 +387,27 @@ def budgeted_search(
             trials.run(None, None)
         if trials.best_spec is None and trials.attempted == 0:
             raise TuningError(
-                f"a `time_budget` of {time_budget:g} s is too short for this dataset: profiling "
-                f"it and ranking the knowledge base took {profiled:.1f} s, which left no time "
-                f"for a trial; give a larger `time_budget`.", parameters=("time_budget",))
-        if trials.best_spec is None:
+                f"a `time_budget` of {time_budget:g} s is too short for this dataset: "
+                f"profiling it (or trying to) took {profiled:.1f} s, which left no time for a "
+                f"trial; give a larger `time_budget`.", parameters=("time_budget",))
+        if trials.best_spec is None and candidates:
+            # Nothing finished in time: the first candidate, untried, is still a better answer
+            # than none (what n_trials=0 fits), if it can be fitted in what is left.
+            best_spec = normalize_spec({**space.params_to_spec(candidates[0]), "task": task})
+            notes.append(f"no trial finished within the budget; {best_spec['algorithm']}, the "
+                         f"first candidate, was fitted without being cross-validated")
+        elif trials.best_spec is None:
             errors = [t.user_attrs.get(ERROR_ATTR) for t in study.trials
                       if t.user_attrs.get(ERROR_ATTR)]
             last = f" The last error: {errors[-1]}" if errors else ""
             raise TuningError(f"no pipeline could be evaluated within a `time_budget` of "
                               f"{time_budget:g} s; give a larger `time_budget`.{last}",
                               parameters=("time_budget",))
+        else:
+            best_spec = trials.best_spec
         if trials.stopped:
             notes.append(f"{trials.stopped} trial(s) stopped to keep within the time budget")
-        best_spec = trials.best_spec
-        if trials.best[0] < len(X):
+        if 0 < trials.best[0] < len(X):
             notes.append(f"no pipeline could be evaluated on all rows in time; the best on "
                          f"{trials.best[0]} rows is refitted")
         members = (select_ensemble(study, trials.predictions, y, task, ensemble_size)

@@ -41,7 +41,13 @@ class PieceStopped(Exception):
         self.reason = reason
 
 
-def _install(data: dict[str, Any]) -> None:
+def _install(path: str) -> None:
+    import pickle
+
+    # The file was written a moment ago by the process that started this worker, in a directory
+    # only its user can read (see IsolatedRunner._data_file): not untrusted input.
+    with open(path, "rb") as handle:
+        data = pickle.load(handle)  # noqa: S301
     _WORKER_DATA.clear()
     _WORKER_DATA.update(data)
 
@@ -56,32 +62,84 @@ class IsolatedRunner:
 
     ``run(fn, *args, limit=s)`` returns ``fn(*args)`` computed in the worker (where
     :func:`worker_data` gives ``data``), or raises :class:`PieceStopped` when it takes longer
-    than ``s`` seconds (the worker is killed; the next call starts a new one) or the worker dies.
-    Use it as a context manager: leaving kills the worker."""
+    than ``s`` seconds (the worker is killed) or the worker dies. ``warm_up`` (a picklable
+    function) runs first in every new worker: the imports every piece needs.
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    A second worker is kept started and warmed up beside the active one: when the active one is
+    killed, the next piece runs at once on the standby (and a new standby starts), instead of
+    waiting seconds for a fresh interpreter's imports. Use it as a context manager: leaving
+    kills both."""
+
+    def __init__(self, data: dict[str, Any],
+                 warm_up: Callable[[], Any] | None = None) -> None:
         self.data = data
-        self._executor: Any = None
+        self.warm_up = warm_up
+        self._active: tuple[Any, Any] | None = None  # (executor, its warm-up future or None)
+        self._standby: tuple[Any, Any] | None = None
+        self._directory: str | None = None
 
     def __enter__(self) -> IsolatedRunner:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+        if self._standby is not None:
+            self._standby[0].shutdown(wait=False, kill_workers=True)
+            self._standby = None
+        if self._directory is not None:
+            import shutil
 
-    def run(self, fn: Callable[..., Any], *args: Any, limit: float) -> Any:
+            shutil.rmtree(self._directory, ignore_errors=True)
+            self._directory = None
+
+    def _data_file(self) -> str:
+        """The data, pickled once to a private temporary directory: a new worker reads it from
+        there. Handing it over as an argument instead would block the start of every worker
+        until the new interpreter has imported its modules and read the whole table from the
+        pipe (seconds on a loaded machine), time no limit could cut short."""
+        import os
+        import pickle
+        import tempfile
+
+        if self._directory is None:
+            self._directory = tempfile.mkdtemp(prefix="metarec-budget-")  # mode 0700
+            with open(os.path.join(self._directory, "data.pkl"), "wb") as handle:
+                pickle.dump(self.data, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        return os.path.join(self._directory, "data.pkl")
+
+    def _start(self) -> tuple[Any, Any]:
         from loky import ProcessPoolExecutor
-        from loky.process_executor import BrokenProcessPool, TerminatedWorkerError
 
+        executor = ProcessPoolExecutor(max_workers=1, initializer=_install,
+                                       initargs=(self._data_file(),))
+        return executor, executor.submit(self.warm_up) if self.warm_up is not None else None
+
+    def run(self, fn: Callable[..., Any], *args: Any, limit: float,
+            start_limit: float | None = None) -> Any:
+        """``fn(*args)`` in the worker within ``limit`` seconds. With ``start_limit``, a worker
+        still starting (or warming up) gets up to that many seconds to finish, so that
+        ``limit`` measures ``fn`` alone; without, ``limit`` covers both."""
+        started = time.monotonic()
         if limit <= 0:
             raise PieceStopped("no time was left for it")
-        started = time.monotonic()
-        if self._executor is None:
-            self._executor = ProcessPoolExecutor(max_workers=1, initializer=_install,
-                                                 initargs=(self.data,))
+        if self._active is None:
+            self._active, self._standby = self._standby or self._start(), None
+        executor, warming = self._active
+        if warming is not None and start_limit is not None:
+            self._wait(warming, start_limit, time.monotonic())
+            self._active = (executor, None)
+            started = time.monotonic()
+        result = self._wait(executor.submit(fn, *args), limit, started)
+        if self._standby is None:
+            # started after a piece, not beside the first: its imports would slow that one
+            self._standby = self._start()
+        return result
+
+    def _wait(self, future: Any, limit: float, started: float) -> Any:
+        from loky.process_executor import BrokenProcessPool, TerminatedWorkerError
+
         try:
-            future = self._executor.submit(fn, *args)
-            # starting the worker may have taken seconds (a loaded machine): that time counts
+            # the time since ``started`` (starting a worker, submitting) counts
             return future.result(timeout=max(0.0, limit - (time.monotonic() - started)))
         except FutureTimeout:
             self.close()
@@ -93,6 +151,7 @@ class IsolatedRunner:
                                f"memory?)") from None
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, kill_workers=True)
-            self._executor = None
+        """Kill the active worker (the standby stays, to take the next piece)."""
+        if self._active is not None:
+            self._active[0].shutdown(wait=False, kill_workers=True)
+            self._active = None
