@@ -5,10 +5,10 @@ most raises the summed best normalised score over the KB's datasets of the same 
 few configurations cover most datasets' best choices (Wistuba et al.'s greedy portfolio; the loop
 is the meta-learner's, :func:`metarec.metalearner.portfolio.greedy_cover`). Each
 configuration is cross-validated on the user's data; the work is spread with joblib, so the same
-code runs on a Dask or Ray cluster through joblib's backend, e.g.::
+code runs on a Dask or Ray cluster through joblib's backend (:mod:`metarec.kb.engine`), e.g.::
 
-    from dask.distributed import Client; client = Client("scheduler:8786")
-    metarec kb add data.csv --target y --backend dask
+    metarec kb add data.csv --target y --backend dask --n-jobs 4   # a local cluster, 4 workers
+    metarec kb add data.csv --target y --scheduler tcp://10.0.0.5:8786   # an existing cluster
 
 Every finished configuration is appended at once to a progress file inside the knowledge-base
 folder, so an interrupted run resumes where it stopped; processes adding the same dataset at the
@@ -24,7 +24,6 @@ import json
 import os
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from metarec.errors import KnowledgeBaseError
-from metarec.kb import schema, store
+from metarec.kb import engine, schema, store
 from metarec.kb.claims import Claims
 from metarec.kb.refresh import check_target, user_kb_path
 from metarec.metalearner.portfolio import greedy_cover
@@ -86,6 +85,7 @@ def _evaluate(config_id: str, spec: dict, X: pd.DataFrame, y: pd.Series, task: s
     """Cross-validate one configuration (runs in a joblib worker)."""
     import warnings
 
+    import joblib
     from sklearn.model_selection import cross_validate
 
     from metarec import pipelines
@@ -94,7 +94,9 @@ def _evaluate(config_id: str, spec: dict, X: pd.DataFrame, y: pd.Series, task: s
     splitter = check_cv(folds, y, task, random_state=0)
     started = time.perf_counter()
     try:
-        with warnings.catch_warnings():
+        # One configuration per worker, its folds one after another: a Dask worker would
+        # otherwise hand each fold back to the cluster as a task of its own.
+        with warnings.catch_warnings(), joblib.parallel_config(backend="sequential"):
             warnings.simplefilter("ignore")
             result = cross_validate(pipelines.build(spec), X, y, cv=splitter,
                                     scoring=METRIC[task], error_score="raise")
@@ -103,26 +105,6 @@ def _evaluate(config_id: str, spec: dict, X: pd.DataFrame, y: pd.Series, task: s
         value, error = float("nan"), f"{type(exc).__name__}: {exc}"[:300]
     return {"configuration_id": config_id, "value": value, "error": error,
             "runtime_s": time.perf_counter() - started}
-
-
-def _register_backend(backend: str | None) -> None:
-    # joblib knows loky/threading itself and registers dask when dask.distributed is installed;
-    # ray needs its own registration call.
-    if backend == "ray":
-        try:
-            from ray.util.joblib import register_ray
-        except ImportError:
-            raise KnowledgeBaseError("`backend='ray'` needs the ray package installed.",
-                                     parameters=("backend",)) from None
-        register_ray()
-    if backend == "dask":
-        try:
-            import distributed  # noqa: F401
-        except ImportError:
-            raise KnowledgeBaseError(
-                "`backend='dask'` needs dask.distributed installed (and a running Client).",
-                parameters=("backend",),
-            ) from None
 
 
 def progress_file(target: Path, dataset_id: str) -> Path:
@@ -178,6 +160,7 @@ def add_dataset(
     min_datasets: int = 10,
     progress: Progress | None = None,
     *,
+    scheduler: str | None = None,
     strict: bool = False,
     lenient: bool = False,
     encoding: str = "utf-8",
@@ -185,6 +168,9 @@ def add_dataset(
 ) -> dict[str, Any]:
     """Run the portfolio on ``data`` and add its runs and meta-features to the user KB.
 
+    ``n_jobs``, ``backend``, ``scheduler``: where the cross-validations run
+    (:func:`metarec.kb.engine.parallel`; ``backend='dask'`` starts a local Dask cluster of
+    ``n_jobs`` workers unless a Client is current or ``scheduler`` names a running one).
     ``strict``, ``lenient``, ``encoding``, ``sep``: how ``data`` is read and repaired, as in
     :func:`metarec.io.load_dataset`."""
     import joblib
@@ -215,9 +201,9 @@ def add_dataset(
     work = progress_file(target, dataset_id)
     target.mkdir(parents=True, exist_ok=True)
     progress = progress or (lambda _d, _t: None)
-    _register_backend(backend)
     evaluated = 0
-    with Claims(target, dataset_id) as claims:
+    with engine.parallel(backend, n_jobs, scheduler) as workers, \
+            Claims(target, dataset_id) as claims:
         done = _results(claims, work)
         while True:
             todo = [c for c in portfolio if c not in done]
@@ -228,15 +214,13 @@ def add_dataset(
                                               dataset.task, folds)
                     for c in todo if _claim(claims, work, c, done))
             ran = 0
-            with joblib.parallel_config(backend=backend) if backend else nullcontext():
-                for record in joblib.Parallel(n_jobs=n_jobs,
-                                              return_as="generator_unordered")(jobs):
-                    with claims.kb_lock:
-                        _append(work, record)
-                    claims.release(record["configuration_id"])
-                    done[record["configuration_id"]] = record
-                    ran += 1
-                    progress(sum(c in done for c in portfolio), len(portfolio))
+            for record in joblib.Parallel(n_jobs=workers, return_as="generator_unordered")(jobs):
+                with claims.kb_lock:
+                    _append(work, record)
+                claims.release(record["configuration_id"])
+                done[record["configuration_id"]] = record
+                ran += 1
+                progress(sum(c in done for c in portfolio), len(portfolio))
             evaluated += ran
             if not ran:
                 # Other processes hold what is left: wait for their results, or for a dead
