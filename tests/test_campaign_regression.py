@@ -116,6 +116,9 @@ def test_campaign_runs_samples_records_and_resumes(data_root, tmp_path, monkeypa
     real_evaluate = add._evaluate
 
     def logged(config_id, *args):
+        from distributed import get_worker
+
+        get_worker()  # raises outside a Dask worker: the cluster does the work
         (evaluated / config_id).touch(exist_ok=False)  # twice would fail: nothing repeats
         return real_evaluate(config_id, *args)
 

@@ -188,6 +188,27 @@ def test_add_on_a_dask_cluster_resumes_an_interrupted_run(user_kb, csv, tmp_path
     assert not add.progress_file(user_kb, result["dataset_id"]).exists()
 
 
+def test_a_cluster_of_one_worker_thread_does_the_work_itself(user_kb, csv, tmp_path,
+                                                             monkeypatch):
+    # joblib computes in the calling process when its backend offers a single job at a time.
+    from distributed import LocalCluster, get_worker
+
+    ran = tmp_path / "ran"
+    ran.mkdir()
+    real = add._evaluate
+
+    def on_a_worker(config_id, *args):
+        (ran / f"{config_id}--{get_worker().name}").touch()  # raises outside a Dask worker
+        return real(config_id, *args)
+
+    monkeypatch.setattr(add, "_evaluate", on_a_worker)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        result = add.add_dataset(csv, "label", user_kb, portfolio_size=3, folds=3,
+                                 scheduler=cluster.scheduler_address)
+    assert result["evaluated_now"] == 3 and len(list(ran.iterdir())) == 3
+
+
 def test_cli_add_starts_and_closes_a_local_dask_cluster(user_kb, csv, cli):
     from distributed import get_client
 

@@ -19,6 +19,7 @@ from metarec.errors import KnowledgeBaseError
 # How long connecting to a named scheduler may take before it is called unreachable.
 CONNECT_TIMEOUT_S = 10
 BACKENDS_WITH_SCHEDULER = ("dask",)
+DASK_BACKEND = "metarec-dask"
 
 
 def _distributed() -> Any:  # the module, imported only when asked for
@@ -67,6 +68,24 @@ def _connect(distributed: Any, scheduler: str) -> Any:
         ) from None
 
 
+def _dask_backend() -> str:
+    """The name of joblib's Dask backend, made to send even a lone job to the cluster.
+
+    joblib runs a ``Parallel`` whose backend offers one job at a time (a cluster of one worker
+    thread) in the calling process instead: a run meant for the cluster would then compute on
+    the machine that only submits it, with none of the worker's limits (threads, memory). The
+    cluster queues what its workers cannot take yet, so offering two jobs costs nothing."""
+    import joblib
+    from joblib._dask import DaskDistributedBackend  # joblib's own, registered as "dask"
+
+    class ClusterBackend(DaskDistributedBackend):
+        def effective_n_jobs(self, n_jobs: int | None) -> int:
+            return max(2, super().effective_n_jobs(n_jobs))
+
+    joblib.register_parallel_backend(DASK_BACKEND, ClusterBackend)
+    return DASK_BACKEND
+
+
 def _current_client(distributed: Any) -> Any:
     try:
         return distributed.get_client()
@@ -102,8 +121,9 @@ def parallel(backend: str | None, n_jobs: int = 1, scheduler: str | None = None)
             elif _current_client(distributed) is None:
                 cluster = stack.enter_context(distributed.LocalCluster(
                     n_workers=None if n_jobs < 1 else n_jobs, threads_per_worker=1,
-                    processes=True, dashboard_address=None))
+                    processes=True, dashboard_address=":0"))  # any free port
                 stack.enter_context(distributed.Client(cluster, set_as_default=True))
             n_jobs = -1
-        stack.enter_context(joblib.parallel_config(backend=backend))
+        stack.enter_context(joblib.parallel_config(
+            backend=_dask_backend() if backend == "dask" else backend))
         yield n_jobs
