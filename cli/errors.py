@@ -39,6 +39,7 @@ FLAGS = {
     "out": "--out",  # kb.build.build
     "overwrite": "--force",  # tuning.save_pipeline
     "path": "--kb",  # kb.load
+    "scheduler": "--scheduler",  # kb.engine.parallel (kb add, the run campaigns)
     "sep": "--sep",  # io.read_table, io.load_dataset, kb.add.add_dataset
     "strict": "--strict",  # columns.type_columns, io.load_dataset, kb.add.add_dataset
     "probe_budget_s": "--probe-budget",  # recommend.recommend

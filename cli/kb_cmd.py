@@ -134,9 +134,18 @@ def add(
     ),
     portfolio_size: int = typer.Option(16, "--portfolio-size", min=1),
     folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds."),
-    n_jobs: int = typer.Option(1, "--n-jobs", help="joblib workers (-1: all cores)."),
+    n_jobs: int = typer.Option(
+        1, "--n-jobs", help="Workers (-1: one per core); with --backend dask, the workers of the "
+        "local cluster it starts."
+    ),
     backend: str | None = typer.Option(
-        None, "--backend", help="joblib backend, e.g. loky (default), dask or ray."
+        None, "--backend", help="joblib backend: loky (default), dask (a local Dask cluster, or "
+        "the one at --scheduler) or ray."
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", metavar="ADDRESS",
+        help="Run on the existing Dask cluster whose scheduler is at ADDRESS, e.g. "
+        "tcp://10.0.0.5:8786 (implies --backend dask)."
     ),
     strict: bool = options.STRICT,
     lenient: bool = options.LENIENT,
@@ -155,7 +164,8 @@ def add(
             bar.update(task, completed=done, total=total)
 
         result = kb_add.add_dataset(data, target, kb, portfolio_size=portfolio_size, folds=folds,
-                                    n_jobs=n_jobs, backend=backend, progress=progress,
+                                    n_jobs=n_jobs, backend=backend, scheduler=scheduler,
+                                    progress=progress,
                                     **options.read_options(strict, lenient, encoding, sep))
     for note in result["notes"]:
         warn(note)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -146,6 +147,42 @@ def type_columns(
     done += [f"{name!r}: {what}" for name, what in found.dates.items()]
     kept = {k: v for k, v in typed.items() if k not in found.id_like}
     return pd.DataFrame(kept, index=frame.index), (["; ".join(done)] if done else [])
+
+
+def check_regression_target(y: Any, name: str | None = None) -> None:
+    """Raise :class:`DataError` unless ``y`` is a target a regressor can learn and be scored on:
+    numbers, none infinite or beyond :data:`HUGE_VALUE`, not all one value.
+
+    The one rule for a regression target wherever one enters: a table read by
+    :func:`metarec.io.load_dataset` (recommend, tune, kb add, the run campaigns) and the arrays
+    handed to tuning and the estimators (:func:`metarec.tuning.check_data`). Missing values are
+    not its concern: the callers drop or refuse them before."""
+    the = f"the target {name!r}" if name else "the target"
+    series = y if isinstance(y, pd.Series) else pd.Series(np.asarray(y).ravel())
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype(object)
+    values = pd.to_numeric(series, errors="coerce").astype("float64")
+    text = series.notna() & values.isna()
+    if text.any():
+        raise DataError(
+            f"{the} holds text (e.g. {series[text].iloc[0]!r}), not numbers; a regressor "
+            "predicts numbers: convert the values to numbers, or predict them as classes with "
+            "a classifier."
+        )
+    present = values.dropna().to_numpy()
+    infinite = int(np.isinf(present).sum())
+    huge = int((np.abs(present[np.isfinite(present)]) > HUGE_VALUE).sum())
+    if infinite or huge:
+        what = " and ".join(part for part in (
+            f"{infinite} infinite value{'s' if infinite > 1 else ''}" if infinite else "",
+            f"{huge} value{'s' if huge > 1 else ''} beyond ±{HUGE_VALUE:.0e}" if huge else "",
+        ) if part)
+        raise DataError(
+            f"{the} holds {what}, with which no regression score (R², RMSE) can be "
+            "computed: drop those rows, or rescale the target (e.g. take its logarithm)."
+        )
+    if np.unique(present).size < 2:
+        raise DataError(f"{the} is constant; there is nothing to predict.")
 
 
 def _clean_float_columns(frame: pd.DataFrame) -> np.ndarray:

@@ -14,6 +14,10 @@ import pandas as pd
 
 from metarec.errors import DataError
 
+# A text target with more distinct values than this, most on a single row, is free text or an
+# identifier, not classes; fewer are a table too small to tell (named class by class).
+FREE_TEXT_MIN_DISTINCT = 20
+
 
 def check_cv(cv: Any, y: Any, task: str, random_state: int | None = 0) -> Any:
     """A splitter for ``y``: ``cv`` itself when it has a ``split`` method, else ``cv`` folds.
@@ -43,12 +47,21 @@ def check_splittable(y: Any, task: str) -> None:
     estimators, kb add): each class needs two rows (one per fold), a regression target four (two
     per fold), whether or not the command itself cross-validates, so a table is refused or
     accepted the same way everywhere. Names every single-row class at once."""
-    y = pd.Series(np.asarray(y).ravel())
+    y_in, y = y, pd.Series(np.asarray(y).ravel())
     if task == "classification":
         counts = y.value_counts()
         if len(counts) < 2:
             raise DataError("the target has only one class; a classifier needs at least two.")
         single = [repr(c) for c, n in counts.items() if n < 2]
+        if (2 * len(single) > len(y) and len(counts) > FREE_TEXT_MIN_DISTINCT
+                and not _numbers(y)):
+            name = getattr(y_in, "name", None)
+            the = f"the target {name!r}" if name is not None else "the target"
+            raise DataError(
+                f"{the} is text with {len(counts)} distinct values in {len(y)} rows, most of "
+                "them on a single row: that is neither classes to learn (each needs rows) nor "
+                "numbers to regress on; choose another target column, or make its values numbers."
+            )
         if single:
             shown = ", ".join(single[:10]) + (f" and {len(single) - 10} more"
                                              if len(single) > 10 else "")
@@ -61,3 +74,8 @@ def check_splittable(y: Any, task: str) -> None:
     elif len(y) < 4:
         raise DataError(f"{len(y)} rows are too few to cross-validate a regressor; at least 4 "
                         "are needed.")
+
+
+def _numbers(y: pd.Series) -> bool:
+    """Whether the class labels are numbers (then many single-row classes are a tiny table)."""
+    return bool(pd.to_numeric(y.dropna().astype(object), errors="coerce").notna().all())

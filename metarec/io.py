@@ -34,12 +34,18 @@ import numpy as np
 import pandas as pd
 
 from metafeatures import infer_task
-from metarec.columns import Findings, type_columns, typed_column
+from metarec.columns import Findings, check_regression_target, type_columns, typed_column
 from metarec.errors import DataError
 
 TaskType = Literal["classification", "regression"]
 
 MISSING_MARKERS = ["?", ""]
+# A target inferred to be a regression target (metafeatures.infer_task: numbers, not all whole or
+# more than 20 distinct) that takes this few distinct values, each on several rows, is a set of
+# levels: recommend, tune and kb add refuse to guess, and say how to have it classified. (A
+# caller who means regression says so: ``load_dataset(..., task="regression")``.)
+FEW_TARGET_VALUES = 5
+ROWS_PER_LEVEL = 4
 # Delimiters the sniffer chooses from for a .csv file, the comma first.
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 64 * 1024
@@ -334,6 +340,7 @@ def split_target(
     if len(y) < 2:
         raise DataError(f"{source} has {len(y)} usable row(s); at least 2 are needed.")
     # The same rule the meta-features use, so a profile and a recommendation agree on the task.
+    inferred = task is None
     task = task or infer_task(y)  # type: ignore[assignment]
     if task == "classification":
         if not isinstance(y.dtype, pd.CategoricalDtype):
@@ -344,8 +351,17 @@ def split_target(
                 f"the target {target!r} has a single class ({y.cat.categories[0]!r}); "
                 "at least two classes are needed."
             )
-    elif y.nunique() < 2:
-        raise DataError(f"the target {target!r} is constant; there is nothing to predict.")
+    else:
+        check_regression_target(y, target)
+        levels = y.value_counts()
+        if inferred and len(levels) <= FEW_TARGET_VALUES and len(y) >= ROWS_PER_LEVEL * len(
+                levels):
+            shown = ", ".join(f"{v:g}" for v in sorted(levels.index))
+            raise DataError(
+                f"the target {target!r} takes only {len(levels)} distinct values ({shown}) over "
+                f"{len(y)} rows, so it looks like classes rather than a quantity: recode them as "
+                "labels or whole numbers to have them classified."
+            )
     return Dataset(X=X, y=y, target=target, task=task, source=source, notes=notes)
 
 
@@ -382,6 +398,16 @@ def load_dataset(
         what = "nested values" if found.nested else "dates"
         raise DataError(f"the target column {target_name!r} holds {what}; metarec predicts "
                         "classes or numbers.")
+    if (found.infinite or found.huge) and task != "classification":
+        # Made missing as a feature's would be, these rows would silently leave the data.
+        check_regression_target(pd.to_numeric(frame[target_name], errors="coerce"), target_name)
+    if found.mixed and not lenient:
+        raise DataError(
+            f"the target column {target_name!r} mixes numbers and text (e.g. "
+            f"{found.mixed[target_name]!r}): make every value a number to regress on it (empty "
+            "cells drop their rows), or pass `lenient=True` to predict its values as classes.",
+            parameters=("lenient",),
+        )
     features[target_name] = typed_target[target_name]
     dataset = split_target(features, target, source=path.name, task=task)
     dataset.notes = read_notes + dataset.notes + notes

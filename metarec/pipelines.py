@@ -51,6 +51,10 @@ ALGORITHMS: dict[str, Algorithm] = {
     "adaboost": Algorithm(_SK + "ensemble.AdaBoostClassifier", _SK + "ensemble.AdaBoostRegressor"),
     "ard_regression": Algorithm(None, _SK + "linear_model.ARDRegression", scale=True),
     "bernoulli_nb": Algorithm(_SK + "naive_bayes.BernoulliNB", None),
+    # Penalised linear regressions (the regression run campaign's linear family).
+    "elastic_net": Algorithm(None, _SK + "linear_model.ElasticNet", scale=True),
+    "lasso": Algorithm(None, _SK + "linear_model.Lasso", scale=True),
+    "ridge": Algorithm(None, _SK + "linear_model.Ridge", scale=True),
     "decision_tree": Algorithm(
         _SK + "tree.DecisionTreeClassifier", _SK + "tree.DecisionTreeRegressor"
     ),

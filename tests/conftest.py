@@ -47,6 +47,17 @@ def cli():
     return invoke
 
 
+@pytest.fixture
+def dask_cluster() -> Iterator[object]:
+    """A two-worker Dask cluster in this process (one thread each): `kb add` and the run
+    campaigns run on it through ``scheduler=cluster.scheduler_address``."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        yield cluster
+
+
 # -- storage-level knowledge bases -------------------------------------------------------------
 def _tiny_tables(n_runs: int = 4) -> dict[str, pd.DataFrame]:
     datasets = pd.DataFrame({

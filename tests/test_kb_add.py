@@ -141,6 +141,112 @@ def test_killed_add_leaves_the_kb_intact_and_resumes(user_kb, csv, tmp_path, mon
     assert len(load(user_kb).runs) == 36 + 3
 
 
+def test_add_on_a_dask_cluster_resumes_an_interrupted_run(user_kb, csv, tmp_path, monkeypatch,
+                                                          dask_cluster):
+    from distributed import Client, get_worker
+
+    def on_a_worker(log: Path, wait_for_both: bool):
+        real = add._evaluate
+
+        def evaluate(config_id, *args):
+            worker = get_worker().name  # raises outside a Dask worker
+            (log / f"{config_id}--{worker}").touch()
+            deadline = time.monotonic() + 30
+            # Both workers at work at once, or the run was not spread over the cluster.
+            while (wait_for_both and len({p.name.split("--")[1] for p in log.iterdir()}) < 2
+                   and time.monotonic() < deadline):
+                time.sleep(0.05)
+            return real(config_id, *args)
+        return evaluate
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(), second.mkdir()
+    real_append = add._append
+
+    def append_then_interrupt(path, record):
+        real_append(path, record)
+        raise KeyboardInterrupt
+
+    # Interrupted after its first result, inside the caller's own Client.
+    monkeypatch.setattr(add, "_evaluate", on_a_worker(first, wait_for_both=False))
+    monkeypatch.setattr(add, "_append", append_then_interrupt)
+    with Client(dask_cluster), pytest.raises(KeyboardInterrupt):
+        add.add_dataset(csv, "label", user_kb, portfolio_size=3, folds=3, backend="dask")
+    assert len(load(user_kb).runs) == 36
+    [finished] = [json.loads(line)["configuration_id"] for line in
+                  next(user_kb.glob(".add-user-*.jsonl")).read_text().splitlines()]
+
+    # Resumed on the same cluster named by its scheduler's address: the two others only.
+    monkeypatch.setattr(add, "_evaluate", on_a_worker(second, wait_for_both=True))
+    monkeypatch.setattr(add, "_append", real_append)
+    result = add.add_dataset(csv, "label", user_kb, portfolio_size=3, folds=3,
+                             scheduler=dask_cluster.scheduler_address)
+    runs = [p.name.split("--") for p in second.iterdir()]
+    assert result["evaluated_now"] == 2 and finished not in {c for c, _ in runs}
+    assert len(runs) == 2 and {w for _, w in runs} == {str(w) for w in dask_cluster.workers}
+    assert len(load(user_kb).runs) == 36 + 3
+    assert not add.progress_file(user_kb, result["dataset_id"]).exists()
+
+
+def test_a_cluster_of_one_worker_thread_does_the_work_itself(user_kb, csv, tmp_path,
+                                                             monkeypatch):
+    # joblib computes in the calling process when its backend offers a single job at a time.
+    from distributed import LocalCluster, get_worker
+
+    ran = tmp_path / "ran"
+    ran.mkdir()
+    real = add._evaluate
+
+    def on_a_worker(config_id, *args):
+        (ran / f"{config_id}--{get_worker().name}").touch()  # raises outside a Dask worker
+        return real(config_id, *args)
+
+    monkeypatch.setattr(add, "_evaluate", on_a_worker)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        result = add.add_dataset(csv, "label", user_kb, portfolio_size=3, folds=3,
+                                 scheduler=cluster.scheduler_address)
+    assert result["evaluated_now"] == 3 and len(list(ran.iterdir())) == 3
+
+
+def test_cli_add_starts_and_closes_a_local_dask_cluster(user_kb, csv, cli):
+    from distributed import get_client
+
+    code, out, err = cli("kb", "add", str(csv), "--target", "label", "--kb", str(user_kb),
+                         "--portfolio-size", "3", "--folds", "3", "--backend", "dask",
+                         "--n-jobs", "2")
+    assert code == 0, err
+    assert "3 configurations (3 run now, 0 failed)" in out
+    assert len(load(user_kb).runs) == 36 + 3
+    with pytest.raises(ValueError, match="No global client"):
+        get_client()  # the cluster and its client are gone
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--scheduler", "tcp://127.0.0.1:9"],
+     "could not reach a Dask scheduler at --scheduler tcp://127.0.0.1:9"),
+    (["--scheduler", "tcp://127.0.0.1:9", "--backend", "loky"],
+     "--scheduler names a Dask scheduler, so it needs --backend dask, not --backend loky"),
+    (["--backend", "spark"], "--backend spark is not a joblib backend; choose one of 'dask'"),
+])
+def test_cli_add_engine_errors_are_one_sentence(user_kb, csv, cli, monkeypatch, args, expected):
+    from metarec.kb import engine
+
+    monkeypatch.setattr(engine, "CONNECT_TIMEOUT_S", 1)
+    code, _, err = cli("kb", "add", str(csv), "-t", "label", "--kb", str(user_kb), *args)
+    assert code == 2 and expected in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert len(load(user_kb).runs) == 36
+
+
+def test_cli_add_without_dask_names_the_extra_to_install(user_kb, csv, cli, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
+    code, _, err = cli("kb", "add", str(csv), "-t", "label", "--kb", str(user_kb),
+                       "--backend", "dask")
+    assert code == 2 and "--backend dask needs dask.distributed" in err
+    assert "pip install 'metarec[dask]'" in err
+
+
 # A `kb add` whose _evaluate logs each configuration it runs and keeps its first one until the
 # other process has started one too, so that both take part whatever their start-up times.
 TWO_PROCESS_ADD = textwrap.dedent("""

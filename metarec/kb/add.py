@@ -5,10 +5,10 @@ most raises the summed best normalised score over the KB's datasets of the same 
 few configurations cover most datasets' best choices (Wistuba et al.'s greedy portfolio; the loop
 is the meta-learner's, :func:`metarec.metalearner.portfolio.greedy_cover`). Each
 configuration is cross-validated on the user's data; the work is spread with joblib, so the same
-code runs on a Dask or Ray cluster through joblib's backend, e.g.::
+code runs on a Dask or Ray cluster through joblib's backend (:mod:`metarec.kb.engine`), e.g.::
 
-    from dask.distributed import Client; client = Client("scheduler:8786")
-    metarec kb add data.csv --target y --backend dask
+    metarec kb add data.csv --target y --backend dask --n-jobs 4   # a local cluster, 4 workers
+    metarec kb add data.csv --target y --scheduler tcp://10.0.0.5:8786   # an existing cluster
 
 Every finished configuration is appended at once to a progress file inside the knowledge-base
 folder, so an interrupted run resumes where it stopped; processes adding the same dataset at the
@@ -23,8 +23,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from metarec.errors import KnowledgeBaseError
-from metarec.kb import schema, store
+from metarec.kb import engine, schema, store
 from metarec.kb.claims import Claims
 from metarec.kb.refresh import check_target, user_kb_path
 from metarec.metalearner.portfolio import greedy_cover
@@ -82,47 +81,40 @@ def greedy_portfolio(scores: pd.DataFrame, size: int, min_datasets: int = 10) ->
 
 
 def _evaluate(config_id: str, spec: dict, X: pd.DataFrame, y: pd.Series, task: str,
-              folds: int) -> dict[str, Any]:
-    """Cross-validate one configuration (runs in a joblib worker)."""
+              folds: int, scoring: dict[str, str] | None = None) -> dict[str, Any]:
+    """Cross-validate one configuration (runs in a joblib worker).
+
+    ``scoring``: name -> scikit-learn scorer, the first the one whose mean is ``value`` (default:
+    :data:`METRIC` of ``task``); every mean is in ``scores``, the mean time of one fit in
+    ``fit_time_s`` and the whole cross-validation's time in ``runtime_s``."""
     import warnings
 
+    import joblib
     from sklearn.model_selection import cross_validate
 
     from metarec import pipelines
     from metarec.crossval import check_cv
 
+    scoring = scoring or {METRIC[task]: METRIC[task]}
     splitter = check_cv(folds, y, task, random_state=0)
     started = time.perf_counter()
+    scores: dict[str, float] = {}
+    fit_time = float("nan")
     try:
-        with warnings.catch_warnings():
+        # One configuration per worker, its folds one after another: a Dask worker would
+        # otherwise hand each fold back to the cluster as a task of its own.
+        with warnings.catch_warnings(), joblib.parallel_config(backend="sequential"):
             warnings.simplefilter("ignore")
             result = cross_validate(pipelines.build(spec), X, y, cv=splitter,
-                                    scoring=METRIC[task], error_score="raise")
-        value, error = float(np.mean(result["test_score"])), ""
+                                    scoring=dict(scoring), error_score="raise")
+        scores = {name: float(np.mean(result[f"test_{name}"])) for name in scoring}
+        value, error = scores[next(iter(scoring))], ""
+        fit_time = float(np.mean(result["fit_time"]))
     except Exception as exc:  # a configuration that cannot fit this data is a result too
         value, error = float("nan"), f"{type(exc).__name__}: {exc}"[:300]
     return {"configuration_id": config_id, "value": value, "error": error,
-            "runtime_s": time.perf_counter() - started}
-
-
-def _register_backend(backend: str | None) -> None:
-    # joblib knows loky/threading itself and registers dask when dask.distributed is installed;
-    # ray needs its own registration call.
-    if backend == "ray":
-        try:
-            from ray.util.joblib import register_ray
-        except ImportError:
-            raise KnowledgeBaseError("`backend='ray'` needs the ray package installed.",
-                                     parameters=("backend",)) from None
-        register_ray()
-    if backend == "dask":
-        try:
-            import distributed  # noqa: F401
-        except ImportError:
-            raise KnowledgeBaseError(
-                "`backend='dask'` needs dask.distributed installed (and a running Client).",
-                parameters=("backend",),
-            ) from None
+            "runtime_s": time.perf_counter() - started, "scores": scores,
+            "fit_time_s": fit_time}
 
 
 def progress_file(target: Path, dataset_id: str) -> Path:
@@ -167,6 +159,80 @@ def _append(path: Path, record: dict) -> None:
         os.fsync(handle.fileno())
 
 
+def run_portfolio(
+    target: Path,
+    dataset_id: str,
+    specs: Mapping[str, dict],
+    X: pd.DataFrame,
+    y: pd.Series,
+    task: str,
+    *,
+    folds: int = 5,
+    n_jobs: int = 1,
+    backend: str | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+    scoring: dict[str, str] | None = None,
+) -> tuple[list[dict], int]:
+    """Cross-validate every configuration of ``specs`` (id -> pipeline spec) on ``(X, y)``.
+
+    Resumable and shared: each result is appended at once to :func:`progress_file` in
+    ``target``, a rerun skips what is there, and processes running the same ``dataset_id`` at
+    once claim configurations one by one (:mod:`metarec.kb.claims`). Returns the results in the
+    order of ``specs`` and how many this call ran; :func:`commit` writes them. ``n_jobs``,
+    ``backend``, ``scheduler``: :func:`metarec.kb.engine.parallel`; ``scoring``: as
+    :func:`_evaluate` takes it."""
+    import joblib
+
+    portfolio = list(specs)
+    work = progress_file(target, dataset_id)
+    target.mkdir(parents=True, exist_ok=True)
+    progress = progress or (lambda _d, _t: None)
+    evaluated = 0
+    with engine.parallel(backend, n_jobs, scheduler) as workers, \
+            Claims(target, dataset_id) as claims:
+        done = _results(claims, work)
+        while True:
+            todo = [c for c in portfolio if c not in done]
+            progress(len(portfolio) - len(todo), len(portfolio))
+            if not todo:
+                break
+            jobs = (joblib.delayed(_evaluate)(c, specs[c], X, y, task, folds, scoring)
+                    for c in todo if _claim(claims, work, c, done))
+            ran = 0
+            for record in joblib.Parallel(n_jobs=workers, return_as="generator_unordered")(jobs):
+                with claims.kb_lock:
+                    _append(work, record)
+                claims.release(record["configuration_id"])
+                done[record["configuration_id"]] = record
+                ran += 1
+                progress(sum(c in done for c in portfolio), len(portfolio))
+            evaluated += ran
+            if not ran:
+                # Other processes hold what is left: wait for their results, or for a dead
+                # process's claims to fall free.
+                time.sleep(WAIT_FOR_OTHERS_S)
+            done = {**_results(claims, work), **done}
+    return [done[c] for c in portfolio], evaluated
+
+
+def commit(target: Path, dataset_id: str,
+           update: Callable[[store.KnowledgeBase | None], tuple[dict, dict]]) -> None:
+    """Write the tables and manifest ``update`` makes of the knowledge base at ``target`` (None
+    while there is none), atomically and under its lock, once :func:`run_portfolio` has every
+    result of ``dataset_id``."""
+    with store.lock_for(target):
+        current = store.load(target) if (target / schema.MANIFEST).exists() else None
+        tables, manifest = update(current)
+        store.write(tables, manifest, target, acquire_lock=False)
+        # Every process running the dataset writes the same runs; the last one tidies up (the
+        # others may yet need the resume file for the results they did not run).
+        claims = Claims(target, dataset_id)
+        if claims.idle():
+            progress_file(target, dataset_id).unlink(missing_ok=True)
+            claims.remove()
+
+
 def add_dataset(
     data: str | Path,
     target_column: str | None,
@@ -178,6 +244,7 @@ def add_dataset(
     min_datasets: int = 10,
     progress: Progress | None = None,
     *,
+    scheduler: str | None = None,
     strict: bool = False,
     lenient: bool = False,
     encoding: str = "utf-8",
@@ -185,10 +252,11 @@ def add_dataset(
 ) -> dict[str, Any]:
     """Run the portfolio on ``data`` and add its runs and meta-features to the user KB.
 
+    ``n_jobs``, ``backend``, ``scheduler``: where the cross-validations run
+    (:func:`metarec.kb.engine.parallel`; ``backend='dask'`` starts a local Dask cluster of
+    ``n_jobs`` workers unless a Client is current or ``scheduler`` names a running one).
     ``strict``, ``lenient``, ``encoding``, ``sep``: how ``data`` is read and repaired, as in
     :func:`metarec.io.load_dataset`."""
-    import joblib
-
     import metafeatures
     from metarec.crossval import check_splittable
     from metarec.io import load_dataset
@@ -212,43 +280,15 @@ def add_dataset(
             f"{min_datasets} datasets to choose a portfolio from."
         )
     specs = base.configurations.set_index("configuration_id")["spec"]
-    work = progress_file(target, dataset_id)
-    target.mkdir(parents=True, exist_ok=True)
-    progress = progress or (lambda _d, _t: None)
-    _register_backend(backend)
-    evaluated = 0
-    with Claims(target, dataset_id) as claims:
-        done = _results(claims, work)
-        while True:
-            todo = [c for c in portfolio if c not in done]
-            progress(len(portfolio) - len(todo), len(portfolio))
-            if not todo:
-                break
-            jobs = (joblib.delayed(_evaluate)(c, json.loads(specs[c]), dataset.X, dataset.y,
-                                              dataset.task, folds)
-                    for c in todo if _claim(claims, work, c, done))
-            ran = 0
-            with joblib.parallel_config(backend=backend) if backend else nullcontext():
-                for record in joblib.Parallel(n_jobs=n_jobs,
-                                              return_as="generator_unordered")(jobs):
-                    with claims.kb_lock:
-                        _append(work, record)
-                    claims.release(record["configuration_id"])
-                    done[record["configuration_id"]] = record
-                    ran += 1
-                    progress(sum(c in done for c in portfolio), len(portfolio))
-            evaluated += ran
-            if not ran:
-                # Other processes hold what is left: wait for their results, or for a dead
-                # process's claims to fall free.
-                time.sleep(WAIT_FOR_OTHERS_S)
-            done = {**_results(claims, work), **done}
-
+    results, evaluated = run_portfolio(
+        target, dataset_id, {c: json.loads(specs[c]) for c in portfolio}, dataset.X, dataset.y,
+        dataset.task, folds=folds, n_jobs=n_jobs, backend=backend, scheduler=scheduler,
+        progress=progress)
     values = metafeatures.extract(dataset.X, dataset.y, task=dataset.task, random_state=0)
-    with store.lock_for(target):
-        current = store.load(target if (target / schema.MANIFEST).exists() else None)
-        tables = _merge(current, dataset, dataset_id, path, values,
-                        [done[c] for c in portfolio])
+
+    def update(current: store.KnowledgeBase | None) -> tuple[dict, dict]:
+        current = current if current is not None else store.load()
+        tables = _merge(current, dataset, dataset_id, path, values, results)
         manifest = dict(current.manifest)
         user_runs = tables["runs"][tables["runs"]["source"] == SOURCE]
         manifest["sources"] = {**manifest.get("sources", {}), SOURCE: {
@@ -262,13 +302,9 @@ def add_dataset(
         manifest["figures"] = {"datasets": int(tables["runs"]["dataset_id"].nunique()),
                                "configurations": int(len(tables["configurations"])),
                                "runs": int(len(tables["runs"]))}
-        store.write(tables, manifest, target, acquire_lock=False)
-        # Every process adding the dataset writes the same runs; the last one tidies up (the
-        # others may yet need the resume file for the results they did not run).
-        if claims.idle():
-            work.unlink(missing_ok=True)
-            claims.remove()
-    results = [done[c] for c in portfolio]
+        return tables, manifest
+
+    commit(target, dataset_id, update)
     best = max((r for r in results if np.isfinite(r["value"])), key=lambda r: r["value"],
                default=None)
     return {"target": str(target), "dataset_id": dataset_id, "task": dataset.task,

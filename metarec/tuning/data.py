@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from metarec.columns import check_regression_target
 from metarec.errors import DataError
 
 
@@ -37,7 +38,7 @@ def check_data(X: pd.DataFrame, y: Any, task: str) -> None:
         )
     if X.shape[0] == 0:
         raise DataError("the data has no rows.")
-    if task == "regression" and pd.Series(np.asarray(y).ravel()).nunique() < 2:
-        raise DataError("the target is constant; there is nothing to predict.")
+    if task == "regression":
+        check_regression_target(y)
 
 

@@ -39,7 +39,9 @@ SEARCHED_IMPUTERS = ("mean", "median", "most_frequent", "constant", "knn")
 # Imputers outside the search are mapped to their closest searched counterpart.
 _IMPUTER_FALLBACK = {"iterative": "knn"}
 # Gaussian processes are cubic in the number of rows: a single trial can outlast a whole budget.
-EXCLUDED_ALGORITHMS = frozenset({"gaussian_process"})
+# The penalised linear regressions are measured by the regression run campaign
+# (metarec.kb.campaigns.regression) first: tuning takes them up once its runs are evidence.
+EXCLUDED_ALGORITHMS = frozenset({"gaussian_process", "elastic_net", "lasso", "ridge"})
 # Assumed shape when a conversion needs one and none is given.
 _DEFAULT_N_FEATURES = 20
 _DEFAULT_N_SAMPLES = 1000
