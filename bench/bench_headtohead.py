@@ -166,9 +166,10 @@ def _save(cache: dict[str, Any]) -> None:
     atomic_write_text(CACHE, json.dumps(cache, indent=1, sort_keys=True))
 
 
-def run(budgets: list[float], n_datasets: int, n_splits: int) -> dict[str, Any]:
+def run(budgets: list[float], n_datasets: int, n_splits: int, every: int = 1,
+        offset: int = 0) -> dict[str, Any]:
     cache = _cache()
-    datasets = chosen_datasets(n_datasets)
+    datasets = chosen_datasets(n_datasets)[offset::every]
     for budget in budgets:
         for candidate in datasets:
             for split in range(n_splits):
@@ -270,6 +271,9 @@ def main() -> None:
     parser.add_argument("--budgets", type=float, nargs="+", default=[30.0, 120.0])
     parser.add_argument("--datasets", type=int, default=20)
     parser.add_argument("--splits", type=int, default=2)
+    parser.add_argument("--every", type=int, default=1,
+                        help="run every N-th of the datasets (a subset for long budgets)")
+    parser.add_argument("--offset", type=int, default=0, help="the first of them")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--budget", type=float, help=argparse.SUPPRESS)
@@ -279,7 +283,8 @@ def main() -> None:
     if args.one:
         _one(args)
         return
-    cache = _cache() if args.report_only else run(args.budgets, args.datasets, args.splits)
+    cache = (_cache() if args.report_only
+             else run(args.budgets, args.datasets, args.splits, args.every, args.offset))
     from bench.report import write_section
 
     command = "python -m bench.bench_headtohead " + " ".join(sys.argv[1:])
