@@ -4,6 +4,8 @@ refit and fallbacks, and the estimators' and the command's ``time_budget``."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -186,3 +188,30 @@ def test_the_estimator_keeps_within_its_budget():
     assert model.predict_proba(X).shape == (len(X), 2)
     assert model.calibrator_ is None  # the search calibrated what needed it, within the budget
     assert len(model.study_.trials) >= 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_die_with_the_process_that_started_them(tmp_path):
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, time\n"
+        "from metarec.tuning.budget import IsolatedRunner\n"
+        "with IsolatedRunner({}) as runner:\n"
+        "    print(runner.run(os.getpid, limit=60), flush=True)\n"
+        "    runner.run(time.sleep, 600, limit=600)\n")
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    worker = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(worker):
+        time.sleep(0.2)
+    assert not _alive(worker)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = open(f"/proc/{pid}/status").read()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status

@@ -44,12 +44,27 @@ class PieceStopped(Exception):
 def _install(path: str) -> None:
     import pickle
 
+    _die_with_parent()
+
     # The file was written a moment ago by the process that started this worker, in a directory
     # only its user can read (see IsolatedRunner._data_file): not untrusted input.
     with open(path, "rb") as handle:
         data = pickle.load(handle)  # noqa: S301
     _WORKER_DATA.clear()
     _WORKER_DATA.update(data)
+
+
+def _die_with_parent() -> None:
+    """On Linux, ask the kernel to kill this worker when the process that started it dies: a
+    search killed from outside (a signal, a notebook restart) must not leave a trial running."""
+    import sys
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL))
 
 
 def worker_data() -> dict[str, Any]:
