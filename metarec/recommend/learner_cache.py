@@ -140,7 +140,13 @@ def fitted_cost_model(kb: Any, task: str) -> Any:
     return _COST_MODELS[key]
 
 
-def ship(kb_path: Path, random_state: int = 0) -> list[Path]:
+# The seed of the learners shipped inside a knowledge base (``ship``). Searches ask for
+# recommendations under it whatever their own seed: the recommendations are a property of the
+# data and the knowledge base, and any other seed would fit a learner first (a minute or more).
+SHIPPED_SEED = 0
+
+
+def ship(kb_path: Path, random_state: int = SHIPPED_SEED) -> list[Path]:
     """Fit and store, inside the knowledge base, a learner for every task type it supports.
 
     Stale learners of earlier builds are removed, so ``models/`` only holds what this KB uses.

@@ -27,6 +27,7 @@ from metarec.jsonable import to_jsonable
 from metarec.pipelines import build, normalize_spec
 from metarec.recommend import Recommended, load_kb, recommendations_for
 from metarec.recommend.fallbacks import default_portfolio, single_best_recommendations
+from metarec.recommend.learner_cache import SHIPPED_SEED
 from metarec.tuning.budget import Deadline, IsolatedRunner, PieceStopped, worker_data
 from metarec.tuning.ensemble import prefitted, select_ensemble
 from metarec.tuning.objective import (
@@ -132,11 +133,20 @@ def refit_reserve(evaluation_seconds: float | None, cv: int) -> float:
 # -- pieces of work, run in the worker on the data it holds ------------------------------------
 
 def _recommend_piece(task: str, kb: Any, top_k: int, random_state: int, source: str,
-                     target: str | None) -> Recommended:
+                     target: str | None) -> tuple[Recommended, SearchSpace]:
+    """The recommendations and the search space, both from the knowledge base this worker
+    loads once (loading it again in the caller took seconds on a loaded machine)."""
     data = worker_data()
-    y = pd.Series(data["y"], index=data["X"].index, name=target)
-    return recommendations_for(data["X"], y, task, kb=kb, top_k=top_k,
-                               random_state=random_state, source=source)
+    X = data["X"]
+    y = pd.Series(data["y"], index=X.index, name=target)
+    found = recommendations_for(X, y, task, kb=kb, top_k=top_k, random_state=random_state,
+                                source=source)
+    return found, _space(X, task, kb)
+
+
+def _space(X: pd.DataFrame, task: str, kb: Any) -> SearchSpace:
+    return space_for(task, has_missing=bool(X.isna().to_numpy().any()), kb=load_kb(kb),
+                     n_samples=len(X), n_features=X.shape[1])
 
 
 def _evaluate_piece(spec: dict[str, Any], rows: np.ndarray | None, cv: Any, task: str,
@@ -340,18 +350,17 @@ def budgeted_search(
     notes: list[str] = []
     with IsolatedRunner({"X": X, "y": y}, warm_up=_warm_up) as runner:
         try:
-            found = runner.run(_recommend_piece, task, kb, POOL_PER_WARM_TRIAL * max(top_k, 1),
-                               random_state or 0, source, target,
-                               limit=PROFILE_SHARE * deadline.left())
+            found, space = runner.run(_recommend_piece, task, kb,
+                                      POOL_PER_WARM_TRIAL * max(top_k, 1), SHIPPED_SEED, source,
+                                      target, limit=PROFILE_SHARE * deadline.left())
         except PieceStopped as stop:
             # Without a profile, experience still says what to try: the knowledge base's
             # single best configurations (or the library defaults), which need no profile.
             found = _unprofiled(kb, task, POOL_PER_WARM_TRIAL * max(top_k, 1))
+            space = _space(X, task, kb)
             notes.append(f"profiling was {stop.reason}; the {found.source}'s configurations "
                          f"were tried instead of the meta-learner's")
         profiled = deadline.elapsed()
-        space = space_for(task, has_missing=bool(X.isna().to_numpy().any()), kb=load_kb(kb),
-                          n_samples=len(X), n_features=X.shape[1])
         if search_space == "recommended":
             space = recommended_space(space, found.recommendations)
         weight = class_weight_for(y, task, scoring)

@@ -125,8 +125,12 @@ class IsolatedRunner:
     def _start(self) -> tuple[Any, Any]:
         from loky import ProcessPoolExecutor
 
+        # loky restarts a worker whose memory grew by 300 MB since it started (its guard against
+        # leaks); ours grow by design (the knowledge base, fitted models), and a restart between
+        # two pieces would cost a fresh interpreter's seconds. Memory errors still fail a piece.
         executor = ProcessPoolExecutor(max_workers=1, initializer=_install,
-                                       initargs=(self._data_file(),))
+                                       initargs=(self._data_file(),),
+                                       env={"LOKY_MAX_MEMORY_LEAK_SIZE": str(2**62)})
         return executor, executor.submit(self.warm_up) if self.warm_up is not None else None
 
     def run(self, fn: Callable[..., Any], *args: Any, limit: float,

@@ -19,6 +19,7 @@ from metarec.crossval import check_cv, check_splittable
 from metarec.errors import TuningError
 from metarec.pipelines import build, normalize_spec
 from metarec.recommend import Recommended, recommendations_for
+from metarec.recommend.learner_cache import SHIPPED_SEED
 from metarec.tuning.anytime import budgeted_search
 from metarec.tuning.data import check_data
 from metarec.tuning.ensemble import DEFAULT_ENSEMBLE_SIZE, ensemble, select_ensemble
@@ -120,7 +121,7 @@ def search(
                             tuned_spec=run.best_spec, ensemble=run.members, notes=run.notes)
     found = recommendations_for(X, pd.Series(y_arr, index=X.index, name=getattr(y, "name", None)),
                                 task, kb=kb, top_k=POOL_PER_WARM_TRIAL * max(top_k, 1),
-                                random_state=random_state or 0, source=source)
+                                random_state=SHIPPED_SEED, source=source)
     weight = class_weight_for(y_arr, task, DEFAULT_SCORING[task])
     ordered, notes = affordable_order(found.recommendations[:max(top_k, 1)])
     for note in notes:
