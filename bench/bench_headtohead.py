@@ -203,7 +203,7 @@ def table(cache: dict[str, Any], budget: float) -> pd.DataFrame:
         if float(b) == budget:
             rows.append({"dataset": name, "split": int(split), "system": system,
                          "score": value.get("score"), "fit_seconds": value.get("fit_seconds"),
-                         "rows": value.get("rows")})
+                         "rows": value.get("rows"), "load": value.get("load")})
     return pd.DataFrame(rows)
 
 
@@ -224,8 +224,11 @@ def summarise(frame: pd.DataFrame, budget: float) -> list[str]:
     ranks = per_dataset.rank(axis=1, ascending=False).mean()
     seconds = frame.pivot_table(index=["dataset", "split"], columns="system",
                                 values="fit_seconds", aggfunc="first")
+    loads = frame["load"].dropna()
     lines = [f"### Budget {budget:g} s ({len(per_dataset)} datasets x "
-             f"{scores.index.get_level_values('split').nunique()} splits)", "",
+             f"{scores.index.get_level_values('split').nunique()} splits; 1-min load average "
+             f"{loads.min():.1f}-{loads.max():.1f} during the runs, median {loads.median():.1f})",
+             "",
              "| system | mean balanced accuracy | average rank | failed runs | median fit s | "
              "max fit / budget |", "|---|---:|---:|---:|---:|---:|"]
     for system in SYSTEMS:
@@ -242,6 +245,10 @@ def summarise(frame: pd.DataFrame, budget: float) -> list[str]:
         wins, losses = int((diff > TIE).sum()), int((diff < -TIE).sum())
         lines.append(f"| {peer} | {diff.mean():+.4f} | [{low:+.4f}, {high:+.4f}] | "
                      f"{wins}/{len(diff) - wins - losses}/{losses} |")
+    lines += ["", "| dataset | " + " | ".join(SYSTEMS) + " |",
+              "|---|" + "---:|" * len(SYSTEMS)]
+    for name, row in per_dataset.iterrows():
+        lines.append(f"| {name} | " + " | ".join(f"{row[s]:.4f}" for s in SYSTEMS) + " |")
     return lines
 
 
@@ -249,7 +256,8 @@ def report(cache: dict[str, Any], budgets: list[float], command: str) -> str:
     from bench.report import machine_line
 
     lines = ["## metarec beside FLAML, AutoGluon and LightGBM at equal wall time", "",
-             f"`{command}` — {machine_line()}.", "",
+             f"`{command}` — {machine_line()} (the report's; each budget gives the load "
+             "during its runs).", "",
              "Held-out classification datasets (not in the knowledge base), two stratified "
              "75/25 splits, test balanced accuracy; each system in its own process with one "
              "thread, interleaved per split. A failed run scores 0 on that split. "
