@@ -215,3 +215,13 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return "State:\tZ" not in status
+
+
+def test_the_refit_reserve_never_takes_more_than_its_share_of_the_budget():
+    trials = _Trials(optuna.create_study(direction="maximize"), None, None, Deadline(120),
+                     "classification", 50_000, 5, "balanced_accuracy", 0, 1, [])
+    assert trials.reserve() == pytest.approx(0.15 * 120)  # nothing finished yet
+    trials.best, trials.best_seconds = (5_000, 0.8), 19.0  # a slow pipeline on a subsample
+    assert trials.reserve() == pytest.approx(0.25 * 120)
+    trials.best, trials.best_seconds = (50_000, 0.8), 2.0  # a quick one on all rows
+    assert trials.reserve() < 10
