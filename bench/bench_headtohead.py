@@ -134,15 +134,16 @@ def _split(X: pd.DataFrame, y: pd.Series, seed: int, workdir: Path) -> None:
 
 
 def run_system(system: str, budget: float, seed: int, workdir: Path) -> dict[str, Any]:
+    root = Path(__file__).resolve().parent.parent
+    # the child runs in the split's folder: CatBoost (inside AutoGluon) writes there
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1"}
+           "MKL_NUM_THREADS": "1", "PYTHONPATH": str(root)}
     command = [sys.executable, "-m", "bench.bench_headtohead", "--one", system, "--budget",
                str(budget), "--seed", str(seed), "--workdir", str(workdir)]
     started = time.monotonic()
     try:
         done = subprocess.run(command, capture_output=True, text=True, env=env,
-                              timeout=KILL_FACTOR * budget + KILL_EXTRA_S,
-                              cwd=Path(__file__).resolve().parent.parent)
+                              timeout=KILL_FACTOR * budget + KILL_EXTRA_S, cwd=workdir)
     except subprocess.TimeoutExpired:
         return {"score": None, "error": "killed: ran past 3x its budget",
                 "process_seconds": time.monotonic() - started}
