@@ -44,6 +44,7 @@ FLAGS = {
     "probe_budget_s": "--probe-budget",  # recommend.recommend
     "study_name": "--study-name",  # tuning.create_study, tuning.search
     "threads": "--threads",  # fewshot.workflow.set_threads
+    "transductive": "--transductive",  # fewshot: evaluate, predict
     "val_split": "--val-split",  # fewshot.workflow.train_on_images
     "views": "--views",  # fewshot: evaluate, predict
 }
