@@ -6,9 +6,11 @@ import torch
 
 from metarec.fewshot.methods.base import MetricMethod, class_means
 
-# Soft k-means steps of the transductive refinement. On the validation alphabet one step gave
-# nearly all of the gain (docs/benchmarks.md, section fewshot_recipe).
-TRANSDUCTIVE_STEPS = 1
+# Soft k-means steps of the transductive refinement. On the validation alphabet (Early_Aramaic,
+# 1,000 20-way 1-shot episodes, a 60-way-trained model after 1,500 episodes) 1 / 3 / 5 / 10 steps
+# gained 1.8 / 2.6 / 2.7 / 2.8 points over none with one view, 1.8 / 2.6 / 2.8 / 3.0 with 8
+# views: past 5 steps the gain is within the 0.2-0.3 point confidence interval.
+TRANSDUCTIVE_STEPS = 5
 
 
 def squared_distances(query: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
