@@ -84,6 +84,17 @@ def test_predict_uses_the_shipped_model_by_default(tmp_path: Path) -> None:
     assert json.loads(out) == {"x.png": "class1"}
 
 
+@pytest.mark.skipif(not SHIPPED_MODEL.exists(), reason="the shipped model has not been trained")
+def test_shipped_model_is_small_plain_data_validated_on_an_unseen_alphabet() -> None:
+    torch = pytest.importorskip("torch")
+    assert SHIPPED_MODEL.stat().st_size < 5 * 2**20  # a few MB at most: it ships in the repo
+    meta = torch.load(SHIPPED_MODEL, weights_only=True)["meta"]
+    # Early_Aramaic is every recipe's validation alphabet (docs/fewshot.md): a shipped model
+    # that trained on it would make all validation comparisons meaningless.
+    assert meta["validation"] == "alphabets held out for validation: Early_Aramaic"
+    assert "Early_Aramaic" not in meta.get("train_alphabets", [])
+
+
 def _one_class(root: Path) -> None:
     make_support(root, classes=1)
 

@@ -203,15 +203,16 @@ def test_transductive_refinement_recovers_a_query_nearer_the_wrong_shot() -> Non
 
     model = build_method("protonet", **TINY)
     assert isinstance(model, ProtoNet)
-    # One atypical shot per class; the queries cluster around the true centres (0, 0) and (0, 3).
+    # One atypical shot per class; the queries cluster around the true centres (0, 1) and (0, 3).
     support = torch.tensor([[0.0, 1.4], [0.0, 2.0]])
     labels = torch.tensor([0, 1])
-    query = torch.tensor([[0.0, 0.0], [0.0, 0.3], [0.0, 1.75], [0.0, 3.0], [0.0, 3.2], [0.0, 2.8]])
+    query = torch.tensor([[0.0, 0.6], [0.0, 0.8], [0.0, 1.75], [0.0, 3.0], [0.0, 3.2], [0.0, 2.8]])
     truth = torch.tensor([0, 0, 0, 1, 1, 1])
     inductive = model.scores(support, labels, query, 2).argmax(1)
-    refined = model.transductive_scores(support, labels, query, 2).argmax(1)
     assert inductive[2] == 1  # nearer the other class's single shot
-    assert torch.equal(refined, truth)
+    for steps in (1, 5, 20):
+        refined = model.transductive_scores(support, labels, query, 2, steps=steps).argmax(1)
+        assert torch.equal(refined, truth), steps
 
 
 def test_transductive_evaluation_is_opt_in_and_protonet_only() -> None:
