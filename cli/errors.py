@@ -47,6 +47,7 @@ FLAGS = {
     "threads": "--threads",  # fewshot.workflow.set_threads
     "time_budget": "--time-budget",  # tuning.search, tuning.anytime
     "timeout": "--timeout",  # tuning.search
+    "transductive": "--transductive",  # fewshot: evaluate, predict
     "val_split": "--val-split",  # fewshot.workflow.train_on_images
     "views": "--views",  # fewshot: evaluate, predict
 }

@@ -32,6 +32,14 @@ def _progress(console: Console) -> Progress:
     )
 
 
+def _check_device(device: str) -> None:
+    """Refuse a wrong --device before the progress bar starts: an error raised inside it is
+    printed after the bar's blank line, not as the one line bad input gets."""
+    from metarec.fewshot.device import select_device
+
+    select_device(device)
+
+
 def _names(text: str | None) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()] if text else []
 
@@ -39,8 +47,9 @@ def _names(text: str | None) -> list[str]:
 @app.command("train")
 @handle_errors
 def train(
-    data: Path = typer.Option(
-        ..., "--data", help="Zip or folder: class/*.png or alphabet/class/*.png."
+    data: list[Path] = typer.Option(
+        ..., "--data", help="Zip or folder: class/*.png or alphabet/class/*.png. Repeat to read "
+        "several as one (a class in more than one is one class)."
     ),
     method: str = typer.Option("protonet", help="protonet, matching, siamese or maml."),
     ways: int = typer.Option(20, "--ways", help="Classes per training episode (N)."),
@@ -59,6 +68,10 @@ def train(
     val_alphabets: str | None = typer.Option(
         None, help="Comma-separated alphabets (group folders) to validate on; overrides the split."
     ),
+    exclude_alphabets: str | None = typer.Option(
+        None, help="Comma-separated alphabets to leave out of training and validation (the ones "
+        "you will test on)."
+    ),
     lr: float = typer.Option(1e-3, help="Adam learning rate."),
     lr_halve_every: int = typer.Option(2000, help="Halve the learning rate every N episodes."),
     meta_batch: int | None = typer.Option(None, help="Episodes per optimiser step."),
@@ -74,6 +87,7 @@ def train(
         False, help="Random small shifts, rotations, scalings and shears of training images."
     ),
     image_size: int = typer.Option(28, help="Side of the square network input, in pixels."),
+    hidden: int = typer.Option(64, help="Filters of each conv layer (the backbone's width)."),
     mixed_sizes: bool = typer.Option(False, "--mixed-sizes", help="Accept images of mixed sizes."),
     seed: int = typer.Option(0, help="Random seed (model, episodes, split)."),
     device: str = typer.Option("auto", help="auto (CUDA > MPS > CPU), cuda, mps or cpu."),
@@ -94,9 +108,10 @@ def train(
     from metarec.fewshot.workflow import set_threads, train_on_images
 
     set_threads(threads)
-    options: dict[str, Any] = {}
+    _check_device(device)
+    options: dict[str, Any] = {"hidden": hidden}
     if method == "maml":
-        options = {
+        options |= {
             "inner_lr": inner_lr,
             "inner_steps": inner_steps,
             "eval_inner_steps": eval_inner_steps,
@@ -126,7 +141,8 @@ def train(
 
         summary = train_on_images(
             data, output, config, val_split=val_split, val_fraction=val_fraction,
-            val_alphabets=_names(val_alphabets), image_size=image_size, mixed_sizes=mixed_sizes,
+            val_alphabets=_names(val_alphabets), exclude_alphabets=_names(exclude_alphabets),
+            image_size=image_size, mixed_sizes=mixed_sizes,
             overwrite=force, on_message=progress.console.print,
             on_step=lambda done: progress.update(task, completed=done), on_epoch=on_epoch,
         )  # fmt: skip
@@ -151,7 +167,9 @@ def _percent(accuracy: dict[str, Any]) -> str:
 @app.command("evaluate")
 @handle_errors
 def evaluate(
-    data: Path = typer.Option(..., "--data", help="Zip or folder of classes never trained on."),
+    data: list[Path] = typer.Option(
+        ..., "--data", help="Zip or folder of classes never trained on; repeat to read several."
+    ),
     model: Path | None = typer.Option(None, "--model", help="Checkpoint (default: shipped)."),
     ways: int = typer.Option(5, "--ways", help="Classes per episode (N)."),
     shots: int = typer.Option(1, "--shots", help="Labelled examples per class (K)."),
@@ -164,6 +182,10 @@ def evaluate(
     views: int = typer.Option(
         1, help="Average each image's embedding over this many views (metric methods)."
     ),
+    transductive: bool = typer.Option(
+        False, "--transductive", help="Refine each episode's prototypes with its queries "
+        "(protonet; uses the query set, so report it apart)."
+    ),
     device: str = typer.Option("auto", help="auto (CUDA > MPS > CPU), cuda, mps or cpu."),
     threads: int | None = typer.Option(None, help="CPU threads for torch."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -175,13 +197,15 @@ def evaluate(
     from metarec.fewshot.workflow import evaluate_on_images, set_threads
 
     set_threads(threads)
+    _check_device(device)
     console = _stderr()
     with _progress(console) as progress:
         task = progress.add_task(f"{ways}-way {shots}-shot", total=episodes)
         result = evaluate_on_images(
             data, model, ways=ways, shots=shots, queries=queries, episodes=episodes,
             alphabets=_names(alphabets), exclude_alphabets=_names(exclude_alphabets),
-            mixed_sizes=mixed_sizes, seed=seed, views=views, device=device,
+            mixed_sizes=mixed_sizes, seed=seed, views=views, transductive=transductive,
+            device=device,
             on_episode=lambda done: progress.update(task, completed=done),
         )  # fmt: skip
     if as_json:
@@ -189,9 +213,10 @@ def evaluate(
 
         print(dumps(result))
     else:
+        how = ", transductive" if transductive else ""
         print(
             f"{ways}-way {shots}-shot accuracy of {result['method']} on {result['classes']} "
-            f"classes: {_percent(result)} (95% CI, {episodes} episodes)."
+            f"classes: {_percent(result)} (95% CI, {episodes} episodes{how})."
         )
 
 
@@ -206,6 +231,10 @@ def predict(
         None, help="Average each image's embedding over this many views (default: 8 for "
         "metric methods, 1 for MAML)."
     ),
+    transductive: bool = typer.Option(
+        False, "--transductive", help="Refine the class prototypes with all the query images "
+        "(protonet): for a batch of queries of the support's classes."
+    ),
     device: str = typer.Option("auto", help="auto (CUDA > MPS > CPU), cuda, mps or cpu."),
     as_json: bool = typer.Option(False, "--json", help="Print {query file: class} as JSON."),
 ) -> None:
@@ -215,7 +244,7 @@ def predict(
     require_extra()
     from metarec.fewshot.predict import predict as run_prediction
 
-    predictions = run_prediction(support, query, model, device, mixed_sizes, views)
+    predictions = run_prediction(support, query, model, device, mixed_sizes, views, transductive)
     if as_json:
         from metarec.cli.render import dumps
 

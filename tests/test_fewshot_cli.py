@@ -84,6 +84,17 @@ def test_predict_uses_the_shipped_model_by_default(tmp_path: Path) -> None:
     assert json.loads(out) == {"x.png": "class1"}
 
 
+@pytest.mark.skipif(not SHIPPED_MODEL.exists(), reason="the shipped model has not been trained")
+def test_shipped_model_is_small_plain_data_validated_on_an_unseen_alphabet() -> None:
+    torch = pytest.importorskip("torch")
+    assert SHIPPED_MODEL.stat().st_size < 5 * 2**20  # a few MB at most: it ships in the repo
+    meta = torch.load(SHIPPED_MODEL, weights_only=True)["meta"]
+    # Early_Aramaic is every recipe's validation alphabet (docs/fewshot.md): a shipped model
+    # that trained on it would make all validation comparisons meaningless.
+    assert meta["validation"] == "alphabets held out for validation: Early_Aramaic"
+    assert "Early_Aramaic" not in meta.get("train_alphabets", [])
+
+
 def _one_class(root: Path) -> None:
     make_support(root, classes=1)
 
@@ -270,3 +281,89 @@ def test_importing_metarec_and_its_cli_does_not_import_torch() -> None:
         "assert 'torch' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_train_on_several_sources_with_test_alphabets_left_out(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    for source, alphabets in (("one", ("Alpha", "Beta")), ("two", ("Beta", "Gamma", "Delta"))):
+        for alphabet in alphabets:
+            make_support(tmp_path / source / alphabet, classes=4, per_class=3, size=16)
+    model = tmp_path / "m.pt"
+    code, out, err = invoke(
+        "fewshot", "train", "--data", str(tmp_path / "one"), "--data", str(tmp_path / "two"),
+        "--exclude-alphabets", "Delta", "--val-alphabets", "Gamma", "--hidden", "12",
+        "--ways", "3", "--queries", "2", "--episodes", "2", "--epoch-episodes", "2",
+        "--val-way", "2", "--val-episodes", "2", "--no-rotations", "--image-size", "16",
+        "--threads", "1", "--device", "cpu", "-o", str(model), "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    payload = torch.load(model, weights_only=True)
+    assert payload["meta"]["train_alphabets"] == ["Alpha", "Beta"]  # Beta once, Delta left out
+    assert payload["meta"]["val_alphabets"] == ["Gamma"]
+    assert payload["config"]["hidden"] == 12
+    code, out, err = invoke(
+        "fewshot", "evaluate", "--data", str(tmp_path / "one"), "--data", str(tmp_path / "two"),
+        "--alphabets", "Delta,Gamma", "--model", str(model), "--ways", "3", "--episodes", "3",
+        "--queries", "2", "--transductive", "--json", "--threads", "1", "--device", "cpu",
+    )  # fmt: skip
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["transductive"] is True and result["classes"] == 8
+
+
+def test_transductive_prediction_classifies_every_query(tmp_path: Path, tiny_model: Path) -> None:
+    support = make_support(tmp_path / "support")
+    query = tmp_path / "query"
+    query.mkdir()
+    for c in range(3):
+        glyph(c, seed=0).save(query / f"q{c}.png")
+    code, out, err = invoke(
+        "fewshot", "predict", "--support", str(support), "--query", str(query), "--model",
+        str(tiny_model), "--json", "--device", "cpu", "--views", "1", "--transductive",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out) == {"q0.png": "class0", "q1.png": "class1", "q2.png": "class2"}
+
+
+@pytest.mark.parametrize(
+    ("method", "option", "expected"),
+    [
+        ("protonet", ["--device", "tpu"], "unknown device 'tpu'"),
+        ("maml", ["--transductive"], "--transductive refines class prototypes"),
+    ],
+)
+def test_device_and_transductive_errors_are_one_sentence(
+    method: str, option: list[str], expected: str, tmp_path: Path
+) -> None:
+    torch = pytest.importorskip("torch")
+    from metarec.fewshot.checkpoint import save_checkpoint
+    from metarec.fewshot.methods import build_method
+
+    torch.manual_seed(0)
+    model = tmp_path / "m.pt"
+    save_checkpoint(model, build_method(method, hidden=8, image_size=16), {})
+    support = make_support(tmp_path / "support")
+    code, out, err = invoke(
+        "fewshot", "predict", "--support", str(support), "--query", str(support / "class0"),
+        "--model", str(model), *option,
+    )  # fmt: skip
+    assert code == 2 and expected in err, (out, err)
+    assert err.startswith("metarec: error:") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_cuda_asked_for_without_a_gpu_is_one_sentence(tmp_path: Path, tiny_model: Path) -> None:
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is present")
+    support = make_support(tmp_path / "support")
+    for command in (
+        ["predict", "--support", str(support), "--query", str(support / "class0")],
+        ["evaluate", "--data", str(support), "--ways", "2"],
+        ["train", "--data", str(support), "-o", str(tmp_path / "m.pt")],
+    ):
+        model = [] if command[0] == "train" else ["--model", str(tiny_model)]
+        code, out, err = invoke("fewshot", *command, *model, "--device", "cuda")
+        assert code == 2, (command, out, err)
+        assert "--device cuda was requested but no CUDA GPU is available" in err
+        assert err.count("\n") == 1 and "Traceback" not in out + err
+    assert not (tmp_path / "m.pt").exists()

@@ -109,6 +109,27 @@ def test_omniglot_layout_gives_alphabets_as_groups(tmp_path: Path) -> None:
     assert data.class_names[0] == "Greek/class0"
 
 
+def test_several_sources_read_as_one_pool_shared_classes(tmp_path: Path) -> None:
+    from metarec.fewshot.data import load_image_sets
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_class_folder(first / "Greek", classes=2, per_class=3)
+    write_class_folder(first / "Korean", classes=1, per_class=3)
+    # Greek again, image for image, plus one new drawing of class0; and a new alphabet.
+    write_class_folder(second / "Greek", classes=2, per_class=3)
+    (second / "Greek" / "class0" / "new.png").write_bytes(png_bytes(glyph(0, seed=99)))
+    write_class_folder(second / "Tagalog", classes=2, per_class=3)
+    data = load_image_sets([first, second], image_size=12)
+    assert data.class_names == [
+        "Greek/class0", "Greek/class1", "Korean/class0", "Tagalog/class0", "Tagalog/class1"
+    ]  # fmt: skip
+    assert [len(x) for x in data.images] == [4, 3, 3, 3, 3]
+    assert data.group_names() == ["Greek", "Korean", "Tagalog"]
+    assert load_image_sets([first], image_size=12).n_classes == 3
+    with pytest.raises(DataError, match="at least one"):
+        load_image_sets([], image_size=12)
+
+
 def make_set(classes: int = 6, per_class: int = 8, groups: int = 1):
     import torch
 
@@ -258,6 +279,18 @@ def test_omniglot_zips_hold_the_expected_alphabets() -> None:
         small2 = {ref.group_key for ref in source.list_images()}
     assert small2 - small1 == HELD_OUT_ALPHABETS
     assert len(small1) == 5
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(not OMNIGLOT.exists(), reason=f"needs the Omniglot zips in {OMNIGLOT}")
+def test_both_omniglot_zips_read_as_eight_alphabets_without_duplicates() -> None:
+    from metarec.fewshot.data import load_image_sets
+
+    zips = [OMNIGLOT / "images_background_small1.zip", OMNIGLOT / "images_background_small2.zip"]
+    data = load_image_sets(zips, image_size=8)
+    # Latin and Greek are in both zips, image for image: they count once.
+    assert len(data.group_names()) == 8 and data.n_classes == 242
+    assert all(len(images) == 20 for images in data.images)
 
 
 def test_keeping_freed_memory_applies_on_glibc_and_is_harmless() -> None:

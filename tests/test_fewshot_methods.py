@@ -196,3 +196,99 @@ def test_evaluation_with_views_scores_the_same_episodes() -> None:
     result = evaluate(model, data, 3, 1, 2, episodes=10, views=4)
     again = evaluate(model, data, 3, 1, 2, episodes=10, views=4)
     assert result == again and 0.0 <= result.mean <= 1.0 and result.episodes == 10
+
+
+def test_transductive_refinement_recovers_a_query_nearer_the_wrong_shot() -> None:
+    from metarec.fewshot.methods.protonet import ProtoNet
+
+    model = build_method("protonet", **TINY)
+    assert isinstance(model, ProtoNet)
+    # One atypical shot per class; the queries cluster around the true centres (0, 1) and (0, 3).
+    support = torch.tensor([[0.0, 1.4], [0.0, 2.0]])
+    labels = torch.tensor([0, 1])
+    query = torch.tensor([[0.0, 0.6], [0.0, 0.8], [0.0, 1.75], [0.0, 3.0], [0.0, 3.2], [0.0, 2.8]])
+    truth = torch.tensor([0, 0, 0, 1, 1, 1])
+    inductive = model.scores(support, labels, query, 2).argmax(1)
+    assert inductive[2] == 1  # nearer the other class's single shot
+    for steps in (1, 5, 20):
+        refined = model.transductive_scores(support, labels, query, 2, steps=steps).argmax(1)
+        assert torch.equal(refined, truth), steps
+
+
+def test_transductive_evaluation_is_opt_in_and_protonet_only() -> None:
+    torch.manual_seed(0)
+    model = build_method("protonet", **TINY)
+    data = separable_set(seed=3)
+    plain = evaluate(model, data, 3, 1, 2, episodes=10)
+    assert evaluate(model, data, 3, 1, 2, episodes=10, transductive=False) == plain
+    refined = evaluate(model, data, 3, 1, 2, episodes=10, transductive=True)
+    assert refined.episodes == 10 and 0.0 <= refined.mean <= 1.0
+    with pytest.raises(DataError, match="only a protonet model has"):
+        evaluate(build_method("matching", **TINY), data, 3, 1, 2, episodes=2, transductive=True)
+
+
+def test_auto_device_picks_cuda_then_mps_then_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    import metarec.fewshot.device as device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(device, "_mps_available", lambda: True)
+    assert select_device("auto") == torch.device("cuda")
+    assert select_device("cuda:1") == torch.device("cuda:1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert select_device("auto") == torch.device("mps")
+    monkeypatch.setattr(device, "_mps_available", lambda: False)
+    assert select_device("auto") == torch.device("cpu")
+    with pytest.raises(MetaRecError, match="`device='cuda'` was requested but no CUDA") as info:
+        select_device("cuda")
+    assert info.value.parameters == ("device",)
+    with pytest.raises(MetaRecError, match="unknown device 'tpu'"):
+        select_device("tpu")
+
+
+def test_mixed_precision_only_on_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    from metarec.fewshot.device import amp_dtype, autocast
+
+    assert amp_dtype(torch.device("cpu")) is None
+    assert amp_dtype(torch.device("mps")) is None
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    assert amp_dtype(torch.device("cuda")) == torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert amp_dtype(torch.device("cuda")) == torch.float16
+    with autocast(torch.device("cpu"), None):
+        assert not torch.is_autocast_enabled("cpu")
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_the_mixed_precision_training_path_runs_on_the_cpu(
+    dtype: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CUDA's code path (autocast, and loss scaling for float16) exercised on the CPU, which
+    supports both precisions: no GPU is needed to catch a dtype error in the training loop."""
+    import metarec.fewshot.train as training
+
+    moved: list[torch.device] = []
+    casts: list[torch.dtype | None] = []
+    real_move, real_autocast = training.episode_to, training.autocast
+
+    def move(episode, device):
+        moved.append(device)
+        return real_move(episode, device)
+
+    def cast(device, amp):
+        casts.append(amp)
+        return real_autocast(device, amp)
+
+    monkeypatch.setattr(training, "episode_to", move)
+    monkeypatch.setattr(training, "autocast", cast)
+    monkeypatch.setattr(training, "amp_dtype", lambda _device: getattr(torch, dtype))
+    config = TrainConfig(
+        method="protonet", n_way=3, k_shot=1, n_query=2, episodes=4, epoch_episodes=2,
+        val_way=3, val_episodes=2, rotations=False, device="cpu", method_options={"hidden": 8},
+    )  # fmt: skip
+    result = train(config, separable_set(), separable_set(seed=1), tmp_path / "amp.pt")
+    assert moved and set(moved) == {torch.device("cpu")}
+    assert casts and set(casts) == {getattr(torch, dtype)}
+    assert all(record.train_loss == record.train_loss for record in result.history)  # not NaN
+    model, _ = load_checkpoint(tmp_path / "amp.pt")
+    # Weights stay float32 under autocast: the checkpoint loads anywhere.
+    assert all(p.dtype == torch.float32 for p in model.parameters())

@@ -19,6 +19,7 @@ _LAZY = {
     "ImageSet": "metarec.fewshot.data",
     "EpisodeSampler": "metarec.fewshot.data",
     "load_image_set": "metarec.fewshot.data",
+    "load_image_sets": "metarec.fewshot.data",
     "TrainConfig": "metarec.fewshot.train",
     "train": "metarec.fewshot.train",
     "evaluate": "metarec.fewshot.evaluate",

@@ -95,6 +95,55 @@ def load_image_set(
     return ImageSet(images, keys, [group_of[k] for k in keys])
 
 
+def load_image_sets(
+    paths: Sequence[str | Path],
+    image_size: int = DEFAULT_IMAGE_SIZE,
+    min_classes: int = 2,
+    min_per_class: int = 1,
+    mixed_sizes: bool = False,
+) -> ImageSet:
+    """Read several class-folder datasets (folders or zips) as one.
+
+    A class key (``alphabet/character``) found in more than one source is one class: its images
+    are pooled and exact duplicates kept once. Omniglot's two small background sets both hold
+    Latin and Greek, image for image; read naively they would give every such character twice,
+    as two classes that episodes would ask the network to tell apart.
+    """
+    if not paths:
+        raise DataError("no dataset was given; pass at least one folder or zip")
+    if len(paths) == 1:
+        return load_image_set(paths[0], image_size, min_classes, min_per_class, mixed_sizes)
+    by_class: dict[str, list[torch.Tensor]] = {}
+    seen: dict[str, set[bytes]] = {}
+    group_of: dict[str, str] = {}
+    for path in paths:
+        part = load_image_set(path, image_size, 1, 1, mixed_sizes)
+        for images, key, group in zip(part.images, part.class_names, part.groups, strict=True):
+            kept, hashes = by_class.setdefault(key, []), seen.setdefault(key, set())
+            group_of[key] = group
+            for image in images:
+                digest = image.numpy().tobytes()
+                if digest not in hashes:
+                    hashes.add(digest)
+                    kept.append(image)
+    shown = ", ".join(str(p) for p in paths)
+    if len(by_class) < min_classes:
+        raise DataError(
+            f"{shown} hold {len(by_class)} class folder(s) together; few-shot learning needs at "
+            f"least {min_classes} classes, one sub-folder each"
+        )
+    small = [k for k, v in by_class.items() if len(v) < min_per_class]
+    if small:
+        raise DataError(
+            f"class {small[0]!r} in {shown} has fewer than {min_per_class} images, too few for "
+            "the requested shots and queries"
+        )
+    keys = sorted(by_class)
+    return ImageSet(
+        [torch.stack(by_class[k]) for k in keys], keys, [group_of[k] for k in keys]
+    )
+
+
 def _check_empty_class_folders(path: Path, found: set[str]) -> None:
     """A class folder without images is almost always a mistake; say so instead of skipping it."""
     if not path.is_dir():

@@ -13,6 +13,7 @@ from metarec.fewshot.data import Episode, EpisodeSampler, ImageSet, random_affin
 from metarec.fewshot.device import autocast
 from metarec.fewshot.methods import FewShotMethod
 from metarec.fewshot.methods.base import MetricMethod
+from metarec.fewshot.methods.protonet import ProtoNet
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,15 @@ def check_views(model: FewShotMethod, views: int) -> None:
         raise DataError(
             "test-time views apply to metric methods (protonet, matching, siamese), "
             f"not {model.name}"
+        )
+
+
+def check_transductive(model: FewShotMethod, transductive: bool) -> None:
+    if transductive and not isinstance(model, ProtoNet):
+        raise DataError(
+            "`transductive` refines class prototypes, which only a protonet model has, "
+            f"not {model.name}",
+            parameters=("transductive",),
         )
 
 
@@ -108,18 +118,22 @@ def evaluate(
     on_episode: Callable[[int], None] | None = None,
     cache_embeddings: bool = True,
     views: int = 1,
+    transductive: bool = False,
 ) -> Accuracy:
     """Accuracy on ``episodes`` seeded episodes (the same episodes for every model and run).
 
     Metric methods are scored from embeddings computed once per image, which makes thousands
     of episodes cheap; the episodes and the accuracy are the same as without the cache.
     ``views`` > 1 averages each image's embedding over that many views (:func:`embed_views`).
+    ``transductive`` refines each episode's prototypes with its queries (protonet only;
+    :func:`metarec.fewshot.methods.protonet.refine_prototypes`).
     """
     check_views(model, views)
+    check_transductive(model, transductive)
     device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
-    cached = (cache_embeddings or views > 1) and isinstance(model, MetricMethod)
+    cached = (cache_embeddings or views > 1 or transductive) and isinstance(model, MetricMethod)
     source = embed_set(model, data, device, amp, views) if cached else data
     sampler = EpisodeSampler(source, n_way, k_shot, n_query, rotations=False, seed=seed)
     scores = []
@@ -127,7 +141,12 @@ def evaluate(
         for index in range(episodes):
             episode = episode_to(sampler.sample(), device)
             with autocast(device, amp):
-                if cached:
+                if transductive:
+                    assert isinstance(model, ProtoNet)
+                    logits = model.transductive_scores(
+                        episode.support, episode.support_labels, episode.query, n_way
+                    )
+                elif cached:
                     assert isinstance(model, MetricMethod)
                     logits = model.scores(
                         episode.support, episode.support_labels, episode.query, n_way
