@@ -140,9 +140,9 @@ def test_a_profile_that_overruns_its_share_falls_back_to_the_single_best(monkeyp
     import metarec.tuning.anytime as anytime
 
     monkeypatch.setattr(anytime, "PROFILE_SHARE", 1e-4)  # no profile can finish in that
-    X, y = _table(600)
-    run = budgeted_search(X, y, "classification", time_budget=20, random_state=0,
-                          ensemble_size=0)
+    X, y = _table(300)
+    run = budgeted_search(X, y, "classification", time_budget=60, random_state=0,
+                          ensemble_size=0, n_trials=1)
     assert run.recommended.source == "single-best fallback"
     assert any("profiling was stopped" in note for note in run.notes)
     assert run.model.predict(X).shape == (len(X),)
