@@ -36,6 +36,7 @@ from metarec.tuning.objective import (
     SPEC_ATTR,
     Evaluation,
     cross_validated,
+    last_error,
 )
 from metarec.tuning.space import SearchSpace, space_for
 from metarec.tuning.study import create_study
@@ -270,15 +271,9 @@ class _Trials:
                 start_limit=available)
         except PieceStopped as stop:
             self.stopped += 1
-            trial.set_user_attr(ERROR_ATTR, f"{stop.reason}: the budget could not hold it")
-            frozen = self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            self._tell_callbacks(frozen)
-            return None
+            return self._fail(trial, f"{stop.reason}: the budget could not hold it")
         except Exception as exc:  # the pipeline failed on this data: the study goes on
-            trial.set_user_attr(ERROR_ATTR, f"{type(exc).__name__}: {exc}"[:500])
-            frozen = self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            self._tell_callbacks(frozen)
-            return None
+            return self._fail(trial, f"{type(exc).__name__}: {exc}"[:500])
         trial.set_user_attr("metarec:cv_std", evaluation.std)
         trial.set_user_attr("metarec:seconds", evaluation.seconds)
         if rows is not None:
@@ -298,6 +293,12 @@ class _Trials:
             self.best_fold_models = evaluation.fold_models
         self._tell_callbacks(frozen)
         return evaluation.value
+
+    def _fail(self, trial: Any, reason: str) -> None:
+        import optuna
+
+        trial.set_user_attr(ERROR_ATTR, reason)
+        self._tell_callbacks(self.study.tell(trial, state=optuna.trial.TrialState.FAIL))
 
     def _tell_callbacks(self, frozen: Any) -> None:
         for callback in self.callbacks:
@@ -416,11 +417,9 @@ def budgeted_search(
             notes.append(f"no trial finished within the budget; {best_spec['algorithm']}, the "
                          f"first candidate, was fitted without being cross-validated")
         elif trials.best_spec is None:
-            errors = [t.user_attrs.get(ERROR_ATTR) for t in study.trials
-                      if t.user_attrs.get(ERROR_ATTR)]
-            last = f" The last error: {errors[-1]}" if errors else ""
             raise TuningError(f"no pipeline could be evaluated within a `time_budget` of "
-                              f"{time_budget:g} s; give a larger `time_budget`.{last}",
+                              f"{time_budget:g} s; give a larger `time_budget`."
+                              f"{last_error(study)}",
                               parameters=("time_budget",))
         else:
             best_spec = trials.best_spec

@@ -210,10 +210,15 @@ def tune(
                    callbacks=list(callbacks or []))
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if not complete:
-        errors = [t.user_attrs.get(ERROR_ATTR) for t in study.trials if
-                  t.user_attrs.get(ERROR_ATTR)]
-        last = f" The last error: {errors[-1]}" if errors else ""
-        raise TuningError(f"every trial failed, so there is no pipeline to return.{last}")
+        raise TuningError("every trial failed, so there is no pipeline to return."
+                          f"{last_error(study)}")
     return study, spec_of(study.best_trial, space)
+
+
+def last_error(study: Any) -> str:
+    """A sentence quoting the study's most recent trial error, to end a message with; empty
+    when no trial recorded one."""
+    errors = [t.user_attrs[ERROR_ATTR] for t in study.trials if t.user_attrs.get(ERROR_ATTR)]
+    return f" The last error: {errors[-1]}" if errors else ""
 
 
