@@ -6,6 +6,7 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -79,20 +80,26 @@ def load_image_set(
         by_class.setdefault(ref.class_key, []).append(pixels)
         group_of[ref.class_key] = ref.group_key
     _check_empty_class_folders(Path(path), set(by_class))
+    _check_counts(by_class, f"{path} has", str(path), min_classes, min_per_class)
+    keys = sorted(by_class)
+    images = [torch.from_numpy(np.stack(by_class[k]))[:, None] for k in keys]
+    return ImageSet(images, keys, [group_of[k] for k in keys])
+
+
+def _check_counts(by_class: dict[str, list[Any]], holder: str, where: str, min_classes: int,
+                  min_per_class: int, together: str = "") -> None:
+    """Refuse too few classes, or a class with too few images (``holder``: "X has")."""
     if len(by_class) < min_classes:
         raise DataError(
-            f"{path} has {len(by_class)} class folder(s); few-shot learning needs at least "
-            f"{min_classes} classes, one sub-folder each"
+            f"{holder} {len(by_class)} class folder(s){together}; few-shot learning needs at "
+            f"least {min_classes} classes, one sub-folder each"
         )
     small = [k for k, v in by_class.items() if len(v) < min_per_class]
     if small:
         raise DataError(
-            f"class {small[0]!r} in {path} has fewer than {min_per_class} images, too few for "
+            f"class {small[0]!r} in {where} has fewer than {min_per_class} images, too few for "
             "the requested shots and queries"
         )
-    keys = sorted(by_class)
-    images = [torch.from_numpy(np.stack(by_class[k]))[:, None] for k in keys]
-    return ImageSet(images, keys, [group_of[k] for k in keys])
 
 
 def load_image_sets(
@@ -127,17 +134,7 @@ def load_image_sets(
                     hashes.add(digest)
                     kept.append(image)
     shown = ", ".join(str(p) for p in paths)
-    if len(by_class) < min_classes:
-        raise DataError(
-            f"{shown} hold {len(by_class)} class folder(s) together; few-shot learning needs at "
-            f"least {min_classes} classes, one sub-folder each"
-        )
-    small = [k for k, v in by_class.items() if len(v) < min_per_class]
-    if small:
-        raise DataError(
-            f"class {small[0]!r} in {shown} has fewer than {min_per_class} images, too few for "
-            "the requested shots and queries"
-        )
+    _check_counts(by_class, f"{shown} hold", shown, min_classes, min_per_class, " together")
     keys = sorted(by_class)
     return ImageSet(
         [torch.stack(by_class[k]) for k in keys], keys, [group_of[k] for k in keys]
