@@ -24,6 +24,9 @@ the same command is run again, and several processes (or a Dask cluster) share t
     python -m metarec.kb.campaigns.regression --out /data/campaign-regression
     python -m metarec.kb.campaigns.regression --out DIR --backend dask --n-jobs 2
     python -m metarec.kb.campaigns.regression --out DIR --scheduler tcp://10.0.0.5:8786
+
+One module on purpose: the portfolio, the dataset selection and the run write one provenance
+record (the manifest) from the same constants, and change together when the campaign does.
 """
 
 from __future__ import annotations
