@@ -159,3 +159,10 @@ def test_the_command_says_in_one_sentence_what_is_wrong(tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1
     assert f"{tmp_path / 'none'} has no datasets/ folder" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_smallest_first_runs_the_smaller_table_first(data_root, tmp_path):
+    out = tmp_path / "out"
+    regression.run(out, data_root, configurations=1, folds=2, smallest_first=True)
+    log = [json.loads(line) for line in (out / "datasets.jsonl").read_text().splitlines()]
+    assert [(r["name"], r["rows_used"]) for r in log] == [("102_beta", 70), ("101_alpha", 80)]

@@ -378,13 +378,16 @@ def run(
     n_jobs: int = 1,
     backend: str | None = None,
     scheduler: str | None = None,
+    smallest_first: bool = False,
     log: Log | None = None,
 ) -> dict[str, Any]:
     """Run the campaign into ``out`` (resuming what an earlier run left); return its figures.
 
     ``datasets``: only the first so many of the selection; ``configurations``: only the first
     so many of the portfolio (algorithms in turn), for a trial. ``n_jobs``, ``backend``,
-    ``scheduler``: where the cross-validations run (:func:`metarec.kb.engine.parallel`)."""
+    ``scheduler``: where the cross-validations run (:func:`metarec.kb.engine.parallel`).
+    ``smallest_first``: run the datasets in order of rows used x features, so that a campaign
+    stopped early has covered as many datasets as its time allowed."""
     import metafeatures
 
     out, root = Path(out), Path(data_root)
@@ -396,6 +399,9 @@ def run(
     selection = load_selection(out, root, log)
     root = Path(selection["data_root"]) if not (root / "datasets").is_dir() else root
     chosen = selection["kept"][:datasets] if datasets is not None else selection["kept"]
+    if smallest_first:
+        chosen = sorted(chosen, key=lambda e: (min(e["rows"], max_rows) * e["features"],
+                                               e["dataset_id"]))
     kb_dir = out / "kb"
     details = {"folds": folds, "max_rows": max_rows, "sample_seed": SAMPLE_SEED,
                "python": platform.python_version(), "versions": _versions()}
@@ -529,6 +535,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-rows", type=int, default=MAX_ROWS)
     parser.add_argument("--n-jobs", type=int, default=1,
                         help="workers (with --backend dask: of the local cluster)")
+    parser.add_argument("--smallest-first", action="store_true",
+                        help="run the smallest datasets (rows x features) first")
     parser.add_argument("--backend", help="joblib backend: loky (default), dask or ray")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="an existing Dask cluster's scheduler (implies --backend dask)")
@@ -541,7 +549,8 @@ def main(argv: list[str] | None = None) -> int:
         figures = run(args.out, args.data, datasets=args.datasets,
                       configurations=args.configurations, folds=args.folds,
                       max_rows=args.max_rows, n_jobs=args.n_jobs, backend=args.backend,
-                      scheduler=args.scheduler, log=log)
+                      scheduler=args.scheduler, smallest_first=args.smallest_first,
+                      log=log)
     except MetaRecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
