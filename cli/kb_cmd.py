@@ -59,6 +59,10 @@ def build(
     sources: list[str] | None = typer.Option(
         None, "--source", help="Only these sources (repeatable); default: all."
     ),
+    campaigns: list[Path] | None = typer.Option(
+        None, "--campaign", help="A run campaign's folder to import as well (repeatable), e.g. "
+        "knowledge_base/campaigns/regression."
+    ),
 ) -> None:
     """Rebuild the knowledge base from run files, deterministically and atomically."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -68,7 +72,7 @@ def build(
     from metarec.kb.importers import NAMES
 
     target = out or default_path()
-    steps = len(sources or NAMES) + 3
+    steps = len(sources or NAMES) + len(campaigns or []) + 3
     with Progress(TextColumn("{task.description:<36}"), BarColumn(), TimeElapsedColumn(),
                   transient=False) as bar:
         task = bar.add_task("starting", total=steps)
@@ -76,7 +80,8 @@ def build(
         def progress(message: str) -> None:
             bar.update(task, description=message, advance=1)
 
-        manifest = kb_build.build(data_root, target, importers=sources or None, progress=progress)
+        manifest = kb_build.build(data_root, target, importers=sources or None, progress=progress,
+                                  campaigns=campaigns or ())
         bar.update(task, description="done", completed=steps)
     figures = manifest["figures"]
     typer.echo(

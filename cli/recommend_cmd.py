@@ -81,6 +81,11 @@ def _interval(rec: dict[str, Any]) -> str:
     return f"{rec['predicted_score']:.3f}\n({rec['lower']:.3f}–{rec['upper']:.3f})"
 
 
+def _rmse_interval(rec: dict[str, Any]) -> str:
+    rmse = rec["rmse"]
+    return f"{rmse['predicted']:.4g}\n({rmse['lower']:.4g}–{rmse['upper']:.4g})"
+
+
 def _seconds(value: float | None) -> str:
     if value is None:
         return "—"
@@ -106,6 +111,7 @@ def _print_report(report: Any) -> None:
 
     console = Console()
     evidence = report.evidence
+    with_rmse = all("rmse" in rec for rec in report.recommendations) and report.recommendations
     low, high = evidence.score_range
     clipped = (f", clipped to [{low:g}, {high:g}]" if math.isfinite(low) and math.isfinite(high)
                else f", clipped at {low:g}" if math.isfinite(low) else "")
@@ -113,7 +119,10 @@ def _print_report(report: Any) -> None:
         title=f"{report.dataset}: {report.task}, target {report.target!r}",
         caption=f"learned from {evidence.n_datasets} datasets x {evidence.n_configurations} "
         f"configurations ({evidence.source}); score = {evidence.score_name}, (range) = ± one "
-        f"standard deviation{clipped}. {escape(report.ranking.get('why', ''))} {FIT_TIME_NOTE}",
+        f"standard deviation{clipped}. {escape(report.ranking.get('why', ''))} {FIT_TIME_NOTE}"
+        + (f"; RMSE = the target's standard deviation "
+           f"({report.recommendations[0]['rmse']['target_std']:.4g}) x sqrt(1 - R²)"
+           if with_rmse else ""),
     )
     # Cells wrap (and fold a long word) instead of cutting it off with an ellipsis: a cut value
     # can hide the very difference between two rows.
@@ -124,6 +133,7 @@ def _print_report(report: Any) -> None:
         ("hyperparameters (those that differ first)", "left", None),
         # as wide as "predicted score": "(range)" wraps rather than widening the column
         ("predicted score (range)", "right", 13),
+        *((("RMSE in target units", "right", 13),) if with_rmse else ()),
         ("fit time", "right", None),
     ):
         # the figures keep their width (a range cut inside its brackets reads as noise); the
@@ -138,6 +148,7 @@ def _print_report(report: Any) -> None:
             escape(rec["imputer"]),
             escape("\n".join(hyper)),
             _interval(rec),
+            *((_rmse_interval(rec),) if with_rmse else ()),
             _seconds(rec.get("predicted_fit_seconds")),
         )
     console.print(table)

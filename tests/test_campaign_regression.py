@@ -166,3 +166,33 @@ def test_smallest_first_runs_the_smaller_table_first(data_root, tmp_path):
     regression.run(out, data_root, configurations=1, folds=2, smallest_first=True)
     log = [json.loads(line) for line in (out / "datasets.jsonl").read_text().splitlines()]
     assert [(r["name"], r["rows_used"]) for r in log] == [("102_beta", 70), ("101_alpha", 80)]
+
+
+def test_kb_build_imports_a_campaign_as_it_wrote_it(data_root, shared_data, tmp_path, cli):
+    out = tmp_path / "out"
+    regression.run(out, data_root, configurations=2, folds=2)
+    shipped = tmp_path / "kb"
+    code, _, err = cli("kb", "build", "--from", str(shared_data), "--source", "tabrepo",
+                       "--campaign", str(out / "kb"), "--out", str(shipped))
+    assert code == 0, err
+    campaign, kb = load(out / "kb"), load(shipped)
+    mine = kb.runs[kb.runs["source"] == regression.SOURCE]
+    key = ["dataset_id", "configuration_id", "metric"]
+    pd.testing.assert_frame_equal(
+        mine.sort_values(key).reset_index(drop=True)[[*key, "value"]],
+        campaign.runs.sort_values(key).reset_index(drop=True)[[*key, "value"]])
+    ids = kb.datasets.set_index("dataset_id")
+    assert {"openml-101", "openml-102"} <= set(ids.index)
+    assert ids.loc["openml-101", "id_mapping"] == campaign.datasets.set_index(
+        "dataset_id").loc["openml-101", "id_mapping"]
+    local = kb.metafeatures[(kb.metafeatures["source"] == regression.SOURCE)]
+    assert local["dataset_id"].nunique() == 2 and (local["origin"] == "local").all()
+    stated = kb.manifest["sources"][regression.SOURCE]
+    assert stated["runs"] == len(mine) and "5-fold" not in stated["provenance"]
+    assert "2-fold cross-validation" in stated["provenance"]
+
+
+def test_kb_build_refuses_a_folder_that_is_no_campaign(shared_data, tmp_path, cli):
+    code, _, err = cli("kb", "build", "--from", str(shared_data), "--source", "tabrepo",
+                       "--campaign", str(tmp_path / "none"), "--out", str(tmp_path / "kb"))
+    assert code != 0 and err.count("\n") <= 2 and "Traceback" not in err

@@ -21,7 +21,7 @@ import pandas as pd
 
 from metarec.errors import KnowledgeBaseError
 from metarec.kb import schema, store
-from metarec.kb.importers import NAMES, ImportResult, get
+from metarec.kb.importers import NAMES, ImportResult, campaign, get
 
 Progress = Callable[[str], None]
 FINGERPRINT = [
@@ -76,6 +76,9 @@ class _Resolver:
 
     def resolve(self, row: dict, qualities: pd.Series | None) -> tuple[str, int | None, str]:
         did, tid, name = row.get("openml_did"), row.get("openml_task_id"), row.get("name")
+        own = row.get("campaign_dataset_id")
+        if isinstance(own, str):  # a campaign of ours chose the id, and says how
+            return own, (None if pd.isna(did) else int(did)), str(row["id_mapping"])
         if did is not None and not pd.isna(did):
             return f"openml-{int(did)}", int(did), "dataset id stated by the source"
         if tid is not None and not pd.isna(tid) and int(tid) in self.task_map.index:
@@ -209,7 +212,8 @@ def _provenance(root: Path, results: list[ImportResult], tables: dict[str, pd.Da
     for res in results:
         mine = runs[runs["source"] == res.source]
         files = [res.provenance] if isinstance(res.provenance, str) else list(res.provenance)
-        texts = [(root / f).read_text(encoding="utf-8") for f in files if (root / f).is_file()]
+        texts = ([res.provenance_text] if res.provenance_text is not None else
+                 [(root / f).read_text(encoding="utf-8") for f in files if (root / f).is_file()])
         sources[res.source] = {
             "provenance_file": res.provenance,
             "provenance": "\n".join(texts) if texts else None,
@@ -226,8 +230,12 @@ def build(
     out: str | Path,
     importers: Iterable[str] | None = None,
     progress: Progress | None = None,
+    campaigns: Iterable[str | Path] = (),
 ) -> dict:
-    """Build the KB from ``data_root`` (the shared data folder) into ``out``; return manifest."""
+    """Build the KB from ``data_root`` (the shared data folder) into ``out``; return manifest.
+
+    ``campaigns``: folders written by run campaigns of our own (:mod:`metarec.kb.campaigns`;
+    the shipped one is ``knowledge_base/campaigns/regression``), imported beside the sources."""
     from metarec import __version__
 
     root = Path(data_root)
@@ -248,6 +256,9 @@ def build(
     # Sources that profile raw data only need the datasets the runs bring; they run last.
     late = [n for n in names if getattr(get(n), "NEEDS_KB_DIDS", False)]
     results = run_importers(root, [n for n in names if n not in late], progress)
+    for folder in campaigns:
+        progress(f"importing campaign {Path(folder).name}")
+        results.append(campaign.load(Path(folder)))
     progress("combining sources")
     tables = assemble(results, root)
     if late:

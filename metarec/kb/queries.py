@@ -30,6 +30,12 @@ UNIT_INTERVAL_METRICS = (
     "balanced_error_rate", "error_rate", "predictive_accuracy", "area_under_roc_curve",
     "f_measure", "accuracy_loss", "balanced_accuracy_loss", "f1_macro_loss", "roc_auc_loss",
 )
+# R² is at most 1 (a perfect fit) and has no lower bound (a model worse than the mean).
+AT_MOST_ONE_METRICS = ("r2",)
+# A run whose R² is below this diverged (5% of the regression campaign's runs, mostly MLPs, down to
+# -217): as evidence it only says "never this", and left as it is one such run would dominate
+# every mean and every squared error the meta-learner fits.
+R2_FLOOR = -1.0
 NON_NEGATIVE_METRICS = ("log_loss", "rmse", "root_mean_squared_error", "mean_absolute_error",
                         "mean_squared_error", "r2_loss")
 
@@ -59,6 +65,8 @@ class Evidence:
             return 0.0, 1.0
         if self.metric in NON_NEGATIVE_METRICS:
             return 0.0, float("inf")
+        if self.metric in AT_MOST_ONE_METRICS:
+            return float("-inf"), 1.0
         return float("-inf"), float("inf")
 
 
@@ -111,6 +119,8 @@ def learner_inputs(kb: Any, evidence: Evidence) -> tuple[pd.DataFrame, pd.DataFr
     import metafeatures
 
     performance = kb.performance(evidence.metric, source=evidence.source)
+    if evidence.metric in AT_MOST_ONE_METRICS:
+        performance = performance.clip(lower=R2_FLOOR)
     counts = performance.notna().sum(axis=0)
     performance = performance.loc[:, counts >= 5]
     names = set(_learner_feature_names(metafeatures))

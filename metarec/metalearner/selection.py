@@ -228,8 +228,9 @@ def choose_similarity_threshold(learner: Any, config_matrix: np.ndarray,
             for i in range(len(truth)):
                 order = portfolio_first(combined.ranking_key[i], members)
                 top = diversify(order, combined.score[i], combined.uncertainty[i], 5, t, sim)
-                key[i, top[:5]] = -np.arange(5, dtype=float)
-                key[i, top[5:]] = -5.0 - np.arange(len(top) - 5, dtype=float)
+                # the diverse top 5 first, then the rest in order (fewer than 5 configurations:
+                # all of them)
+                key[i, top] = -np.arange(len(top), dtype=float)
             tables[t].append(evaluation.per_dataset(truth, key, reference, ks=(1, 5)))
     rows_out = [{"threshold": t, **evaluation.summary(pd.concat(tables[t]), ks=(5,))}
                 for t in thresholds]

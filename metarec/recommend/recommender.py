@@ -143,6 +143,10 @@ def recommend(
             score_range=evidence.score_range, **extra)
 
     recommendations = [entry(int(row["rank"]), row) for _, row in ranking.iterrows()]
+    if evidence.metric == "r2":
+        spread = float(np.std(dataset.y.to_numpy(dtype=float)))
+        for rec in recommendations:
+            rec["rmse"] = rmse_from_r2(rec, spread)
     candidate_set = [
         entry(int(row["position"]), row, expected_best=to_jsonable(
             float(evidence.to_score(row["expected_best"]))))
@@ -182,6 +186,17 @@ def recommend(
             "error on this data."
         )
     return report
+
+
+def rmse_from_r2(rec: dict[str, Any], target_std: float) -> dict[str, float]:
+    """A recommendation's predicted R² (and its range) as RMSE in the target's own units.
+
+    RMSE = std(y) x sqrt(1 - R²), so the range's ends swap: the upper R² gives the lower RMSE."""
+    def rmse(r2: float) -> float:
+        return float(target_std * np.sqrt(max(1.0 - r2, 0.0)))
+
+    return {"predicted": rmse(rec["predicted_score"]), "lower": rmse(rec["upper"]),
+            "upper": rmse(rec["lower"]), "target_std": target_std}
 
 
 def predicted_fit_seconds(kb: Any, task: str, profile_values: pd.Series) -> pd.Series:

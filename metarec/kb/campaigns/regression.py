@@ -383,8 +383,9 @@ def run(
 ) -> dict[str, Any]:
     """Run the campaign into ``out`` (resuming what an earlier run left); return its figures.
 
-    ``datasets``: only the first so many of the selection; ``configurations``: only the first
-    so many of the portfolio (algorithms in turn), for a trial. ``n_jobs``, ``backend``,
+    ``datasets``: only the first so many of the selection (in the order run);
+    ``configurations``: only the first so many of the portfolio (algorithms in turn), for a
+    trial. ``n_jobs``, ``backend``,
     ``scheduler``: where the cross-validations run (:func:`metarec.kb.engine.parallel`).
     ``smallest_first``: run the datasets in order of rows used x features, so that a campaign
     stopped early has covered as many datasets as its time allowed."""
@@ -398,10 +399,11 @@ def run(
             "(../shared/data).", parameters=("data_root",))
     selection = load_selection(out, root, log)
     root = Path(selection["data_root"]) if not (root / "datasets").is_dir() else root
-    chosen = selection["kept"][:datasets] if datasets is not None else selection["kept"]
+    chosen = selection["kept"]
     if smallest_first:
         chosen = sorted(chosen, key=lambda e: (min(e["rows"], max_rows) * e["features"],
                                                e["dataset_id"]))
+    chosen = chosen[:datasets] if datasets is not None else chosen
     kb_dir = out / "kb"
     details = {"folds": folds, "max_rows": max_rows, "sample_seed": SAMPLE_SEED,
                "python": platform.python_version(), "versions": _versions()}
@@ -528,7 +530,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path, help="campaign folder (resumable)")
     parser.add_argument("--data", type=Path, default=_default_data_root(),
                         help="the shared data folder (default: ../shared/data of the checkout)")
-    parser.add_argument("--datasets", type=int, help="only the first N selected datasets")
+    parser.add_argument("--datasets", type=int,
+                        help="only the first N selected datasets (in the order run)")
     parser.add_argument("--configurations", type=int,
                         help="only the first N configurations (a trial)")
     parser.add_argument("--folds", type=int, default=FOLDS)

@@ -40,6 +40,8 @@ class ImportResult:
     # A reference source (OpenML's qualities) adds meta-features and identities, never datasets.
     reference_only: bool = False
     notes: list[str] = field(default_factory=list)  # what the importer left out, and why
+    # The provenance itself, for a source whose files are not under the data root (a campaign).
+    provenance_text: str | None = None
 
 
 def canonical_json(value: Any) -> str:

@@ -1,0 +1,415 @@
+"""Regression on the run campaign's evidence (R²): the meta-learner left out of datasets, and
+``MetaRecRegressor(n_trials=0)`` beside default models and FLAML's zero-shot regressors.
+
+    python -m bench.bench_regression metalearner [--kb knowledge_base] [--seeds 0 1 2]
+    OMP_NUM_THREADS=1 python -m bench.bench_regression zeroshot [--max-rows 5000]
+    python -m bench.bench_regression scaling --datasets 12   # Dask: 1 worker, then 2
+
+Datasets are those of the regression run campaign (``metarec.kb.campaigns.regression``; its
+runs in the knowledge base, source ``regression_campaign``). Every split over datasets is grouped
+by *family* (:func:`family`), so that copies and variants of one source -- the Friedman
+``fri_c*`` series, a table and its ``BNG_`` enlargement -- fall on one side.
+
+``metalearner`` (section ``regression-metalearner``): outer grouped 5-fold over datasets per seed;
+in each fold the learner ``metarec recommend`` ships (``LEARNER_SETTINGS``) is fitted on the other
+datasets' meta-features and R²; on the held-out ones: gap closed at k = 1 and 5 (best of the
+first k; SBS = the training datasets' single best configuration by mean normalised regret) for
+the meta-learner's diverse ranking (what ``recommend`` shows), the static greedy portfolio of
+the training datasets and that portfolio in the meta-learner's order (``candidate_set``);
+calibration of the predicted R² (share of held-out cells within ± 1 reported standard
+deviation; target 60-75%). Differences with a 95% bootstrap CI over datasets.
+
+``zeroshot`` (section ``regression-zeroshot``): the same grouped folds (seed 0); for each fold a
+knowledge base of the campaign's runs without that fold's datasets (``bench/out/regression-kb/``),
+and on every held-out dataset's raw table (the rows the campaign used) 5-fold CV, the same folds
+for every model, of ``MetaRecRegressor(n_trials=0)`` on that knowledge base, LightGBM,
+HistGradientBoosting and random forest with their defaults (metarec's preprocessing) and
+``flaml.default`` LGBMRegressor, RandomForestRegressor and ExtraTreesRegressor. Mean R², average
+rank, W/T/L of metarec against each (tie: |ΔR²| <= 0.005), bootstrap 95% CI over datasets.
+Results are cached per dataset in ``bench/out/regression-zeroshot.json`` (resumable).
+
+``scaling`` (section ``regression-scaling``): the campaign's first ``--datasets`` datasets in
+its smallest-first order, run into fresh folders on a Dask ``LocalCluster`` of 1 and then 2
+workers; wall time of each and the speed-up.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per fit: fair and no oversubscription
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from bench.bench_calibration import cells  # noqa: E402
+from bench.bench_calibration import summary as calibration  # noqa: E402
+from bench.bench_headtohead import bootstrap_ci  # noqa: E402
+from bench.report import machine_line, write_section  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+SOURCE = "regression_campaign"
+TIE = 0.005
+KS = (1, 5)
+FOLDS = 5
+DEFAULTS = {"LightGBM": "lightgbm", "HistGradientBoosting": "hist_gradient_boosting",
+            "random forest": "random_forest"}
+FLAML_DEFAULT = ("LGBMRegressor", "RandomForestRegressor", "ExtraTreesRegressor")
+
+
+def family(name: str) -> str:
+    """The group a dataset belongs to: copies and variants of one source share it."""
+    key = re.sub(r"^\d+_", "", str(name)).lower()
+    if key.startswith("fri_"):
+        return "friedman"
+    key = re.sub(r"^bng_", "", key)
+    return re.sub(r"[^a-z0-9]", "", key)
+
+
+def campaign_evidence(kb: Any) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """Meta-features (as recommend learns from them), R² matrix and family of each dataset."""
+    from metarec.kb.queries import Evidence, learner_inputs
+
+    runs = kb.runs[(kb.runs["source"] == SOURCE) & (kb.runs["metric"] == "r2")]
+    evidence = Evidence(SOURCE, "r2", True, runs["dataset_id"].nunique(),
+                        runs["configuration_id"].nunique())
+    mf, perf = learner_inputs(kb, evidence)
+    datasets = perf.index[perf.index.isin(mf.index) & perf.notna().any(axis=1)]
+    names = kb.datasets.set_index("dataset_id")["name"]
+    families = pd.Series([family(names.get(d, d)) for d in datasets], index=datasets)
+    return mf.loc[datasets], perf.loc[datasets], families
+
+
+def grouped_folds(families: pd.Series, n_folds: int, seed: int) -> list[np.ndarray]:
+    """Positions of each fold's held-out datasets; families shuffled by ``seed``, then dealt to
+    the folds largest first, each to the fold with the fewest datasets so far."""
+    rng = np.random.default_rng(seed)
+    groups = families.groupby(families.to_numpy()).indices
+    order = sorted(groups, key=lambda g: (-len(groups[g]), rng.random()))
+    folds: list[list[int]] = [[] for _ in range(n_folds)]
+    for g in order:
+        min(folds, key=len).extend(int(i) for i in groups[g])
+    return [np.sort(np.array(f, dtype=int)) for f in folds]
+
+
+# -- the meta-learner ----------------------------------------------------------------------------
+def _key_from(frame: pd.DataFrame, index: pd.Index, columns: pd.Index,
+              order_column: str) -> np.ndarray:
+    key = np.full((len(index), len(columns)), -np.inf)
+    key[index.get_indexer(frame["dataset"]), columns.get_indexer(frame["configuration"])] = (
+        -frame[order_column].to_numpy(dtype=float))
+    return key
+
+
+def evaluate_metalearner(kb: Any, seeds: list[int], n_folds: int) -> dict[str, Any]:
+    from metarec.metalearner import MetaLearner, evaluation
+    from metarec.metalearner.portfolio import greedy_cover, normalised_regret
+    from metarec.recommend.learner_cache import LEARNER_SETTINGS
+
+    mf, perf, families = campaign_evidence(kb)
+    methods = ("meta-learner, diverse top-k", "static portfolio",
+               "static portfolio, meta-learner order")
+    per_seed: dict[str, list[pd.DataFrame]] = {m: [] for m in methods}
+    cal: dict[str, list[pd.DataFrame]] = {"all cells": [], "top 5 (diverse)": []}
+    started = time.perf_counter()
+    for seed in seeds:
+        tables: dict[str, list[pd.DataFrame]] = {m: [] for m in methods}
+        for f, held in enumerate(grouped_folds(families, n_folds, seed)):
+            train = np.setdiff1d(np.arange(len(perf)), held)
+            learner = MetaLearner(**LEARNER_SETTINGS, random_state=seed).fit(
+                mf.iloc[train], perf.iloc[train], True)
+            query, truth = mf.iloc[held], perf.iloc[held].to_numpy()
+            regret = normalised_regret(perf.iloc[train].to_numpy())
+            sbs = np.full(perf.shape[1], -np.inf)
+            sbs[int(np.argmin(regret.mean(axis=0)))] = 0.0
+            reference = np.tile(sbs, (len(held), 1))
+            members = greedy_cover(regret, max(KS), fill=True)
+            static = np.full(perf.shape[1], -np.inf)
+            static[members] = -np.arange(len(members), dtype=float)
+            top = learner.rank(query, top_k=max(KS), diverse=True)
+            chosen = learner.candidate_set(query, k=max(KS))
+            keys = {
+                "meta-learner, diverse top-k": _key_from(top, query.index, perf.columns, "rank"),
+                "static portfolio": np.tile(static, (len(held), 1)),
+                "static portfolio, meta-learner order": _key_from(
+                    chosen, query.index, perf.columns, "position"),
+            }
+            for method, key in keys.items():
+                table = evaluation.per_dataset(truth, key, reference, ks=KS)
+                tables[method].append(table.set_index(query.index))
+            predicted = learner.predict(query).to_numpy()
+            sd = learner.predict_uncertainty(query).to_numpy()
+            cal["all cells"].append(cells(truth, predicted, sd))
+            rows = query.index.get_indexer(top["dataset"])
+            cols = perf.columns.get_indexer(top["configuration"])
+            cal["top 5 (diverse)"].append(cells(truth[rows, cols], top["predicted"].to_numpy(),
+                                                top["uncertainty"].to_numpy()))
+            print(f"  seed {seed} fold {f + 1}/{n_folds} ({time.perf_counter() - started:.0f} s)"
+                  f", {learner.candidate_.name}", flush=True)
+        for method in methods:
+            per_seed[method].append(pd.concat(tables[method]).sort_index())
+    return {"per_seed": per_seed, "calibration": {k: pd.concat(v, ignore_index=True)
+                                                  for k, v in cal.items()},
+            "datasets": len(perf), "configurations": perf.shape[1],
+            "families": int(families.nunique()), "seconds": time.perf_counter() - started}
+
+
+def _gap_points(table: pd.DataFrame, k: int) -> pd.Series:
+    """Per dataset, its share of the gap closed in points, weighted as the ratio of means is:
+    (chosen - SBS) / mean(VBS - SBS) x 100, so that the mean over datasets is the gap closed."""
+    gap = float((table["vbs"] - table["sbs"]).mean())
+    return 100 * (table[f"chosen@{k}"] - table["sbs"]) / gap
+
+
+def metalearner_markdown(result: dict[str, Any], command: str) -> str:
+    from metarec.metalearner import evaluation
+
+    per_seed = result["per_seed"]
+    lines = ["## Regression: the meta-learner on the campaign's R² (`bench/bench_regression.py`)",
+             "", f"{machine_line()}. Command: `{command}`. {result['datasets']} datasets x "
+             f"{result['configurations']} configurations of the regression run campaign "
+             f"({result['families']} families); outer grouped {FOLDS}-fold split over datasets "
+             "per seed (a family on one side); every figure from the held-out datasets only. "
+             "gap closed@k: share of the single-best-to-oracle gap closed by the best of the "
+             "first k (mean over seeds ± their standard deviation; the single best closes 0 at "
+             "k = 1 by definition). R² below -1 counts as -1 (a diverged run; "
+             "`metarec.kb.queries.R2_FLOOR`). Run time "
+             f"{result['seconds'] / 60:.1f} min.", "",
+             "| set | " + " | ".join(f"gap closed@{k}" for k in KS) + " |",
+             "|---|" + "---:|" * len(KS)]
+    for method, tables in per_seed.items():
+        cells_ = []
+        for k in KS:
+            values = [evaluation.gap_closed(t, k) for t in tables]
+            cells_.append(f"{np.mean(values):.3f} ± {np.std(values):.3f}")
+        lines.append(f"| {method} | " + " | ".join(cells_) + " |")
+    lines += ["", "| difference (gap-closed points) | " + " | ".join(f"k = {k}" for k in KS)
+              + " |", "|---|" + "---:|" * len(KS)]
+    pairs = [("meta-learner, diverse top-k", "static portfolio"),
+             ("static portfolio, meta-learner order", "static portfolio")]
+    for a, b in pairs:
+        row = []
+        for k in KS:
+            diff = sum(_gap_points(ta, k) - _gap_points(tb, k)
+                       for ta, tb in zip(per_seed[a], per_seed[b], strict=True)) / len(per_seed[a])
+            low, high = bootstrap_ci(diff.dropna().to_numpy())
+            row.append(f"{diff.mean():+.1f} [{low:+.1f}, {high:+.1f}]")
+        lines.append(f"| {a} − {b} | " + " | ".join(row) + " |")
+    lines += ["", "Calibration of the predicted R² on held-out datasets (all seeds):", "",
+              "| cells | n | coverage ±1 sd | coverage ±2 sd | median \\|error\\|/sd | mean sd | "
+              "mean true - predicted |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, frame in result["calibration"].items():
+        s = calibration(frame, True)
+        lines.append(f"| {name} | {s['cells']} | {s['coverage ±1 sd']:.1%} | "
+                     f"{s['coverage ±2 sd']:.1%} | {s['median |error|/sd']:.2f} | "
+                     f"{s['mean sd']:.3f} | {s['mean true - predicted']:+.3f} |")
+    return "\n".join(lines)
+
+
+# -- zero-shot on the held-out datasets' raw data -------------------------------------------------
+def fold_kb(kb: Any, held_out: list[str], folder: Path) -> Path:
+    """A knowledge base of the campaign's runs without ``held_out`` (written once)."""
+    from metarec.kb import schema, store
+
+    marker = folder / "HELD_OUT.json"
+    if marker.is_file() and json.loads(marker.read_text()) == sorted(held_out):
+        return folder
+    keep = {name: getattr(kb, name) for name in schema.TABLES}
+    runs = keep["runs"]
+    runs = runs[(runs["source"] == SOURCE) & ~runs["dataset_id"].isin(held_out)]
+    datasets = set(runs["dataset_id"])
+    tables = {"runs": runs,
+              "datasets": keep["datasets"][keep["datasets"]["dataset_id"].isin(datasets)],
+              "metafeatures": keep["metafeatures"][
+                  keep["metafeatures"]["dataset_id"].isin(datasets)],
+              "configurations": keep["configurations"][
+                  keep["configurations"]["configuration_id"].isin(set(runs["configuration_id"]))]}
+    manifest = {k: v for k, v in kb.manifest.items() if k != "tables"}
+    manifest["sources"] = {SOURCE: kb.manifest["sources"][SOURCE]}
+    store.write(tables, manifest, folder)
+    marker.write_text(json.dumps(sorted(held_out)))
+    return folder
+
+
+def models(kb_path: Path, seed: int) -> dict[str, Any]:
+    import flaml.default
+
+    from metarec import MetaRecRegressor
+    from metarec.pipelines import build
+
+    out: dict[str, Any] = {"metarec": MetaRecRegressor(n_trials=0, random_state=seed,
+                                                       kb=str(kb_path))}
+    for label, algorithm in DEFAULTS.items():
+        out[label] = build({"task": "regression", "algorithm": algorithm,
+                            "hyperparameters": {}}, random_state=seed)
+    for name in FLAML_DEFAULT:
+        out[f"flaml.default {name}"] = getattr(flaml.default, name)(random_state=seed, n_jobs=1)
+    return out
+
+
+def cross_validate(X: pd.DataFrame, y: pd.Series, kb_path: Path, seed: int) -> dict[str, Any]:
+    from sklearn.base import clone
+    from sklearn.metrics import r2_score
+    from sklearn.model_selection import KFold
+
+    folds = list(KFold(5, shuffle=True, random_state=seed).split(X, y))
+    result: dict[str, Any] = {}
+    for label, model in models(kb_path, seed).items():
+        started, scores = time.monotonic(), []
+        for train, test in folds:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    # flaml.default's estimators want numbers; metarec's pipelines encode
+                    data = X if label.startswith(("metarec", "LightGBM", "Hist", "random")) \
+                        else pd.get_dummies(X, dummy_na=False).astype(float)
+                    fitted = clone(model).fit(data.iloc[train], y.iloc[train])
+                    scores.append(float(r2_score(y.iloc[test], fitted.predict(data.iloc[test]))))
+            except Exception as exc:  # a failed fold is recorded, not fatal
+                print(f"  {label} failed a fold: {type(exc).__name__}: {exc}"[:200], flush=True)
+                scores.append(float("nan"))
+        result[label] = {"folds": scores, "seconds": round(time.monotonic() - started, 1)}
+    return result
+
+
+def zeroshot(kb: Any, campaign_folder: Path, data_root: Path, max_rows: int,
+             limit: int | None) -> dict[str, Any]:
+    from metarec.files import atomic_write_text
+    from metarec.kb.campaigns import regression
+
+    cache = OUT / "regression-zeroshot.json"
+    results: dict[str, Any] = json.loads(cache.read_text()) if cache.exists() else {}
+    _, perf, families = campaign_evidence(kb)
+    selection = {e["dataset_id"]: e for e in json.loads(
+        (campaign_folder / "selection.json").read_text())["kept"]}
+    done = 0
+    for f, held in enumerate(grouped_folds(families, FOLDS, 0)):
+        names = list(perf.index[held])
+        kb_path = fold_kb(kb, names, OUT / "regression-kb" / f"fold{f}")
+        for dataset_id in names:
+            if limit is not None and done >= limit:
+                return results
+            done += 1
+            if dataset_id in results or dataset_id not in selection:
+                continue
+            entry = selection[dataset_id]
+            candidate = regression.Candidate(**{k: entry[k] for k in
+                                                regression.Candidate.__dataclass_fields__})
+            dataset = regression._read(data_root, candidate)
+            X, y = regression.sample(dataset.X, dataset.y, max_rows)
+            y = y.astype(float)
+            results[dataset_id] = {"name": candidate.name, "family": families[dataset_id],
+                                   "fold": f, "rows": len(y),
+                                   **cross_validate(X, y, kb_path, seed=0)}
+            atomic_write_text(cache, json.dumps(results))
+            print(candidate.name, {k: round(float(np.nanmean(v["folds"])), 4)
+                                   for k, v in results[dataset_id].items()
+                                   if isinstance(v, dict)}, flush=True)
+    return results
+
+
+def zeroshot_markdown(results: dict[str, Any], command: str) -> str:
+    names = list(results)
+    systems = [s for s in results[names[0]] if isinstance(results[names[0]][s], dict)]
+    means = pd.DataFrame({s: [np.nanmean(results[n][s]["folds"]) for n in names]
+                          for s in systems}, index=names)
+    ranks = means.rank(axis=1, ascending=False).mean()
+    minutes = {s: sum(results[n][s]["seconds"] for n in names) / 60 for s in systems}
+    lines = ["## Regression zero-shot: MetaRecRegressor(n_trials=0) beside defaults and "
+             "flaml.default", "", f"`{command}` — {machine_line()}.", "",
+             f"{len(names)} datasets of the regression run campaign, each held out of the "
+             "knowledge base metarec uses for it (grouped 5-fold over datasets, a family on one "
+             "side); on the rows the campaign used, 5-fold CV, the same folds for every model, "
+             "R² (mean over folds; a failed fold is left out of its mean).", "",
+             "| model | mean R² | median R² | average rank | CV minutes |",
+             "|---|---:|---:|---:|---:|"]
+    for system in sorted(systems, key=lambda s: ranks[s]):
+        lines.append(f"| {system} | {means[system].mean():.4f} | {means[system].median():.4f} | "
+                     f"{ranks[system]:.2f} | {minutes[system]:.1f} |")
+    lines += ["", "| metarec minus | mean ΔR² | bootstrap 95% CI | W/T/L | wins of non-tied |",
+              "|---|---:|---|---|---:|"]
+    for peer in systems:
+        if peer == "metarec":
+            continue
+        diff = (means["metarec"] - means[peer]).dropna().to_numpy()
+        low, high = bootstrap_ci(diff)
+        wins, losses = int((diff > TIE).sum()), int((diff < -TIE).sum())
+        share = wins / (wins + losses) if wins + losses else float("nan")
+        lines.append(f"| {peer} | {diff.mean():+.4f} | [{low:+.4f}, {high:+.4f}] | "
+                     f"{wins}/{len(diff) - wins - losses}/{losses} | {share:.0%} |")
+    worst = (means["metarec"] - means.drop(columns="metarec").max(axis=1)).sort_values()
+    lines += ["", "Largest shortfalls of metarec against the best model on a dataset: "
+              + ", ".join(f"{results[n]['name']} ({v:+.3f})" for n, v in worst.head(5).items())
+              + "."]
+    return "\n".join(lines)
+
+
+# -- Dask scaling ---------------------------------------------------------------------------------
+def scaling(data_root: Path, datasets: int) -> str:
+    from metarec.kb.campaigns import regression
+
+    walls = {}
+    for workers in (1, 2):
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            figures = regression.run(Path(tmp) / "out", data_root, datasets=datasets,
+                                     n_jobs=workers, backend="dask", smallest_first=True)
+            walls[workers] = time.perf_counter() - started
+            print(f"{workers} worker(s): {walls[workers]:.0f} s, {figures}", flush=True)
+    return "\n".join([
+        "## Regression campaign on Dask: 1 and 2 workers (`bench/bench_regression.py scaling`)",
+        "", f"{machine_line()}. The campaign's {datasets} smallest datasets (rows x features), "
+        "200 configurations each, 5-fold CV, into a fresh folder per run, on a Dask LocalCluster "
+        f"of 1 and then 2 worker processes (one thread each): {walls[1]:.0f} s and "
+        f"{walls[2]:.0f} s wall time, a speed-up of {walls[1] / walls[2]:.2f}x on this 2-core "
+        "machine."])
+
+
+def main(argv: list[str] | None = None) -> int:
+    from metarec import kb as kb_module
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("part", choices=("metalearner", "zeroshot", "scaling"))
+    parser.add_argument("--kb", type=Path, default=ROOT / "knowledge_base")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--max-rows", type=int, default=5_000)
+    parser.add_argument("--datasets", type=int, help="zeroshot: only so many; scaling: 12")
+    parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    command = "python -m bench.bench_regression " + " ".join(sys.argv[1:])
+    if args.part == "scaling":
+        text = scaling(args.data, args.datasets or 12)
+        section = "regression-scaling"
+    else:
+        kb = kb_module.load(args.kb)
+        if args.part == "metalearner":
+            text = metalearner_markdown(evaluate_metalearner(kb, args.seeds, FOLDS), command)
+            section = "regression-metalearner"
+        else:
+            results = (json.loads((OUT / "regression-zeroshot.json").read_text())
+                       if args.report_only else zeroshot(
+                           kb, args.kb / "campaigns" / "regression", args.data, args.max_rows,
+                           args.datasets))
+            text = zeroshot_markdown(results, "OMP_NUM_THREADS=1 " + command)
+            section = "regression-zeroshot"
+    print(text)
+    if not args.no_write:
+        write_section(section, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Regression recommendations learned from R² (the regression run campaign's metric): the
+evidence chosen, diverged runs floored, and the predicted R² also given as RMSE in the target's
+own units."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metarec import kb as kb_module
+from metarec import pipelines
+from metarec.io import split_target
+from metarec.kb.queries import R2_FLOOR, choose_evidence, learner_inputs
+from metarec.recommend import recommend
+from metarec.recommend.recommender import rmse_from_r2
+
+CONFIGURATIONS = {
+    "ridge": {"algorithm": "ridge", "hyperparameters": {"alpha": 1.0}},
+    "forest": {"algorithm": "random_forest", "hyperparameters": {"n_estimators": 20}},
+    "knn": {"algorithm": "k_nearest_neighbors", "hyperparameters": {"n_neighbors": 5}},
+    "mlp": {"algorithm": "mlp", "hyperparameters": {"hidden_layer_sizes": [16]}},
+}
+
+
+def _table(n_rows: int, n_features: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n_rows, n_features)),
+                     columns=[f"x{i}" for i in range(n_features)])
+    y = 2 * X["x0"] + np.sin(3 * X.iloc[:, -1]) + rng.normal(scale=0.5, size=n_rows)
+    return X, pd.Series(y, name="y")
+
+
+def _r2(profile: pd.Series, config: str, i: int) -> float:
+    width = profile["NumberOfNumericFeatures"]
+    return {"ridge": 0.80 - 0.02 * width, "forest": 0.60 + 0.02 * width, "knn": 0.5,
+            "mlp": -50.0 if i % 4 == 0 else 0.55}[config]  # a diverged MLP now and then
+
+
+@pytest.fixture(scope="module")
+def r2_kb(tmp_path_factory) -> Path:
+    import metafeatures
+    from metarec.kb import schema, store
+
+    datasets, mf, runs = [], [], []
+    for i in range(24):
+        X, y = _table(80 + 10 * i, 2 + i % 9, seed=i)
+        profile = metafeatures.extract(X, y, groups=["simple", "statistical", "info-theory"],
+                                       task="regression")
+        dataset_id = f"reg-{i}"
+        datasets.append({"dataset_id": dataset_id, "name": f"reg {i}", "source": "campaign",
+                         "openml_did": pd.NA, "openml_task_id": pd.NA,
+                         "task_type": "regression", "n_instances": len(y), "n_classes": pd.NA,
+                         "n_features": X.shape[1] + 1, "has_missing": False, "id_mapping": ""})
+        mf += [{"dataset_id": dataset_id, "quality": q, "value": v, "origin": "local",
+                "source": "campaign"} for q, v in profile.items()]
+        runs += [{"dataset_id": dataset_id, "configuration_id": c, "metric": "r2",
+                  "value": _r2(profile, c, i), "higher_is_better": True, "runtime_s": 0.1,
+                  "source": "campaign", "openml_task_id": pd.NA} for c in CONFIGURATIONS]
+    configurations = [{
+        "configuration_id": c, "source": "campaign", "task_type": "regression",
+        "algorithm": raw["algorithm"], "imputer": "median",
+        "hyperparameters": json.dumps(raw["hyperparameters"]), "original": json.dumps(raw),
+        "translation": "", "spec": json.dumps(pipelines.normalize_spec(
+            {"task": "regression", "imputer": "median", **raw}))}
+        for c, raw in CONFIGURATIONS.items()]
+    out = tmp_path_factory.mktemp("r2") / "kb"
+    tables = {"datasets": pd.DataFrame(datasets), "metafeatures": pd.DataFrame(mf),
+              "configurations": pd.DataFrame(configurations), "runs": pd.DataFrame(runs)}
+    store.write({n: schema.conform(n, f) for n, f in tables.items()},
+                {"format": store.FORMAT, "kb_version": schema.KB_VERSION, "build_date": "test",
+                 "sources": {"campaign": {"provenance": "tests/test_regression_evidence.py"}}},
+                out)
+    return out
+
+
+def test_r2_evidence_is_chosen_bounded_above_and_floored(r2_kb: Path) -> None:
+    kb = kb_module.load(r2_kb)
+    evidence = choose_evidence(kb, "regression")
+    assert (evidence.metric, evidence.higher_is_better) == ("r2", True)
+    assert evidence.score_range == (float("-inf"), 1.0)
+    _, performance = learner_inputs(kb, evidence)
+    assert performance["mlp"].min() == R2_FLOOR  # -50 in the runs
+    assert performance["ridge"].equals(kb.performance("r2")["ridge"])  # the rest untouched
+
+
+def test_rmse_is_the_target_spread_times_root_of_unexplained_share() -> None:
+    rmse = rmse_from_r2({"predicted_score": 0.75, "lower": 0.36, "upper": 1.0}, 2.0)
+    assert rmse == {"predicted": 1.0, "lower": 0.0, "upper": 1.6, "target_std": 2.0}
+    assert rmse_from_r2({"predicted_score": -3.0, "lower": -3.0, "upper": 1.0},
+                        1.0)["predicted"] == 2.0
+
+
+def test_recommend_gives_r2_and_rmse_in_the_targets_units_without_a_scale_warning(
+        r2_kb: Path, cli, tmp_path: Path, monkeypatch) -> None:
+    X, y = _table(150, 3, seed=99)
+    y = 1000 * y  # the target's own units: far from any knowledge-base dataset's
+    dataset = split_target(X.assign(y=y), "y", source="new")
+    report = recommend(dataset, kb_module.load(r2_kb), top_k=3)
+    assert report.evidence.metric == "r2"
+    assert not any("scale of the knowledge base" in note for note in report.notes)
+    spread = float(np.std(y))
+    for rec in report.recommendations:
+        rmse = rec["rmse"]
+        assert rec["upper"] <= 1.0
+        assert rmse["predicted"] == pytest.approx(spread * np.sqrt(1 - rec["predicted_score"]))
+        assert rmse["lower"] <= rmse["predicted"] <= rmse["upper"]
+    X.assign(y=y).to_csv(tmp_path / "new.csv", index=False)
+    code, stdout, stderr = cli("recommend", str(tmp_path / "new.csv"), "-t", "y", "--kb",
+                               str(r2_kb), "--json")
+    assert code == 0, stderr
+    payload = json.loads(stdout)
+    assert payload["metric"] == "r2"
+    assert all(r["rmse"]["target_std"] == pytest.approx(spread)
+               for r in payload["recommendations"])
+    monkeypatch.setenv("COLUMNS", "250")  # rich would wrap the header and caption
+    code, stdout, stderr = cli("recommend", str(tmp_path / "new.csv"), "-t", "y", "--kb",
+                               str(r2_kb))
+    assert code == 0, stderr
+    squeezed = "".join(stdout.split())  # the header and the caption wrap
+    assert "RMSEin" in squeezed and "targetunits" in squeezed and "sqrt(1-R²)" in squeezed
