@@ -122,3 +122,17 @@ def test_recommend_gives_r2_and_rmse_in_the_targets_units_without_a_scale_warnin
     assert code == 0, stderr
     squeezed = "".join(stdout.split())  # the header and the caption wrap
     assert "RMSEin" in squeezed and "targetunits" in squeezed and "sqrt(1-R²)" in squeezed
+
+
+def test_tuning_searches_the_penalised_linear_regressions_the_campaign_measured() -> None:
+    from metarec.tuning.space import build_space
+
+    space = build_space("regression", has_missing=False)
+    spec = {"task": "regression", "algorithm": "elastic_net", "imputer": "median",
+            "hyperparameters": {"alpha": 0.1, "l1_ratio": 0.9, "max_iter": 5000}}
+    params = space.spec_to_params(spec)
+    back = space.params_to_spec(params)
+    assert back["algorithm"] == "elastic_net"
+    assert back["hyperparameters"] == {"alpha": 0.1, "l1_ratio": 0.9, "max_iter": 5000}
+    assert {"ridge", "lasso"} <= set(space.restricted(["ridge", "lasso"]).algorithms)
+    assert "ridge" not in build_space("classification").algorithms  # regression only

@@ -39,9 +39,7 @@ SEARCHED_IMPUTERS = ("mean", "median", "most_frequent", "constant", "knn")
 # Imputers outside the search are mapped to their closest searched counterpart.
 _IMPUTER_FALLBACK = {"iterative": "knn"}
 # Gaussian processes are cubic in the number of rows: a single trial can outlast a whole budget.
-# The penalised linear regressions are measured by the regression run campaign
-# (metarec.kb.campaigns.regression) first: tuning takes them up once its runs are evidence.
-EXCLUDED_ALGORITHMS = frozenset({"gaussian_process", "elastic_net", "lasso", "ridge"})
+EXCLUDED_ALGORITHMS = frozenset({"gaussian_process"})
 # Assumed shape when a conversion needs one and none is given.
 _DEFAULT_N_FEATURES = 20
 _DEFAULT_N_SAMPLES = 1000
@@ -237,6 +235,13 @@ def _algorithm_params(algorithm: str, task: str) -> list[Param]:
         return [_f("shrinkage", 0.0, 1.0, 0.0, hard=(0.0, 1.0))]
     if algorithm == "qda":
         return [_f("reg_param", 0.0, 1.0, 0.0, hard=(0.0, 1.0))]
+    if algorithm == "ridge":
+        return [_f("alpha", 1e-4, 1e4, 1.0, log=True, hard=(1e-8, 1e6))]
+    if algorithm in ("lasso", "elastic_net"):
+        # the regression campaign's grids (1e-4..10) widened by a decade each way
+        alpha = _f("alpha", 1e-5, 100.0, 1.0, log=True, hard=(1e-8, 1e4))
+        return [alpha] if algorithm == "lasso" else [
+            alpha, _f("l1_ratio", 0.01, 1.0, 0.5, hard=(0.0, 1.0))]
     if algorithm == "ard_regression":
         return [
             *(_f(n, 1e-10, 1e-3, 1e-6, log=True, hard=(1e-12, 1.0))
@@ -254,6 +259,8 @@ FIXED: dict[str, dict[str, Any]] = {
     "perceptron": {"max_iter": 1000, "tol": 1e-3},
     "lda": {"solver": "lsqr"},
     "ard_regression": {"max_iter": 300},
+    "lasso": {"max_iter": 5000},  # as the regression campaign ran them
+    "elastic_net": {"max_iter": 5000},
     "mlp": {"max_iter": 300},
     # SVMs' iteration limit is not here: metarec.pipelines.build bounds every SVM it makes
     # (ITERATION_BOUNDS), trials and untuned fits alike.
