@@ -1,8 +1,9 @@
 """The one cross-validation factory: every place that splits a user's data asks here.
 
 In the spirit of scikit-learn's ``check_cv``: a splitter object is used as given; a number of folds
-becomes a shuffled K-fold (stratified for classification) with as many folds as the data allows,
-and data that cannot be split into two folds gets one clear sentence.
+becomes a shuffled K-fold (stratified for classification) with as many folds as the data allows;
+a share between 0 and 1 becomes one fixed holdout split of that share (stratified for
+classification); data that cannot be split into two folds gets one clear sentence.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ def check_cv(cv: Any, y: Any, task: str, random_state: int | None = 0) -> Any:
         return cv
     from sklearn.model_selection import KFold, StratifiedKFold
 
+    if isinstance(cv, float) and 0 < cv < 1:
+        check_splittable(y, task)
+        return holdout_split(y, task, cv, random_state)
+
     if not isinstance(cv, (int, np.integer)) or isinstance(cv, bool) or cv < 2:
         raise DataError(f"cross-validation needs at least 2 folds, not cv={cv!r}.")
     seed = 0 if random_state is None else int(random_state)
@@ -38,6 +43,24 @@ def check_cv(cv: Any, y: Any, task: str, random_state: int | None = 0) -> Any:
         smallest = int(y.value_counts().min())
         return StratifiedKFold(min(int(cv), smallest), shuffle=True, random_state=seed)
     return KFold(min(int(cv), len(y) // 2), shuffle=True, random_state=seed)
+
+
+def holdout_split(y: Any, task: str, share: float, random_state: int | None = 0) -> Any:
+    """One fixed split: ``share`` of the rows held out for validation (stratified for
+    classification), as a splitter (``test_fold`` 0 marks the held-out rows)."""
+    from sklearn.model_selection import PredefinedSplit, train_test_split
+
+    y = np.asarray(y).ravel()
+    seed = 0 if random_state is None else int(random_state)
+    try:
+        _, held = train_test_split(np.arange(len(y)), test_size=share, random_state=seed,
+                                   stratify=y if task == "classification" else None)
+    except ValueError as exc:  # a class too small to be on both sides
+        raise DataError(f"a holdout of {share:g} of the rows cannot be stratified by class "
+                        f"({exc}).", parameters=("cv",)) from None
+    fold = np.full(len(y), -1)
+    fold[held] = 0
+    return PredefinedSplit(fold)
 
 
 def check_splittable(y: Any, task: str) -> None:

@@ -225,3 +225,60 @@ def test_the_refit_reserve_never_takes_more_than_its_share_of_the_budget():
     assert trials.reserve() == pytest.approx(0.25 * 120)
     trials.best, trials.best_seconds = (50_000, 0.8), 2.0  # a quick one on all rows
     assert trials.reserve() < 10
+
+
+def test_large_tables_for_the_budget_are_validated_on_one_stratified_holdout():
+    from metarec.crossval import check_cv
+    from metarec.tuning.anytime import HOLDOUT_SHARE, fits_per_evaluation, validation_for
+
+    y = np.repeat(["a", "b", "c"], [15_000, 5_000, 1_000])
+    assert validation_for(21_000, 6, 30, 5, y, "classification") == HOLDOUT_SHARE
+    assert validation_for(21_000, 6, 3600, 5, y, "classification") == 5  # time for folds
+    assert validation_for(500, 6, 30, 5, y[:500], "classification") == 5  # small
+    rare = np.concatenate([y, ["d"] * 3])
+    assert validation_for(21_003, 6, 30, 5, rare, "classification") == 5  # cannot stratify
+    assert validation_for(200_000, 2, 1e6, 5, np.zeros(3), "regression") == HOLDOUT_SHARE
+    split = check_cv(HOLDOUT_SHARE, y, "classification", 0)
+    held = split.test_fold == 0
+    assert held.mean() == pytest.approx(HOLDOUT_SHARE, abs=1e-3)
+    for label in "abc":  # stratified
+        assert held[y == label].mean() == pytest.approx(HOLDOUT_SHARE, abs=1e-3)
+    assert (check_cv(HOLDOUT_SHARE, y, "classification", 0).test_fold == split.test_fold).all()
+    assert fits_per_evaluation(5) == 4 and fits_per_evaluation(0.2) == pytest.approx(0.8)
+
+
+def test_a_large_table_under_a_short_budget_gets_its_trials_on_a_holdout():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(20_000, 10)), columns=[f"x{i}" for i in range(10)])
+    y = np.where(X["x0"] + 0.5 * X["x1"] + rng.normal(scale=0.5, size=len(X)) > 0, "p", "n")
+    started = time.monotonic()
+    run = budgeted_search(X, y, "classification", time_budget=40, started=started, n_trials=4)
+    assert time.monotonic() - started <= 1.1 * 40
+    assert any("holdout of 20% of the rows" in note for note in run.notes)
+    complete = [t for t in run.study.trials if t.state.name == "COMPLETE"]
+    assert complete and all(t.user_attrs["metarec:cv_std"] == 0 for t in complete)  # one split
+    assert (run.model.predict(X.iloc[:500]) == y[:500]).mean() > 0.8
+
+
+def test_candidates_predicted_too_slow_for_their_share_go_behind_fast_defaults():
+    from metarec.pipelines import normalize_spec
+    from metarec.recommend.fallbacks import Recommended
+    from metarec.recommend.record import recommendation
+    from metarec.tuning.anytime import FAST_DEFAULTS, candidate_params
+
+    def rec(rank: int, algorithm: str, seconds: float) -> dict:
+        spec = normalize_spec({"task": "classification", "algorithm": algorithm,
+                               "hyperparameters": {}})
+        return recommendation(rank, spec, 0.8, 0.1, predicted_fit_seconds=seconds)
+
+    found = Recommended([rec(1, "svm", 400.0), rec(2, "k_nearest_neighbors", 0.8)], "test",
+                        candidate_set=[rec(1, "svm", 400.0), rec(2, "gradient_boosting", 230.0),
+                                       rec(3, "k_nearest_neighbors", 0.8)])
+    space = space_for("classification", has_missing=False)
+
+    def order(affordable: float | None) -> list[str]:
+        return [p["algorithm"] for p in candidate_params(found, space, 10, 20_000, 6, None,
+                                                         affordable)]
+
+    assert order(None) == order(1000.0) == ["svm", "gradient_boosting", "k_nearest_neighbors"]
+    assert order(5.0) == ["k_nearest_neighbors", *FAST_DEFAULTS, "svm", "gradient_boosting"]

@@ -38,7 +38,7 @@ from metarec.tuning.objective import (
     cross_validated,
     last_error,
 )
-from metarec.tuning.space import SearchSpace, space_for
+from metarec.tuning.space import ALGORITHM_PARAM, SearchSpace, space_for
 from metarec.tuning.study import create_study
 from metarec.tuning.warmstart import (
     POOL_PER_WARM_TRIAL,
@@ -81,6 +81,18 @@ CANDIDATE_SHARES = 3
 # to start after a stopped trial).
 MIN_SHARE_SECONDS = 3.0
 FIDELITY_ATTR = "metarec:rows"
+# Large data under a short budget is validated on one holdout instead of k folds (FLAML's rule,
+# flaml/automl/automl.py `_decide_eval_method`: cross-validation only while rows x columns / 0.9
+# stays below 10 million per hour of budget and rows below 100,000). Under a 30-s budget a
+# 21,000-row table had time for 4 five-fold trials, 3 of them stopped.
+HOLDOUT_SHARE = 0.2
+CV_CELLS_PER_BUDGET_SECOND = 1e7 / 3600
+CV_MAX_ROWS = 100_000
+# Library defaults tried before candidates predicted to be too slow for their share of the budget:
+# fast on large tables (histogram trees, linear in the rows) and strong out of the box.
+FAST_DEFAULTS = ("lightgbm", "hist_gradient_boosting")
+# A stratified holdout needs this many rows of a class to put one on each side.
+HOLDOUT_MIN_CLASS_ROWS = 5
 
 
 @dataclass
@@ -97,17 +109,41 @@ class BudgetedRun:
     notes: list[str] = field(default_factory=list)
 
 
-def rung_sizes(n_rows: int, y: np.ndarray, task: str, cv: int) -> list[int]:
+def validation_for(n_rows: int, n_features: int, time_budget: float, cv: int,
+                   y: np.ndarray, task: str) -> int | float:
+    """How a trial is scored: ``cv`` folds, or a holdout of :data:`HOLDOUT_SHARE` of the rows
+    when the table is large for the budget (see :data:`CV_CELLS_PER_BUDGET_SECOND`) and every
+    class can be on both sides."""
+    large = (n_rows * n_features / 0.9 >= CV_CELLS_PER_BUDGET_SECOND * time_budget
+             or n_rows >= CV_MAX_ROWS)
+    if not large:
+        return cv
+    if task == "classification" and pd.Series(y).value_counts().min() < HOLDOUT_MIN_CLASS_ROWS:
+        return cv
+    return HOLDOUT_SHARE
+
+
+def fits_per_evaluation(cv: int | float) -> float:
+    """The fitting work of one evaluation, in fits on all rows: k folds fit k times on
+    (k-1)/k of the rows; a holdout once on 1 - share."""
+    return float(cv - 1) if isinstance(cv, int) else 1.0 - cv
+
+
+def _rows_per_class(cv: int | float) -> int:
+    return cv if isinstance(cv, int) else HOLDOUT_MIN_CLASS_ROWS
+
+
+def rung_sizes(n_rows: int, y: np.ndarray, task: str, cv: int | float) -> list[int]:
     """Rows per rung of successive halving, smallest first, ending with all ``n_rows``.
 
-    A subsample keeps at least :data:`MIN_RUNG_ROWS` rows and, for classification, at least
-    ``cv`` rows of every class in proportion (else its folds could not be stratified)."""
+    A subsample keeps at least :data:`MIN_RUNG_ROWS` rows and, for classification, enough rows
+    of every class in proportion to be stratified by ``cv`` (folds, or a holdout share)."""
     sizes = [n_rows]
     smallest_class = (int(pd.Series(y).value_counts().min()) if task == "classification"
                       else n_rows)
     while len(sizes) < MAX_RUNGS:
         size = sizes[-1] // HALVING_RATE
-        if size < MIN_RUNG_ROWS or smallest_class * size / n_rows < 2 * cv:
+        if size < MIN_RUNG_ROWS or smallest_class * size / n_rows < 2 * _rows_per_class(cv):
             break
         sizes.append(size)
     return sizes[::-1]
@@ -125,12 +161,13 @@ def subsample(y: np.ndarray, size: int, task: str, seed: int) -> np.ndarray:
     return np.sort(chosen)
 
 
-def refit_reserve(evaluation_seconds: float | None, cv: int) -> float:
-    """Seconds to keep for refitting a pipeline whose ``cv``-fold cross-validation took
-    ``evaluation_seconds``."""
+def refit_reserve(evaluation_seconds: float | None, cv: int | float) -> float:
+    """Seconds to keep for refitting a pipeline whose evaluation by ``cv`` (folds, or a holdout
+    share) took ``evaluation_seconds``."""
     if evaluation_seconds is None:
         return REFIT_OVERHEAD_S
-    return REFIT_SAFETY * evaluation_seconds / max(cv - 1, 1) + REFIT_OVERHEAD_S
+    return (REFIT_SAFETY * evaluation_seconds / max(fits_per_evaluation(cv), 0.5)
+            + REFIT_OVERHEAD_S)
 
 
 # -- pieces of work, run in the worker on the data it holds ------------------------------------
@@ -152,7 +189,7 @@ def _space(X: pd.DataFrame, task: str, kb: Any) -> SearchSpace:
                      n_samples=len(X), n_features=X.shape[1])
 
 
-def _evaluate_piece(spec: dict[str, Any], rows: np.ndarray | None, cv: Any, task: str,
+def _evaluate_piece(spec: dict[str, Any], rows: np.ndarray | None, cv: int | float, task: str,
                     scoring: str, random_state: int | None, n_jobs: int | None,
                     incumbent: float) -> Evaluation:
     data = worker_data()
@@ -209,12 +246,14 @@ class _Trials:
     of last resort."""
 
     def __init__(self, study: Any, space: SearchSpace, runner: IsolatedRunner,
-                 deadline: Deadline, task: str, n_rows: int, cv: int, scoring: str,
+                 deadline: Deadline, task: str, n_rows: int, cv: int | float, scoring: str,
                  random_state: int | None, n_jobs: int | None,
                  callbacks: Sequence[Callable[[Any, Any], None]]) -> None:
         self.study, self.space, self.runner, self.deadline = study, space, runner, deadline
         self.task, self.n_rows, self.cv, self.scoring = task, n_rows, cv, scoring
         self.random_state, self.n_jobs, self.callbacks = random_state, n_jobs, callbacks
+        # the rows with out-of-fold predictions on all rows (a holdout's; None: every row)
+        self.scored_rows: np.ndarray | None = None
         self.best: tuple[int, float] = (0, -math.inf)  # (rows, score) of the incumbent
         self.best_seconds: float | None = None
         self.best_calibrates = False
@@ -284,7 +323,8 @@ class _Trials:
             frozen = self.study.tell(trial, evaluation.value)
             self.completed += 1
             if evaluation.oof is not None:
-                self.predictions[trial.number] = evaluation.oof
+                self.predictions[trial.number] = (evaluation.oof if self.scored_rows is None
+                                                  else evaluation.oof[self.scored_rows])
         if evaluation.fold_models is not None:
             self.best = (n_rows, evaluation.value)
             self.best_seconds = evaluation.seconds
@@ -314,21 +354,48 @@ def _unprofiled(kb: Any, task: str, top_k: int) -> Recommended:
 
 
 def candidate_params(found: Recommended, space: SearchSpace, k: int, n_samples: int,
-                     n_features: int, class_weight: str | None) -> list[dict[str, Any]]:
+                     n_features: int, class_weight: str | None,
+                     affordable_seconds: float | None = None) -> list[dict[str, Any]]:
     """The configurations to try first, as trial parameters: the recommended set (the
     knowledge base's portfolio ordered by the meta-learner) in its order, then the diverse
-    recommendations in the warm start's order, without duplicates, at most ``k``."""
-    params: list[dict[str, Any]] = []
+    recommendations in the warm start's order, without duplicates, at most ``k``.
+
+    With ``affordable_seconds`` (what one fit on all rows may take for a candidate to be tried
+    in its share of the budget), candidates whose ``predicted_fit_seconds`` exceed it move
+    behind the others, and the library defaults of :data:`FAST_DEFAULTS` come before them:
+    tried first, a 400-s SVM and a 230-s gradient boosting (predicted for a 21,000-row,
+    18-class table) each cost a 30-s budget its share and were stopped."""
+    pairs: list[tuple[dict[str, Any], float | None]] = []
+
+    def add(mapped: dict[str, Any] | None, seconds: float | None) -> None:
+        if mapped is not None and all(mapped != other for other, _ in pairs):
+            pairs.append((mapped, seconds))
+
     for rec in found.candidate_set:
         spec = translate_spec({**rec["pipeline"], "task": space.task}, class_weight)
-        mapped = space.spec_to_params(spec, n_samples=n_samples, n_features=n_features)
-        if mapped is not None and mapped not in params:
-            params.append(mapped)
-    for _, mapped in warm_start_params(found.recommendations, len(found.recommendations),
-                                       space, n_samples, n_features, class_weight):
-        if mapped not in params:
-            params.append(mapped)
-    return params[:k]
+        add(space.spec_to_params(spec, n_samples=n_samples, n_features=n_features),
+            rec.get("predicted_fit_seconds"))
+    by_rank = {rec.get("rank"): rec.get("predicted_fit_seconds") for rec in found.recommendations}
+    for rank, mapped in warm_start_params(found.recommendations, len(found.recommendations),
+                                          space, n_samples, n_features, class_weight):
+        add(mapped, by_rank.get(rank))
+    pairs = pairs[:k]
+    slow = [p for p, seconds in pairs
+            if affordable_seconds is not None and seconds is not None
+            and seconds > affordable_seconds]
+    if not slow:
+        return [p for p, _ in pairs]
+    quick = [p for p, _ in pairs if all(p is not other for other in slow)]
+    defaults = []
+    for algorithm in FAST_DEFAULTS:
+        if algorithm in space.algorithms and not any(
+                p.get(ALGORITHM_PARAM) == algorithm for p in quick):
+            spec = translate_spec(normalize_spec({"task": space.task, "algorithm": algorithm,
+                                                  "hyperparameters": {}}), class_weight)
+            mapped = space.spec_to_params(spec, n_samples=n_samples, n_features=n_features)
+            if mapped is not None:
+                defaults.append(mapped)
+    return quick + defaults + slow
 
 
 def budgeted_search(
@@ -348,7 +415,9 @@ def budgeted_search(
     note); the ``top_k`` candidates of :func:`candidate_params`, by successive halving on row
     subsamples when the table is large enough (:func:`rung_sizes`; a subsample's score is
     recorded as a pruned trial with its rows); TPE over ``search_space`` for the rest, told every
-    measured result; at most ``n_trials`` evaluations on all rows when given. Then the greedy
+    measured result; at most ``n_trials`` evaluations on all rows when given. A table large for
+    the budget is validated on one holdout instead of ``cv`` folds (:func:`validation_for`).
+    Then the greedy
     ensemble of the evaluated pipelines (``ensemble_size`` > 0) or the best alone is refitted
     on all rows, member by member while time is left; if not even the best can be refitted in
     time, its fold models from cross-validation are the model."""
@@ -371,18 +440,30 @@ def budgeted_search(
         if search_space == "recommended":
             space = recommended_space(space, found.recommendations)
         weight = class_weight_for(y, task, scoring)
-        candidates = candidate_params(found, space, top_k, len(X), X.shape[1], weight)
+        validation = validation_for(len(X), X.shape[1], time_budget, cv, y, task)
+        sizes = rung_sizes(len(X), y, task, validation)
+        # one fit on all rows may take this long for the candidate's first evaluation (on the
+        # first rung's rows, fits roughly linear in them) to fit in a share of the time left
+        affordable = (deadline.left() * (1 - RESERVE_CAP_SHARE) / CANDIDATE_SHARES
+                      / fits_per_evaluation(validation) * len(X) / sizes[0])
+        candidates = candidate_params(found, space, top_k, len(X), X.shape[1], weight,
+                                      affordable)
         study, _ = create_study(storage, study_name, random_state, task, scoring,
                                 n_warm=len(candidates))
-        trials = _Trials(study, space, runner, deadline, task, len(X), cv, scoring,
+        trials = _Trials(study, space, runner, deadline, task, len(X), validation, scoring,
                          random_state, n_jobs, list(callbacks))
+        if isinstance(validation, float):
+            # the same split the workers make (same rows, same seed)
+            split = check_cv(validation, y, task, random_state)
+            trials.scored_rows = np.flatnonzero(split.test_fold == 0)
+            notes.append(f"large for the budget: each pipeline was validated on a holdout of "
+                         f"{validation:.0%} of the rows instead of {cv}-fold cross-validation")
 
         def may_continue() -> bool:
             return (trials.time_for_trial() > MIN_TRIAL_SECONDS
                     and (n_trials is None or trials.completed < n_trials))
 
         alive = candidates
-        sizes = rung_sizes(len(X), y, task, cv)
         for size in sizes:
             rows = None if size == len(X) else subsample(y, size, task, random_state or 0)
             scored = []
@@ -428,7 +509,8 @@ def budgeted_search(
         if 0 < trials.best[0] < len(X):
             notes.append(f"no pipeline could be evaluated on all rows in time; the best on "
                          f"{trials.best[0]} rows is refitted")
-        members = (select_ensemble(study, trials.predictions, y, task, ensemble_size)
+        scored_y = y if trials.scored_rows is None else y[trials.scored_rows]
+        members = (select_ensemble(study, trials.predictions, scored_y, task, ensemble_size)
                    if ensemble_size > 0 and trials.best[0] == len(X) else [])
         if not members:
             members = [(best_spec, 1.0)]
