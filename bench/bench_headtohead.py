@@ -156,6 +156,13 @@ def run_system(system: str, budget: float, seed: int, workdir: Path) -> dict[str
     return result
 
 
+def _commit() -> str:
+    """The checkout's commit: which code produced a cached run."""
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True, cwd=Path(__file__).resolve().parent)
+    return done.stdout.strip() or "unknown"
+
+
 def _cache() -> dict[str, Any]:
     return json.loads(CACHE.read_text()) if CACHE.exists() else {}
 
@@ -185,7 +192,8 @@ def run(budgets: list[float], n_datasets: int, n_splits: int, every: int = 1,
                         if keys[system] in cache:
                             continue
                         result = run_system(system, budget, split, workdir)
-                        result.update(rows=len(X), note=note, load=os.getloadavg()[0])
+                        result.update(rows=len(X), note=note, load=os.getloadavg()[0],
+                                      commit=_commit())
                         cache[keys[system]] = result
                         _save(cache)
                         print(f"{budget:g}s {candidate.name} split {split} {system}: "
@@ -269,6 +277,12 @@ def report(cache: dict[str, Any], budgets: list[float], command: str) -> str:
         if frame.empty:
             continue
         lines += summarise(frame, budget) + [""]
+    commits: dict[str, set[str]] = {}
+    for key, value in cache.items():
+        commits.setdefault(key.split("|")[3], set()).add(value.get("commit", "not recorded"))
+    lines += ["Code behind the runs (metarec's commit when each run was made): "
+              + "; ".join(f"{system}: {', '.join(sorted(found))}"
+                          for system, found in sorted(commits.items())) + ".", ""]
     names = sorted({k.split("|")[0] for k in cache})
     rows = {k.split("|")[0]: v.get("rows") for k, v in cache.items()}
     lines += ["Datasets: " + ", ".join(f"{n} ({rows[n]})" for n in names) + "."]
