@@ -26,7 +26,8 @@ for every model, of ``MetaRecRegressor(n_trials=0)`` on that knowledge base, Lig
 HistGradientBoosting and random forest with their defaults (metarec's preprocessing) and
 ``flaml.default`` LGBMRegressor, RandomForestRegressor and ExtraTreesRegressor. Mean R², average
 rank, W/T/L of metarec against each (tie: |ΔR²| <= 0.005), bootstrap 95% CI over datasets.
-Results are cached per dataset in ``bench/out/regression-zeroshot.json`` (resumable).
+Results are cached per dataset in ``bench/out/regression-zeroshot-fold<F>.json`` (resumable;
+``--folds`` runs some folds, so that processes can share the work).
 
 ``scaling`` (section ``regression-scaling``): the campaign's first ``--datasets`` datasets in
 its smallest-first order, run into fresh folders on a Dask ``LocalCluster`` of 1 and then 2
@@ -283,24 +284,36 @@ def cross_validate(X: pd.DataFrame, y: pd.Series, kb_path: Path, seed: int) -> d
     return result
 
 
+def _fold_cache(fold: int) -> Path:
+    return OUT / f"regression-zeroshot-fold{fold}.json"
+
+
+def cached_results() -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for fold in range(FOLDS):
+        if _fold_cache(fold).exists():
+            results.update(json.loads(_fold_cache(fold).read_text()))
+    return results
+
+
 def zeroshot(kb: Any, campaign_folder: Path, data_root: Path, max_rows: int,
-             limit: int | None) -> dict[str, Any]:
+             folds: list[int], limit: int | None) -> dict[str, Any]:
+    """Run the held-out folds ``folds`` (each cached in its own file, so that folds can run in
+    parallel processes); return every cached result."""
     from metarec.files import atomic_write_text
     from metarec.kb.campaigns import regression
 
-    cache = OUT / "regression-zeroshot.json"
-    results: dict[str, Any] = json.loads(cache.read_text()) if cache.exists() else {}
     _, perf, families = campaign_evidence(kb)
     selection = {e["dataset_id"]: e for e in json.loads(
         (campaign_folder / "selection.json").read_text())["kept"]}
-    done = 0
     for f, held in enumerate(grouped_folds(families, FOLDS, 0)):
-        names = list(perf.index[held])
-        kb_path = fold_kb(kb, names, OUT / "regression-kb" / f"fold{f}")
+        if f not in folds:
+            continue
+        cache = _fold_cache(f)
+        results: dict[str, Any] = json.loads(cache.read_text()) if cache.exists() else {}
+        names = list(perf.index[held])[:limit]
+        kb_path = fold_kb(kb, list(perf.index[held]), OUT / "regression-kb" / f"fold{f}")
         for dataset_id in names:
-            if limit is not None and done >= limit:
-                return results
-            done += 1
             if dataset_id in results or dataset_id not in selection:
                 continue
             entry = selection[dataset_id]
@@ -316,7 +329,7 @@ def zeroshot(kb: Any, campaign_folder: Path, data_root: Path, max_rows: int,
             print(candidate.name, {k: round(float(np.nanmean(v["folds"])), 4)
                                    for k, v in results[dataset_id].items()
                                    if isinstance(v, dict)}, flush=True)
-    return results
+    return cached_results()
 
 
 def zeroshot_markdown(results: dict[str, Any], command: str) -> str:
@@ -385,7 +398,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--max-rows", type=int, default=5_000)
-    parser.add_argument("--datasets", type=int, help="zeroshot: only so many; scaling: 12")
+    parser.add_argument("--datasets", type=int,
+                        help="zeroshot: only so many per fold; scaling: 12 by default")
+    parser.add_argument("--folds", type=int, nargs="+", default=list(range(FOLDS)),
+                        help="zeroshot: the held-out folds to run (one process per fold runs "
+                        "them in parallel)")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
@@ -399,10 +416,9 @@ def main(argv: list[str] | None = None) -> int:
             text = metalearner_markdown(evaluate_metalearner(kb, args.seeds, FOLDS), command)
             section = "regression-metalearner"
         else:
-            results = (json.loads((OUT / "regression-zeroshot.json").read_text())
-                       if args.report_only else zeroshot(
-                           kb, args.kb / "campaigns" / "regression", args.data, args.max_rows,
-                           args.datasets))
+            results = (cached_results() if args.report_only else zeroshot(
+                kb, args.kb / "campaigns" / "regression", args.data, args.max_rows,
+                args.folds, args.datasets))
             text = zeroshot_markdown(results, "OMP_NUM_THREADS=1 " + command)
             section = "regression-zeroshot"
     print(text)
