@@ -123,6 +123,8 @@ def evaluate_metalearner(kb: Any, seeds: list[int], n_folds: int) -> dict[str, A
                "static portfolio, meta-learner order")
     per_seed: dict[str, list[pd.DataFrame]] = {m: [] for m in methods}
     cal: dict[str, list[pd.DataFrame]] = {"all cells": [], "top 5 (diverse)": []}
+    algorithm = kb.configurations.set_index("configuration_id")["algorithm"]
+    families_in_top: list[int] = []
     started = time.perf_counter()
     for seed in seeds:
         tables: dict[str, list[pd.DataFrame]] = {m: [] for m in methods}
@@ -140,6 +142,8 @@ def evaluate_metalearner(kb: Any, seeds: list[int], n_folds: int) -> dict[str, A
             static[members] = -np.arange(len(members), dtype=float)
             top = learner.rank(query, top_k=max(KS), diverse=True)
             chosen = learner.candidate_set(query, k=max(KS))
+            families_in_top += list(top.groupby("dataset")["configuration"].agg(
+                lambda c: c.map(algorithm).nunique()))
             keys = {
                 "meta-learner, diverse top-k": _key_from(top, query.index, perf.columns, "rank"),
                 "static portfolio": np.tile(static, (len(held), 1)),
@@ -163,6 +167,7 @@ def evaluate_metalearner(kb: Any, seeds: list[int], n_folds: int) -> dict[str, A
     return {"per_seed": per_seed, "calibration": {k: pd.concat(v, ignore_index=True)
                                                   for k, v in cal.items()},
             "datasets": len(perf), "configurations": perf.shape[1],
+            "families_in_top": np.bincount(families_in_top, minlength=6)[1:].tolist(),
             "families": int(families.nunique()), "seconds": time.perf_counter() - started}
 
 
@@ -180,8 +185,8 @@ def metalearner_markdown(result: dict[str, Any], command: str) -> str:
     lines = ["## Regression: the meta-learner on the campaign's R² (`bench/bench_regression.py`)",
              "", f"{machine_line()}. Command: `{command}`. {result['datasets']} datasets x "
              f"{result['configurations']} configurations of the regression run campaign "
-             f"({result['families']} families); outer grouped {FOLDS}-fold split over datasets "
-             "per seed (a family on one side); every figure from the held-out datasets only. "
+             f"({result['families']} dataset families); outer grouped {FOLDS}-fold split over "
+             "datasets per seed (a family on one side); every figure from the held-out datasets only. "
              "gap closed@k: share of the single-best-to-oracle gap closed by the best of the "
              "first k (mean over seeds ± their standard deviation; the single best closes 0 at "
              "k = 1 by definition). R² below -1 counts as -1 (a diverged run; "
@@ -207,6 +212,10 @@ def metalearner_markdown(result: dict[str, Any], command: str) -> str:
             low, high = bootstrap_ci(diff.dropna().to_numpy())
             row.append(f"{diff.mean():+.1f} [{low:+.1f}, {high:+.1f}]")
         lines.append(f"| {a} − {b} | " + " | ".join(row) + " |")
+    counts = result["families_in_top"]
+    lines += ["", "Algorithm families among the diverse top 5 `recommend` shows (held-out datasets, "
+              "all seeds): " + ", ".join(f"{n} families: {c}" for n, c in
+                                        enumerate(counts, start=1) if c) + "."]
     lines += ["", "Calibration of the predicted R² on held-out datasets (all seeds):", "",
               "| cells | n | coverage ±1 sd | coverage ±2 sd | median \\|error\\|/sd | mean sd | "
               "mean true - predicted |", "|---|---:|---:|---:|---:|---:|---:|"]
