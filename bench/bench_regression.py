@@ -186,7 +186,8 @@ def metalearner_markdown(result: dict[str, Any], command: str) -> str:
              "", f"{machine_line()}. Command: `{command}`. {result['datasets']} datasets x "
              f"{result['configurations']} configurations of the regression run campaign "
              f"({result['families']} dataset families); outer grouped {FOLDS}-fold split over "
-             "datasets per seed (a family on one side); every figure from the held-out datasets only. "
+             "datasets per seed (a family on one side); every figure from the held-out datasets "
+             "only. "
              "gap closed@k: share of the single-best-to-oracle gap closed by the best of the "
              "first k (mean over seeds ± their standard deviation; the single best closes 0 at "
              "k = 1 by definition). R² below -1 counts as -1 (a diverged run; "
@@ -213,8 +214,8 @@ def metalearner_markdown(result: dict[str, Any], command: str) -> str:
             row.append(f"{diff.mean():+.1f} [{low:+.1f}, {high:+.1f}]")
         lines.append(f"| {a} − {b} | " + " | ".join(row) + " |")
     counts = result["families_in_top"]
-    lines += ["", "Algorithm families among the diverse top 5 `recommend` shows (held-out datasets, "
-              "all seeds): " + ", ".join(f"{n} families: {c}" for n, c in
+    lines += ["", "Algorithm families among the diverse top 5 `recommend` shows (held-out "
+              "datasets, all seeds): " + ", ".join(f"{n} families: {c}" for n, c in
                                         enumerate(counts, start=1) if c) + "."]
     lines += ["", "Calibration of the predicted R² on held-out datasets (all seeds):", "",
               "| cells | n | coverage ±1 sd | coverage ±2 sd | median \\|error\\|/sd | mean sd | "
