@@ -40,8 +40,8 @@ def _r2(profile: pd.Series, config: str, i: int) -> float:
             "mlp": -50.0 if i % 4 == 0 else 0.55}[config]  # a diverged MLP now and then
 
 
-@pytest.fixture(scope="module")
-def r2_kb(tmp_path_factory) -> Path:
+def _write_kb(out: Path, metric: str = "r2") -> Path:
+    """24 profiled regression datasets with runs in ``metric`` (R², or an RMSE: 1 - R²)."""
     import metafeatures
     from metarec.kb import schema, store
 
@@ -57,8 +57,9 @@ def r2_kb(tmp_path_factory) -> Path:
                          "n_features": X.shape[1] + 1, "has_missing": False, "id_mapping": ""})
         mf += [{"dataset_id": dataset_id, "quality": q, "value": v, "origin": "local",
                 "source": "campaign"} for q, v in profile.items()]
-        runs += [{"dataset_id": dataset_id, "configuration_id": c, "metric": "r2",
-                  "value": _r2(profile, c, i), "higher_is_better": True, "runtime_s": 0.1,
+        runs += [{"dataset_id": dataset_id, "configuration_id": c, "metric": metric,
+                  "value": (_r2(profile, c, i) if metric == "r2" else 1 - _r2(profile, c, i)),
+                  "higher_is_better": metric == "r2", "runtime_s": 0.1,
                   "source": "campaign", "openml_task_id": pd.NA} for c in CONFIGURATIONS]
     configurations = [{
         "configuration_id": c, "source": "campaign", "task_type": "regression",
@@ -67,7 +68,6 @@ def r2_kb(tmp_path_factory) -> Path:
         "translation": "", "spec": json.dumps(pipelines.normalize_spec(
             {"task": "regression", "imputer": "median", **raw}))}
         for c, raw in CONFIGURATIONS.items()]
-    out = tmp_path_factory.mktemp("r2") / "kb"
     tables = {"datasets": pd.DataFrame(datasets), "metafeatures": pd.DataFrame(mf),
               "configurations": pd.DataFrame(configurations), "runs": pd.DataFrame(runs)}
     store.write({n: schema.conform(n, f) for n, f in tables.items()},
@@ -75,6 +75,11 @@ def r2_kb(tmp_path_factory) -> Path:
                  "sources": {"campaign": {"provenance": "tests/test_regression_evidence.py"}}},
                 out)
     return out
+
+
+@pytest.fixture(scope="module")
+def r2_kb(tmp_path_factory) -> Path:
+    return _write_kb(tmp_path_factory.mktemp("r2") / "kb")
 
 
 def test_r2_evidence_is_chosen_bounded_above_and_floored(r2_kb: Path) -> None:
@@ -136,3 +141,13 @@ def test_tuning_searches_the_penalised_linear_regressions_the_campaign_measured(
     assert back["hyperparameters"] == {"alpha": 0.1, "l1_ratio": 0.9, "max_iter": 5000}
     assert {"ridge", "lasso"} <= set(space.restricted(["ridge", "lasso"]).algorithms)
     assert "ridge" not in build_space("classification").algorithms  # regression only
+
+
+def test_an_error_in_the_targets_units_as_evidence_orders_but_comes_with_a_warning(
+        tmp_path: Path) -> None:
+    kb = kb_module.load(_write_kb(tmp_path / "kb", metric="rmse"))
+    X, y = _table(150, 3, seed=98)
+    report = recommend(split_target(X.assign(y=y), "y", source="new"), kb, top_k=2)
+    assert report.evidence.metric == "rmse"
+    assert any("scale of the knowledge base's targets" in note for note in report.notes)
+    assert all("rmse" not in rec for rec in report.recommendations)
