@@ -231,7 +231,7 @@ def test_recommend_cli_probe_flag(cli, kb_dir: Path, tmp_path: Path, synthetic_d
     assert "Imputers measured with" in stdout
 
 
-def test_scale_dependent_regression_scores_come_with_a_warning() -> None:
+def test_shipped_regression_recommendations_are_r2_with_rmse_in_the_targets_units() -> None:
     from metarec.kb.store import default_path
 
     if not (default_path() / "manifest.json").is_file():
@@ -239,9 +239,14 @@ def test_scale_dependent_regression_scores_come_with_a_warning() -> None:
     rng = np.random.default_rng(3)
     X = pd.DataFrame(rng.standard_normal((200, 4)), columns=list("abcd"))
     dataset = split_target(X.assign(y=X["a"] * 3 + rng.standard_normal(200)), "y", source="reg")
-    report = recommend(dataset, kb_module.load(), top_k=2)
+    report = recommend(dataset, kb_module.load(), top_k=5)
     assert report.task == "regression"
-    assert any("scale of the knowledge base's targets" in note for note in report.notes)
+    assert (report.evidence.source, report.evidence.metric) == ("regression_campaign", "r2")
+    assert report.evidence.n_datasets >= 100
+    assert not any("scale of the knowledge base's targets" in note for note in report.notes)
+    assert all(r["upper"] <= 1 and r["rmse"]["lower"] <= r["rmse"]["upper"]
+               for r in report.recommendations)
+    assert len({r["algorithm"] for r in report.recommendations}) >= 3  # diverse families
 
 
 def test_probe_that_cannot_run_is_one_warning_and_a_fallback(cli, kb_dir: Path, tmp_path: Path,
