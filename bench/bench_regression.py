@@ -408,10 +408,9 @@ def scaling(campaign_folder: Path, data_root: Path, datasets: int) -> str:
         "## Regression campaign on Dask: 1 and 2 workers (`bench/bench_regression.py scaling`)",
         "", f"{machine_line()}. The same {len(chosen)} campaign datasets ({names}), 200 "
         "configurations each, 5-fold CV, into a fresh folder per run, on a Dask LocalCluster "
-        "of 1 and then 2 single-threaded worker processes. *Fit seconds*: each configuration's "
-        "mean fit time over its folds, summed (what the workers spent fitting, over the fold "
-        "count).", "",
-        "| workers | wall time | fit seconds | speed-up |", "|---:|---:|---:|---:|",
+        "of 1 and then 2 single-threaded worker processes. *Worker seconds*: every "
+        "configuration's cross-validation time, summed (the campaign's `cv_seconds`).", "",
+        "| workers | wall time | worker seconds | speed-up |", "|---:|---:|---:|---:|",
         *(f"| {w} | {walls[w]:.0f} s | {cpu[w]:.0f} s | {walls[1] / walls[w]:.2f}x |"
           for w in (1, 2))])
 
