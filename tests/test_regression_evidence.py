@@ -151,3 +151,22 @@ def test_an_error_in_the_targets_units_as_evidence_orders_but_comes_with_a_warni
     assert report.evidence.metric == "rmse"
     assert any("scale of the knowledge base's targets" in note for note in report.notes)
     assert all("rmse" not in rec for rec in report.recommendations)
+
+
+def test_metarec_regressor_searches_within_its_budget_from_the_campaigns_evidence() -> None:
+    import time
+
+    from metarec import MetaRecRegressor
+    from metarec.kb.store import default_path
+
+    if not (default_path() / "manifest.json").is_file():
+        pytest.skip("the shipped knowledge base is not built in this checkout")
+    X, y = _table(600, 5, seed=7)
+    started = time.monotonic()
+    model = MetaRecRegressor(time_budget=30, n_trials=3, random_state=0).fit(X, y)
+    assert time.monotonic() - started <= 1.1 * 30
+    assert model.recommendation_source_ == "meta-learner"
+    campaign = set(kb_module.load().configurations.query(
+        "source == 'regression_campaign'")["algorithm"])
+    assert {r["algorithm"] for r in model.recommendations_} <= campaign
+    assert model.score(X, y) > 0.5
