@@ -222,6 +222,21 @@ def bootstrap_ci(values: np.ndarray, n: int = 10_000, seed: int = 0) -> tuple[fl
     return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 
+def versus(means: pd.DataFrame, reference: str, tie: float) -> list[dict[str, Any]]:
+    """Per other column of ``means`` (datasets x systems): ``reference`` minus it over the
+    datasets both have, its bootstrap CI and wins/ties/losses (a tie: |difference| <= ``tie``)."""
+    rows = []
+    for peer in means.columns:
+        if peer == reference:
+            continue
+        diff = (means[reference] - means[peer]).dropna().to_numpy()
+        low, high = bootstrap_ci(diff)
+        wins, losses = int((diff > tie).sum()), int((diff < -tie).sum())
+        rows.append({"peer": peer, "mean": float(diff.mean()), "low": low, "high": high,
+                     "wins": wins, "ties": len(diff) - wins - losses, "losses": losses})
+    return rows
+
+
 def summarise(frame: pd.DataFrame, budget: float) -> list[str]:
     # A system that failed on a split scores 0 there (as the AutoML benchmark counts a failure
     # as the worst result); the count of failures is reported beside.

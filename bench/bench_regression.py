@@ -55,7 +55,7 @@ import pandas as pd  # noqa: E402
 
 from bench.bench_calibration import cells  # noqa: E402
 from bench.bench_calibration import summary as calibration  # noqa: E402
-from bench.bench_headtohead import bootstrap_ci  # noqa: E402
+from bench.bench_headtohead import bootstrap_ci, versus  # noqa: E402
 from bench.report import machine_line, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -362,15 +362,12 @@ def zeroshot_markdown(results: dict[str, Any], command: str) -> str:
                      f"{ranks[system]:.2f} | {minutes[system]:.1f} |")
     lines += ["", "| metarec minus | mean ΔR² | bootstrap 95% CI | W/T/L | wins of non-tied |",
               "|---|---:|---|---|---:|"]
-    for peer in systems:
-        if peer == "metarec":
-            continue
-        diff = (means["metarec"] - means[peer]).dropna().to_numpy()
-        low, high = bootstrap_ci(diff)
-        wins, losses = int((diff > TIE).sum()), int((diff < -TIE).sum())
-        share = wins / (wins + losses) if wins + losses else float("nan")
-        lines.append(f"| {peer} | {diff.mean():+.4f} | [{low:+.4f}, {high:+.4f}] | "
-                     f"{wins}/{len(diff) - wins - losses}/{losses} | {share:.0%} |")
+    for row in versus(means, "metarec", TIE):
+        decided = row["wins"] + row["losses"]
+        share = row["wins"] / decided if decided else float("nan")
+        lines.append(f"| {row['peer']} | {row['mean']:+.4f} | [{row['low']:+.4f}, "
+                     f"{row['high']:+.4f}] | {row['wins']}/{row['ties']}/{row['losses']} | "
+                     f"{share:.0%} |")
     worst = (means["metarec"] - means.drop(columns="metarec").max(axis=1)).sort_values()
     lines += ["", "Largest shortfalls of metarec against the best model on a dataset: "
               + ", ".join(f"{results[n]['name']} ({v:+.3f})" for n, v in worst.head(5).items())

@@ -34,7 +34,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench.bench_headtohead import bootstrap_ci  # noqa: E402
+from bench.bench_headtohead import versus  # noqa: E402
 from bench.bench_warmstart import OUT, load  # noqa: E402
 from bench.holdout import HOLDOUT_KB, benchmark_datasets  # noqa: E402
 
@@ -108,14 +108,9 @@ def report(results: dict[str, Any], command: str) -> str:
                      f"{seconds[system]:.1f} |")
     lines += ["", "| metarec minus | mean difference | bootstrap 95% CI | W/T/L |",
               "|---|---:|---|---|"]
-    for peer in systems:
-        if peer == "metarec":
-            continue
-        diff = (means["metarec"] - means[peer]).to_numpy()
-        low, high = bootstrap_ci(diff)
-        wins, losses = int((diff > TIE).sum()), int((diff < -TIE).sum())
-        lines.append(f"| {peer} | {diff.mean():+.4f} | [{low:+.4f}, {high:+.4f}] | "
-                     f"{wins}/{len(diff) - wins - losses}/{losses} |")
+    for row in versus(means, "metarec", TIE):
+        lines.append(f"| {row['peer']} | {row['mean']:+.4f} | [{row['low']:+.4f}, "
+                     f"{row['high']:+.4f}] | {row['wins']}/{row['ties']}/{row['losses']} |")
     lines += ["", "Rows used: " + ", ".join(f"{n} ({results[n]['rows']})" for n in names) + "."]
     return "\n".join(lines)
 
