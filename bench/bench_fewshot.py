@@ -87,6 +87,20 @@ def evaluate_all(model: Any, test: Any, episodes: int, queries: int, seed: int,
     return results
 
 
+def training_record(result: Any, cpu_minutes: float) -> dict[str, Any]:
+    """What a training run cost and where its best checkpoint stood, for a bench record."""
+    import torch
+
+    return {
+        "episodes": result.episodes,
+        "best_episode": result.history[result.best_epoch - 1].episodes,
+        "cpu_seconds": result.cpu_seconds,
+        "wall_seconds": result.seconds,
+        "threads": torch.get_num_threads(),
+        "cpu_budget_minutes": cpu_minutes,
+    }
+
+
 def run_method(name: str, args: argparse.Namespace, splits: tuple) -> dict[str, Any]:
     import torch
 
@@ -105,12 +119,7 @@ def run_method(name: str, args: argparse.Namespace, splits: tuple) -> dict[str, 
         "method": name,
         "train_setup": f"{setup['n_way']}-way {setup['k_shot']}-shot, {setup['n_query']} queries"
         + (f", meta-batch {setup['meta_batch']}" if "meta_batch" in setup else ""),
-        "episodes": result.episodes,
-        "best_episode": result.history[result.best_epoch - 1].episodes,
-        "cpu_seconds": result.cpu_seconds,
-        "wall_seconds": result.seconds,
-        "threads": torch.get_num_threads(),
-        "cpu_budget_minutes": args.cpu_minutes,
+        **training_record(result, args.cpu_minutes),
         "queries": args.queries,
         "val_accuracy": result.best_val.mean,
     }

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.bench_fewshot import training_record
 from bench.report import machine_line, write_section
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,8 +78,6 @@ def test_model_splits(data: Any) -> tuple[Any, Any, Any]:
 
 
 def ablate(args: argparse.Namespace) -> None:
-    import torch
-
     from metarec.fewshot.device import keep_freed_memory
     from metarec.fewshot.train import TrainConfig, train
 
@@ -101,12 +100,7 @@ def ablate(args: argparse.Namespace) -> None:
     record = {
         "variant": args.variant,
         "settings": settings,
-        "episodes": result.episodes,
-        "best_episode": result.history[result.best_epoch - 1].episodes,
-        "cpu_seconds": result.cpu_seconds,
-        "wall_seconds": result.seconds,
-        "threads": torch.get_num_threads(),
-        "cpu_budget_minutes": args.cpu_minutes,
+        **training_record(result, args.cpu_minutes),
         "checkpoint_val": result.best_val.as_dict(),
     }
     (out / f"ablate_{args.variant}.json").write_text(json.dumps(record, indent=2))
