@@ -380,12 +380,14 @@ def candidate_params(found: Recommended, space: SearchSpace, k: int, n_samples: 
                                           space, n_samples, n_features, class_weight):
         add(mapped, by_rank.get(rank))
     pairs = pairs[:k]
-    slow = [p for p, seconds in pairs
-            if affordable_seconds is not None and seconds is not None
-            and seconds > affordable_seconds]
+
+    def too_slow(seconds: float | None) -> bool:
+        return None not in (affordable_seconds, seconds) and seconds > affordable_seconds
+
+    quick = [p for p, seconds in pairs if not too_slow(seconds)]
+    slow = [p for p, seconds in pairs if too_slow(seconds)]
     if not slow:
-        return [p for p, _ in pairs]
-    quick = [p for p, _ in pairs if all(p is not other for other in slow)]
+        return quick
     defaults = []
     for algorithm in FAST_DEFAULTS:
         if algorithm in space.algorithms and not any(
