@@ -7,6 +7,10 @@ as failed with the reason, and the study goes on. The budget is split so that th
 always reachable: trials may only use the time left minus a reserve for refitting the best
 pipeline (:func:`refit_reserve`); when even the refit cannot finish, the best pipeline's fold
 models from its cross-validation — fitted already — are the model.
+
+One module because its parts share one budget: how a trial is validated (k folds or a holdout),
+the rungs, the candidates' shares, the refit reserve and the refit itself each spend from the
+same deadline by the same estimates, and split apart they would have to pass it all around.
 """
 
 from __future__ import annotations
