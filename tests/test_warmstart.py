@@ -169,8 +169,10 @@ def test_warm_start_covers_algorithms_first_and_translates_for_tuning() -> None:
                   _spec("svm", C=2.0, class_weight="balanced")])
     pairs = warm_start_params(recs, k=4, space=space, class_weight="balanced")
     # The best of each algorithm first, in rank order; the second boosting config comes last.
-    assert [rank for rank, _ in pairs] == [1, 3, 4, 5]
+    assert [position for position, _ in pairs] == [1, 2, 3, 4]
     params = [p for _, p in pairs]
+    assert [p[ALGORITHM_PARAM] for p in params] == [
+        "gradient_boosting", "random_forest", "logistic_regression", "svm"]
     # KB forests were run with 10 trees: at least scikit-learn's default (100) is evaluated.
     assert params[1]["random_forest:n_estimators"] == 100
     # Class weighting that the recommendation leaves open follows the balanced score.
@@ -181,6 +183,24 @@ def test_warm_start_covers_algorithms_first_and_translates_for_tuning() -> None:
     plain = warm_start_params(recs, k=5, space=space)
     assert plain[1][1]["random_forest:class_weight"] is None
     assert plain[4][1]["gradient_boosting:learning_rate"] == 0.05
+
+
+def test_the_recommended_set_is_tried_before_the_top_recommendations() -> None:
+    space = build_space("classification", has_missing=False)
+    recs = _recs([_spec("svm", C=2.0), _spec("gaussian_nb"),
+                  _spec("logistic_regression", C=0.5)])
+    # the set: the portfolio's order, one member also among the recommendations
+    candidate_set = _recs([_spec("decision_tree", max_depth=3),
+                           _spec("logistic_regression", C=0.5)])
+    pairs = warm_start_params(recs, k=4, space=space, candidate_set=candidate_set)
+    assert [p[ALGORITHM_PARAM] for _, p in pairs] == [
+        "decision_tree", "logistic_regression", "svm", "gaussian_nb"]
+    assert [position for position, _ in pairs] == [1, 2, 3, 4]
+    X, y = _data(80)
+    study, _ = tune(X, y, recs, n_trials=4, cv=2, random_state=0, kb=False, k=3,
+                    candidate_set=candidate_set)
+    assert [t.params[ALGORITHM_PARAM] for t in study.trials[:3]] == [
+        "decision_tree", "logistic_regression", "svm"]
 
 
 def test_class_weight_hint_needs_a_balanced_score_and_imbalanced_classes() -> None:
@@ -251,7 +271,9 @@ def test_tune_runs_the_warm_trials_first_then_the_model(monkeypatch) -> None:
                   _spec("gaussian_nb"), _spec("decision_tree", max_depth=3)])
     study, _ = tune(X, y, recs, n_trials=5, cv=2, random_state=0, kb=False, k=3)
     ranks = [t.user_attrs.get("metarec:warm_start_rank") for t in study.trials]
-    assert ranks == [1, 3, 4, None, None]
+    assert ranks == [1, 2, 3, None, None]
+    assert [t.params[ALGORITHM_PARAM] for t in study.trials[:3]] == [
+        "logistic_regression", "gaussian_nb", "decision_tree"]
     assert study.trials[0].params["logistic_regression:C"] == 0.5
     # The trial right after the three warm ones is proposed by TPE's model, not at random.
     assert [n for n, params in sorted(proposed.items()) if params] == [3, 4]

@@ -35,6 +35,7 @@ from metarec.tuning.warmstart import (
     recommended_space,
     translate_spec,
     warm_start,
+    warm_start_order,
     warm_start_params,
 )
 
@@ -44,5 +45,6 @@ __all__ = [
     "balanced_class_weight", "check_data", "class_weight_for", "create_study",
     "enqueue_warm_trials", "infer_task", "load_pipeline", "make_objective", "open_storage",
     "quiet_optuna", "recommended_space", "save_pipeline", "space_for", "spec_of",
-    "translate_spec", "tune", "warm_sampler", "warm_start", "warm_start_params",
+    "translate_spec", "tune", "warm_sampler", "warm_start", "warm_start_order",
+    "warm_start_params",
 ]

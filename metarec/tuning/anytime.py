@@ -49,7 +49,7 @@ from metarec.tuning.warmstart import (
     class_weight_for,
     recommended_space,
     translate_spec,
-    warm_start_params,
+    warm_start_order,
 )
 
 log = logging.getLogger(__name__)
@@ -369,21 +369,9 @@ def candidate_params(found: Recommended, space: SearchSpace, k: int, n_samples: 
     behind the others, and the library defaults of :data:`FAST_DEFAULTS` come before them:
     tried first, a 400-s SVM and a 230-s gradient boosting (predicted for a 21,000-row,
     18-class table) each cost a 30-s budget its share and were stopped."""
-    pairs: list[tuple[dict[str, Any], float | None]] = []
-
-    def add(mapped: dict[str, Any] | None, seconds: float | None) -> None:
-        if mapped is not None and all(mapped != other for other, _ in pairs):
-            pairs.append((mapped, seconds))
-
-    for rec in found.candidate_set:
-        spec = translate_spec({**rec["pipeline"], "task": space.task}, class_weight)
-        add(space.spec_to_params(spec, n_samples=n_samples, n_features=n_features),
-            rec.get("predicted_fit_seconds"))
-    by_rank = {rec.get("rank"): rec.get("predicted_fit_seconds") for rec in found.recommendations}
-    for rank, mapped in warm_start_params(found.recommendations, len(found.recommendations),
-                                          space, n_samples, n_features, class_weight):
-        add(mapped, by_rank.get(rank))
-    pairs = pairs[:k]
+    pairs = [(params, rec.get("predicted_fit_seconds")) for rec, params in warm_start_order(
+        found.recommendations, space, n_samples, n_features, class_weight,
+        found.candidate_set)][:k]
 
     def too_slow(seconds: float | None) -> bool:
         return None not in (affordable_seconds, seconds) and seconds > affordable_seconds

@@ -151,9 +151,11 @@ def tune(
     space: SearchSpace | None = None,
     search_space: str = "full",
     predictions: dict[int, np.ndarray] | None = None,
+    candidate_set: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[Any, dict[str, Any]]:
-    """Tune a pipeline for (X, y) with Optuna's TPE, warm-started with the top-``k``
-    ``recommendations``; return ``(study, best_spec)``.
+    """Tune a pipeline for (X, y) with Optuna's TPE, warm-started with ``k`` configurations:
+    the ``candidate_set`` (the recommended set to try first) and then the ``recommendations``
+    (see :func:`metarec.tuning.warmstart.warm_start_order`); return ``(study, best_spec)``.
 
     ``search_space="full"`` (the default) searches every algorithm of the space;
     ``"recommended"`` only those the recommendations name (see :func:`recommended_space`). In the
@@ -186,7 +188,8 @@ def tune(
         space = recommended_space(space, recs)
     weight = class_weight_for(y_arr, task, scoring)
     warm = warm_start_params(recs, k, space, n_samples=len(X), n_features=X.shape[1],
-                             class_weight=weight) if n_trials != 0 else []
+                             class_weight=weight, candidate_set=candidate_set
+                             ) if n_trials != 0 else []
     study, created = create_study(open_storage(storage), study_name, random_state, task,
                                   scoring, n_warm=len(warm))
     existing = None if created else existing_algorithms(study)

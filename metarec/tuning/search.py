@@ -135,7 +135,7 @@ def search(
                                 timeout=timeout, cv=cv, storage=storage, study_name=study_name,
                                 random_state=random_state, n_jobs=n_jobs, callbacks=callbacks,
                                 task=task, k=top_k, kb=kb, search_space=search_space,
-                                predictions=predictions)
+                                predictions=predictions, candidate_set=found.candidate_set)
         candidates = [tuned, *candidates]
         notes = []  # the tuned best is fitted first: the untuned order no longer decides
     members = (select_ensemble(study, predictions, y_arr, task, ensemble_size)

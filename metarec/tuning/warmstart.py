@@ -1,7 +1,8 @@
 """Warm start: the recommended configurations as a study's first trials.
 
-``warm_start`` enqueues the top-k recommended configurations so they are the study's first trials;
-TPE then explores from the region they mark as good (see :func:`metarec.tuning.study.warm_sampler`).
+``warm_start`` enqueues the recommended set and then the top recommendations (in the order of
+:func:`warm_start_order`) as the study's first trials; TPE then explores from the region they mark
+as good (see :func:`metarec.tuning.study.warm_sampler`).
 """
 
 from __future__ import annotations
@@ -80,44 +81,69 @@ def balanced_class_weight(y: Any, scoring: str | None) -> bool:
     return len(counts) >= 2 and counts.min() < IMBALANCE_RATIO * counts.max()
 
 
+def warm_start_order(
+    recommendations: Iterable[Mapping[str, Any]], space: SearchSpace,
+    n_samples: int | None = None, n_features: int | None = None,
+    class_weight: str | None = None, candidate_set: Iterable[Mapping[str, Any]] = (),
+) -> list[tuple[Mapping[str, Any], dict[str, Any]]]:
+    """Every recommended configuration as ``(recommendation, trial parameters)``, in the order a
+    study tries them: ``candidate_set`` (the knowledge base's portfolio ordered by the
+    meta-learner, :meth:`metarec.metalearner.MetaLearner.candidate_set`) in its own order, then
+    ``recommendations`` in a diverse order, the best-ranked configuration of each algorithm first
+    (in rank order), then the remaining ones by rank, so that a few trials cover as many of the
+    recommended algorithm families as they can before spending trials on second opinions.
+
+    Each spec is mapped into ``space`` (clipped to its bounds) and translated for tuning
+    (:func:`translate_spec`); configurations outside the space and duplicates are dropped."""
+    taken: list[dict[str, Any]] = []
+
+    def mapped(recs: Iterable[Mapping[str, Any]]
+               ) -> Iterable[tuple[Mapping[str, Any], dict[str, Any]]]:
+        for rec in recs:
+            spec = translate_spec(rec.get("pipeline") or {**rec, "task": space.task},
+                                  class_weight)
+            params = space.spec_to_params(spec, n_samples=n_samples, n_features=n_features)
+            if params is None:
+                log.info("warm start: %s is not in the search space; skipped",
+                         rec.get("algorithm"))
+            elif all(params != other for other in taken):
+                taken.append(params)
+                yield rec, params
+
+    in_set = list(mapped(candidate_set))
+    first: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
+    rest: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
+    seen: set[str] = set()
+    for rec, params in mapped(sorted(recommendations, key=lambda r: r.get("rank", math.inf))):
+        (rest if params[ALGORITHM_PARAM] in seen else first).append((rec, params))
+        seen.add(params[ALGORITHM_PARAM])
+    return in_set + first + rest
+
+
 def warm_start_params(
     recommendations: Iterable[Mapping[str, Any]], k: int = DEFAULT_K,
     space: SearchSpace | None = None, n_samples: int | None = None,
     n_features: int | None = None, class_weight: str | None = None,
-) -> list[tuple[Any, dict[str, Any]]]:
-    """The trial parameters :func:`warm_start` enqueues, as ``(rank, params)`` pairs in order.
+    candidate_set: Iterable[Mapping[str, Any]] = (),
+) -> list[tuple[int, dict[str, Any]]]:
+    """The first ``k`` configurations of :func:`warm_start_order` as ``(position, params)``
+    pairs, the position (1, 2, ...) being the trial's place in that order, which the study
+    records as ``metarec:warm_start_rank``.
 
-    Each recommendation's spec is mapped into ``space`` (clipped to its bounds) and translated
-    for tuning: forests get at least :data:`MIN_FOREST_TREES` trees, and ``class_weight`` (e.g.
+    Forests get at least :data:`MIN_FOREST_TREES` trees, and ``class_weight`` (e.g.
     ``"balanced"``) fills the class weighting of algorithms that have one where the
-    recommendation leaves it open. Recommendations outside the space and duplicates are dropped.
-    The order is diverse: the best-ranked configuration of each algorithm first (in rank order),
-    then the remaining ones by rank, so ``k`` trials cover as many of the recommended algorithm
-    families as they can before spending trials on second opinions about one family."""
+    recommendation leaves it open."""
     if k < 0:
         raise TuningError(f"k must be zero or more, not {k}.")
-    recs = sorted(recommendations, key=lambda r: r.get("rank", math.inf))
+    recs = list(recommendations)
+    first = list(candidate_set)
     if space is None:
-        task = _task_of(recs)
+        task = _task_of([*first, *recs])
         if not task:
             return []
         space = space_for(task)
-    mapped: list[tuple[Any, dict[str, Any]]] = []
-    for rec in recs:
-        spec = translate_spec(rec.get("pipeline") or {**rec, "task": space.task}, class_weight)
-        params = space.spec_to_params(spec, n_samples=n_samples, n_features=n_features)
-        if params is None:
-            log.info("warm start: %s is not in the search space; skipped", rec.get("algorithm"))
-            continue
-        if all(params != other for _, other in mapped):
-            mapped.append((rec.get("rank"), params))
-    seen: set[str] = set()
-    first, rest = [], []
-    for rank, params in mapped:
-        algorithm = params[ALGORITHM_PARAM]
-        (rest if algorithm in seen else first).append((rank, params))
-        seen.add(algorithm)
-    return (first + rest)[:k]
+    order = warm_start_order(recs, space, n_samples, n_features, class_weight, first)
+    return [(position, params) for position, (_, params) in enumerate(order[:k], start=1)]
 
 
 def translate_spec(spec: Mapping[str, Any], class_weight: str | None = None) -> dict[str, Any]:
@@ -141,6 +167,7 @@ def warm_start(
     study: Any, recommendations: Iterable[Mapping[str, Any]], k: int = DEFAULT_K,
     space: SearchSpace | None = None, n_samples: int | None = None,
     n_features: int | None = None, class_weight: str | None = None,
+    candidate_set: Iterable[Mapping[str, Any]] = (),
 ) -> list[dict[str, Any]]:
     """Enqueue up to ``k`` recommendations (see :func:`warm_start_params` for the order and the
     translation) as the study's next trials; return the parameters enqueued.
@@ -149,12 +176,13 @@ def warm_start(
     Pair it with :func:`warm_sampler` (``n_warm=len(returned)``) so that TPE models from the warm
     trials as soon as they are done, instead of adding random start-up trials after them."""
     return enqueue_warm_trials(
-        study, warm_start_params(recommendations, k, space, n_samples, n_features, class_weight))
+        study, warm_start_params(recommendations, k, space, n_samples, n_features, class_weight,
+                                 candidate_set))
 
 
 def enqueue_warm_trials(study: Any, pairs: Sequence[tuple[Any, dict[str, Any]]]
                         ) -> list[dict[str, Any]]:
-    """Enqueue the ``(rank, params)`` pairs of :func:`warm_start_params` in order, skipping
+    """Enqueue the ``(position, params)`` pairs of :func:`warm_start_params` in order, skipping
     trials already in the study; return the parameters."""
     for rank, params in pairs:
         study.enqueue_trial(params, user_attrs={"metarec:warm_start_rank": rank},
