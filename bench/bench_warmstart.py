@@ -1,17 +1,23 @@
 """Warm start vs cold start: Optuna TPE alone vs TPE seeded with metarec's recommendations.
 
 Same search space, same budget (``--trials``, 50 by default), same cross-validation folds and
-model seeds for both arms; three sampler seeds per dataset. For each (dataset, seed): the number of
-trials each arm needs to come within 0.5% of the best score either arm found, and the best score
-after 10 trials. Datasets are classification sets from ``../shared/data/datasets`` that are not in
-the knowledge base (by OpenML id, by name, and by shape: a KB dataset with the same number of rows
-(+-10%) and features (+-1) counts as the same), so the recommender never saw them; large ones are
-subsampled (seeded, stratified; recorded in the table).
+model seeds for both arms; ``--seeds`` sampler seeds per dataset (5 by default). The warm arm is
+``metarec tune``'s: the recommended set, then the top recommendations
+(``metarec.tuning.warm_start_params``), then TPE. Per dataset, the normalised regret of an arm
+after t trials is (best score any arm or seed found - the arm's best so far) / (that best - the
+LightGBM-default score, measured on the same folds); the report gives its mean over trials
+1-25 and seeds, the paired difference cold - warm with a bootstrap 95% CI over datasets, the
+win rate at trial 25, and the speed-up read off the mean regret curves (the trial at which warm
+reaches cold's regret at trials 25 and 50). Datasets are classification sets from
+``../shared/data/datasets`` that are not in the knowledge base (by OpenML id, by name, and by
+shape: a KB dataset with the same number of rows (+-10%) and features (+-1) counts as the same),
+so the recommender never saw them; large ones are subsampled (seeded, stratified; recorded).
 
-    OMP_NUM_THREADS=1 nice python -m bench.bench_warmstart [--datasets 10] [--seeds 3]
+    OMP_NUM_THREADS=1 nice python -m bench.bench_warmstart [--datasets 20] [--seeds 5]
 
-Results are cached per (dataset, arm, seed) in ``bench/out/warmstart.json`` so an interrupted run
-resumes; the section ``warmstart`` of ``docs/benchmarks.md`` is rewritten at the end.
+Results are cached per (dataset, arm, seed) in ``bench/out/warmstart-regret.json`` so an
+interrupted run resumes; the section ``warmstart`` of ``docs/benchmarks.md`` is rewritten at the
+end.
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per fit: fair and no
 import argparse  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
-import statistics  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -35,8 +40,10 @@ import pandas as pd  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "datasets"
 OUT = ROOT / "bench" / "out"
-TOLERANCE = 0.005  # "within 0.5% of the best score either arm found"
-EARLY = 10  # the score after this many trials is reported
+EARLY = 25  # regret is averaged over trials 1..EARLY; the win rate is read at trial EARLY
+# A dataset where the best score found is within this of the LightGBM default's would divide
+# by almost nothing: its regret is normalised by this gap instead (the report counts them).
+MIN_GAP = 0.01
 
 
 @dataclass
@@ -140,14 +147,15 @@ def load(candidate: Candidate, max_rows: int, seed: int = 0) -> tuple[pd.DataFra
 
 
 # -- one arm ---------------------------------------------------------------------------------
-def run_arm(X: pd.DataFrame, y: pd.Series, recs: list[dict[str, Any]], seed: int, trials: int,
+def run_arm(X: pd.DataFrame, y: pd.Series, found: Any, seed: int, trials: int,
             cv: int, space: Any, cache: dict[str, float | None],
             k: int = 10, search_space: str = "full",
             extra_random: int = 0) -> list[float | None]:
-    """Per-trial CV scores (None: failed) of one TPE study. Cold (``recs`` empty): Optuna's
-    standard multivariate TPE over the full space. Warm: ``warmstart.warm_start`` enqueues up
-    to ``k`` recommendations, ``warmstart.warm_sampler`` starts modelling once they are done,
-    exactly as ``metarec tune`` does; with ``search_space="recommended"`` only the
+    """Per-trial CV scores (None: failed) of one TPE study. Cold (``found`` None): Optuna's
+    standard multivariate TPE over the full space. Warm: up to ``k`` configurations of
+    ``found`` (a ``metarec.recommend.Recommended``: its set, then its recommendations) are
+    enqueued and ``warmstart.warm_sampler`` starts modelling once they are done, exactly as
+    ``metarec tune`` does; with ``search_space="recommended"`` only the
     recommendations' algorithms are searched (``warmstart.recommended_space``); with
     ``extra_random`` the warm arm samples that many random trials after the warm ones before TPE
     models (an experiment; ``metarec tune`` has none)."""
@@ -157,6 +165,7 @@ def run_arm(X: pd.DataFrame, y: pd.Series, recs: list[dict[str, Any]], seed: int
     from metarec.crossval import check_cv
     from metarec.jsonable import to_jsonable
 
+    recs = found.recommendations if found is not None else []
     if recs and search_space == "recommended":
         space = warmstart.recommended_space(space, recs)
     y_arr = np.asarray(y)
@@ -177,7 +186,8 @@ def run_arm(X: pd.DataFrame, y: pd.Series, recs: list[dict[str, Any]], seed: int
 
     weight = warmstart.class_weight_for(y_arr, "classification", "balanced_accuracy")
     warm = warmstart.warm_start_params(recs, k, space, n_samples=len(X), n_features=X.shape[1],
-                                       class_weight=weight) if recs else []
+                                       class_weight=weight,
+                                       candidate_set=found.candidate_set) if recs else []
     with warmstart.quiet_optuna(50):
         study, _ = warmstart.create_study(None, None, seed, "classification",
                                           "balanced_accuracy",
@@ -211,7 +221,26 @@ def recommended(X: pd.DataFrame, y: pd.Series, kb: Any, top_k: int, model: str) 
                       target="target", task="classification", source="data")
     report = recommend(dataset, kb, top_k=top_k, learner=learner)
     return recommending.Recommended(report.recommendations, f"meta-learner ({model})",
-                                 report.metafeatures)
+                                    report.metafeatures, report.candidate_set)
+
+
+def lightgbm_default_score(X: pd.DataFrame, y: pd.Series, cv: int) -> float | None:
+    """LightGBM's defaults on the arms' folds (the same splitter and model seed): the regret's
+    reference point."""
+    from metarec.crossval import check_cv
+    from metarec.pipelines import normalize_spec
+    from metarec.tuning.objective import cross_validated
+
+    y_arr = np.asarray(y)
+    spec = normalize_spec({"task": "classification", "algorithm": "lightgbm",
+                           "hyperparameters": {}})
+    try:
+        return float(cross_validated(spec, X, y_arr, check_cv(cv, y_arr, "classification", 0),
+                                     "balanced_accuracy", None, 0, np.unique(y_arr),
+                                     False).value)
+    except Exception as exc:  # recorded; the report then normalises by the range found
+        print(f"  LightGBM defaults failed: {type(exc).__name__}: {exc}"[:200], flush=True)
+        return None
 
 
 def running_best(values: list[float | None]) -> list[float]:
@@ -223,80 +252,98 @@ def running_best(values: list[float | None]) -> list[float]:
     return out
 
 
-def trials_to(values: list[float | None], target: float) -> int | None:
-    for i, best in enumerate(running_best(values), start=1):
-        if best >= target:
-            return i
-    return None
+ARMS = ("cold", "warm")
 
 
-def trials_needed(one: list[float | None], other: list[float | None],
-                  trials: int) -> tuple[int, int]:
-    """Trials each of two runs needs to come within 0.5% of the best score either found; one
-    that never gets there counts as ``trials + 1``, which understates its true need."""
-    best = max(max(running_best(one)), max(running_best(other)))
-    target = best - TOLERANCE * abs(best)
-    return trials_to(one, target) or trials + 1, trials_to(other, target) or trials + 1
+def incumbents(values: list[float | None], trials: int, before_any: float) -> np.ndarray:
+    """The best score after each of ``trials`` trials; ``before_any`` until a trial completes
+    (the worst score found on the dataset), the last value carried on if the run was shorter."""
+    best = np.array(running_best(values)[:trials], dtype=float)
+    best[~np.isfinite(best)] = before_any
+    return np.pad(best, (0, trials - len(best)), mode="edge")
+
+
+def regrets(entry: dict[str, Any], trials: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Normalised regret per arm as (seeds x trials) arrays, and the dataset's reference points:
+    best found by any arm or seed, the LightGBM-default score and the gap that normalises."""
+    seeds = sorted(entry["seeds"], key=int)
+    scores = [v for seed in seeds for arm in ARMS for v in entry["seeds"][seed][arm]
+              if v is not None]
+    best, worst = max(scores), min(scores)
+    reference = entry.get("lightgbm_default")
+    gap = best - (reference if reference is not None else worst)
+    floored = gap < MIN_GAP
+    gap = max(gap, MIN_GAP)
+    curves = {arm: np.array([(best - incumbents(entry["seeds"][seed][arm], trials, worst)) / gap
+                             for seed in seeds]) for arm in ARMS}
+    best_of = {arm: np.array([incumbents(entry["seeds"][seed][arm], trials, worst)
+                              for seed in seeds]) for arm in ARMS}
+    return curves, {"best": best, "reference": reference, "floored": floored,
+                    "best_of": best_of, "seeds": len(seeds)}
+
+
+def trial_reaching(curve: np.ndarray, level: float) -> int | None:
+    """The first trial (1-based) at which a mean regret curve is at or below ``level``."""
+    hits = np.flatnonzero(curve <= level + 1e-12)
+    return int(hits[0]) + 1 if len(hits) else None
 
 
 # -- reporting -------------------------------------------------------------------------------
-def summarise(results: dict[str, Any], trials: int) -> tuple[str, dict[str, float]]:
-    rows, ratios, cold_n, warm_n = [], [], [], []
-    early_cold, early_warm, final_cold, final_warm = [], [], [], []
+def summarise(results: dict[str, Any], trials: int) -> tuple[str, dict[str, Any]]:
+    from bench.bench_headtohead import bootstrap_ci
+
+    rows, early, mean_curves = [], {arm: [] for arm in ARMS}, {arm: [] for arm in ARMS}
+    wins = ties = losses = floored = 0
+    clipped: dict[str, list[float]] = {arm: [] for arm in ARMS}
+    final = {arm: [] for arm in ARMS}
+    at_early = {arm: [] for arm in ARMS}
     for name, entry in results["datasets"].items():
-        per_seed = []
-        for seed, arms in entry["seeds"].items():
-            cold, warm = arms["cold"], arms["warm"]
-            nc, nw = trials_needed(cold, warm, trials)
-            ratios.append(nc / nw)
-            cold_n.append(nc)
-            warm_n.append(nw)
-            ec, ew = running_best(cold)[:EARLY][-1], running_best(warm)[:EARLY][-1]
-            early_cold.append(ec)
-            early_warm.append(ew)
-            final_cold.append(max(running_best(cold)))
-            final_warm.append(max(running_best(warm)))
-            per_seed.append((seed, nc, nw, ec, ew))
-        med_c = statistics.median(p[1] for p in per_seed)
-        med_w = statistics.median(p[2] for p in per_seed)
+        curves, ref = regrets(entry, trials)
+        floored += ref["floored"]
+        for arm in ARMS:
+            early[arm].append(float(curves[arm][:, :EARLY].mean()))
+            clipped[arm].append(float(np.clip(curves[arm][:, :EARLY], 0, 1).mean()))
+            mean_curves[arm].append(curves[arm].mean(axis=0))
+            final[arm].append(float(ref["best_of"][arm][:, -1].mean()))
+            at_early[arm].append(float(ref["best_of"][arm][:, EARLY - 1].mean()))
+        cold_25 = ref["best_of"]["cold"][:, EARLY - 1]
+        warm_25 = ref["best_of"]["warm"][:, EARLY - 1]
+        wins += int((warm_25 > cold_25 + 1e-12).sum())
+        losses += int((warm_25 < cold_25 - 1e-12).sum())
+        ties += int((np.abs(warm_25 - cold_25) <= 1e-12).sum())
+        reference = "failed" if ref["reference"] is None else f"{ref['reference']:.4f}"
         rows.append(
-            f"| {name} | {entry['rows']} | {len(per_seed)} | {entry['source']} | "
-            f"{med_c:.0f} | {med_w:.0f} | "
-            f"{med_c / med_w:.2f} | {np.mean([p[3] for p in per_seed]):.4f} | "
-            f"{np.mean([p[4] for p in per_seed]):.4f} |"
-        )
-    # The same measure between two cold arms that differ only in the sampler seed: how far the
-    # ratio moves by luck alone, the yardstick for the warm/cold ratio above.
-    cold_pairs = []
-    for entry in results["datasets"].values():
-        seeds = sorted(entry["seeds"])
-        for i, a in enumerate(seeds):
-            for b in seeds[i + 1:]:
-                n_one, n_other = trials_needed(entry["seeds"][a]["cold"],
-                                               entry["seeds"][b]["cold"], trials)
-                cold_pairs.append(n_one / n_other)
+            f"| {name} | {entry['rows']} | {ref['seeds']} | {reference} | {ref['best']:.4f} | "
+            f"{early['cold'][-1]:.3f} | {early['warm'][-1]:.3f} | "
+            f"{at_early['cold'][-1]:.4f} | {at_early['warm'][-1]:.4f} |")
+    diff = np.array(early["cold"]) - np.array(early["warm"])
+    low, high = bootstrap_ci(diff)
+    rng = np.random.default_rng(0)
+    boot = rng.choice(diff, size=(10_000, len(diff)), replace=True).mean(axis=1)
+    clipped_diff = np.array(clipped["cold"]) - np.array(clipped["warm"])
+    curve = {arm: np.mean(mean_curves[arm], axis=0) for arm in ARMS}
+    speedups = {}
+    for at in (EARLY, trials):
+        reached = trial_reaching(curve["warm"], float(curve["cold"][at - 1]))
+        speedups[at] = (reached, at / reached if reached else None)
     figures = {
-        "cold_cold_median": statistics.median(cold_pairs) if cold_pairs else float("nan"),
-        "cold_cold_pairs": len(cold_pairs),
-        "cold_cold_2x": float(np.mean([r >= 2 for r in cold_pairs])) if cold_pairs else 0.0,
-        "warm_2x": float(np.mean([r >= 2 for r in ratios])),
-        "median_ratio": statistics.median(ratios),
-        "geomean_ratio": float(np.exp(np.mean(np.log(ratios)))),
-        "median_cold": statistics.median(cold_n),
-        "median_warm": statistics.median(warm_n),
-        "warm_fewer": sum(c > w for c, w in zip(cold_n, warm_n, strict=True)),
-        "equal": sum(c == w for c, w in zip(cold_n, warm_n, strict=True)),
-        "cold_fewer": sum(c < w for c, w in zip(cold_n, warm_n, strict=True)),
-        "pairs": len(ratios),
-        "early_cold": float(np.mean(early_cold)),
-        "early_warm": float(np.mean(early_warm)),
-        "final_cold": float(np.mean(final_cold)),
-        "final_warm": float(np.mean(final_warm)),
+        "datasets": len(diff), "pairs": wins + ties + losses,
+        "early_cold": float(np.mean(early["cold"])), "early_warm": float(np.mean(early["warm"])),
+        "diff": float(diff.mean()), "low": low, "high": high,
+        "p_warm_better": float((boot > 0).mean()),
+        "clipped": (float(clipped_diff.mean()), *bootstrap_ci(clipped_diff)),
+        "datasets_warm_better": int((diff > 0).sum()),
+        "datasets_cold_better": int((diff < 0).sum()),
+        "wins": wins, "ties": ties, "losses": losses,
+        "win_rate": (wins + ties / 2) / max(wins + ties + losses, 1),
+        "speedups": speedups, "curve": curve, "floored": floored,
+        "at_early": {arm: float(np.mean(at_early[arm])) for arm in ARMS},
+        "final": {arm: float(np.mean(final[arm])) for arm in ARMS},
     }
     table = "\n".join([
-        "| dataset | rows used | seeds | warm start from | trials cold (median) "
-        "| trials warm (median) | ratio | best after 10, cold | best after 10, warm |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|",
+        "| dataset | rows used | seeds | LightGBM defaults | best found | mean regret 1-25, "
+        "cold | warm | best after 25, cold | warm |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         *rows,
     ])
     return table, figures
@@ -315,6 +362,12 @@ def _learner_commit() -> str:
     return out or "unknown"
 
 
+def _speedup_text(at: int, reached: int | None, ratio: float | None, trials: int) -> str:
+    if reached is None:
+        return f"not reached in {trials} trials (below 1x)"
+    return f"trial {reached}: **{ratio:.2f}x**"
+
+
 def write_report(results: dict[str, Any], args: argparse.Namespace) -> str:
     from bench.report import machine_line, write_section
     from metarec.tuning import POOL_PER_WARM_TRIAL as POOL
@@ -322,7 +375,6 @@ def write_report(results: dict[str, Any], args: argparse.Namespace) -> str:
     table, f = summarise(results, args.trials)
     wall_s = sum(seed.get("seconds", 0.0) for entry in results["datasets"].values()
                  for seed in entry["seeds"].values())
-    sources = sorted({e["source"] for e in results["datasets"].values()})
     n_sets = len(results["datasets"])
     status = ""
     if n_sets < args.datasets or f["pairs"] < args.datasets * args.seeds:
@@ -330,52 +382,76 @@ def write_report(results: dict[str, Any], args: argparse.Namespace) -> str:
             f"\n**Partial run:** {n_sets} of {args.datasets} datasets and {f['pairs']} of "
             f"{args.datasets * args.seeds} dataset-seed pairs finished before the run was stopped "
             f"({args.partial_reason}). Rerun the command below to complete it: it resumes from "
-            "`bench/out/warmstart.json`.\n"
-        )
+            f"`{args.cache.relative_to(ROOT) if args.cache.is_relative_to(ROOT) else args.cache}`."
+            "\n")
+    (r25, x25), (r50, x50) = f["speedups"][EARLY], f["speedups"][args.trials]
+    met = {
+        "p": f["p_warm_better"] >= 0.95, "win": f["win_rate"] >= 0.65,
+        "speed": x25 is not None and x25 >= 2,
+    }
     figures = "\n".join(f"| {label} | {value} |" for label, value in [
-        (f"median ratio of trials needed, cold / warm ({f['pairs']} dataset-seed pairs)",
-         f"**{f['median_ratio']:.2f}x**"),
-        ("geometric mean of that ratio", f"{f['geomean_ratio']:.2f}x"),
-        ("pairs where cold needed at least 2x the warm arm's trials",
-         f"{100 * f['warm_2x']:.0f}%"),
-        (f"luck alone: two cold arms with different sampler seeds ({f['cold_cold_pairs']} "
-         "pairs of seeds): median ratio / share of pairs at 2x or more",
-         f"{f['cold_cold_median']:.2f}x / {100 * f['cold_cold_2x']:.0f}%"),
-        ("median trials needed: cold / warm", f"{f['median_cold']:.0f} / {f['median_warm']:.0f}"),
-        ("pairs where warm needed fewer / as many / more trials",
-         f"{f['warm_fewer']} / {f['equal']} / {f['cold_fewer']}"),
-        (f"mean best score after {EARLY} trials: cold / warm",
-         f"{f['early_cold']:.4f} / {f['early_warm']:.4f}"),
-        (f"mean best score after {args.trials} trials: cold / warm",
-         f"{f['final_cold']:.4f} / {f['final_warm']:.4f}"),
+        (f"mean normalised regret over trials 1-{EARLY}: cold / warm ({f['datasets']} datasets)",
+         f"{f['early_cold']:.3f} / {f['early_warm']:.3f}"),
+        ("paired difference cold - warm (positive: warm better), bootstrap 95% CI over datasets",
+         f"**{f['diff']:+.3f}** [{f['low']:+.3f}, {f['high']:+.3f}]"),
+        ("bootstrap P(warm better)", f"**{f['p_warm_better']:.3f}**"),
+        ("the same difference with each regret clipped to [0, 1] (an incumbent worse than "
+         "LightGBM's defaults counts as 1)", "{:+.3f} [{:+.3f}, {:+.3f}]".format(*f["clipped"])),
+        ("datasets where warm / cold had the lower mean regret",
+         f"{f['datasets_warm_better']} / {f['datasets_cold_better']}"),
+        (f"win rate at trial {EARLY} (dataset-seed pairs, a tie counts half; W/T/L)",
+         f"**{f['win_rate']:.2f}** ({f['wins']}/{f['ties']}/{f['losses']})"),
+        (f"speed-up: trial at which warm's mean regret reaches cold's at trial {EARLY} "
+         f"({f['curve']['cold'][EARLY - 1]:.3f})", _speedup_text(EARLY, r25, x25, args.trials)),
+        (f"speed-up: the same at cold's trial {args.trials} "
+         f"({f['curve']['cold'][args.trials - 1]:.3f})",
+         _speedup_text(args.trials, r50, x50, args.trials)),
+        (f"mean best balanced accuracy after {EARLY} trials: cold / warm",
+         f"{f['at_early']['cold']:.4f} / {f['at_early']['warm']:.4f}"),
+        (f"mean best balanced accuracy after {args.trials} trials: cold / warm",
+         f"{f['final']['cold']:.4f} / {f['final']['warm']:.4f}"),
     ])
+    marks = [1, 5, 10, 15, 20, 25, 30, 40, 50]
+    marks = [m for m in marks if m <= args.trials]
+    curve_rows = "\n".join(
+        f"| {arm} | " + " | ".join(f"{f['curve'][arm][m - 1]:.3f}" for m in marks) + " |"
+        for arm in ARMS)
+    curve_table = ("| mean normalised regret after trial | " + " | ".join(map(str, marks))
+                   + " |\n|---|" + "---:|" * len(marks) + "\n" + curve_rows)
     space_note = ("; searching only the algorithms those recommendations name, "
                   "`--search-space recommended`" if args.search_space == "recommended"
-                  else "; over the full space, `--search-space full`")
+                  else "; over the full space")
     experiment = "".join(f" {flag} {value}" for flag, value, default in (
         ("--warm-model", args.warm_model, "auto"), ("--extra-random", args.extra_random, 0))
         if value != default)
+    verdict = ", ".join(f"{name} {'met' if ok else 'not met'}" for name, ok in (
+        ("P >= 0.95", met["p"]), ("win rate >= 0.65", met["win"]),
+        (f"speed-up >= 2x at the cold@{EARLY} level", met["speed"])))
     md = f"""## Warm start vs cold start (`bench/bench_warmstart.py`)
 
 Optuna TPE over metarec's search space, cold (Optuna's standard multivariate TPE, 10 random
 start-up trials) vs warm-started the way `metarec tune` does it (`metarec.tuning.warm_start`: up to
-{args.k} of the top {POOL * args.k} recommendations of the {", ".join(sources)}, best of each
-algorithm first, forests with at least 100 trees, class weighting "balanced" on imbalanced data;
-then TPE models from the warm trials at once{space_note}), meta-learner of commit
-{_learner_commit()}, on {len(results["datasets"])} classification
-datasets the knowledge base does not hold (checked by OpenML id, name and shape). Same budget
-({args.trials} trials), same {args.cv}-fold stratified CV (balanced accuracy), same model seeds;
-sampler seeds {", ".join(map(str, range(args.seeds)))}. "Trials" = trials needed to come within
-0.5% of the best score either arm found on that dataset and seed (an arm that never gets there
-counts as {args.trials + 1}, which flatters that arm). Rows: seeded stratified subsample when
-larger than {args.max_rows}.
+{args.k} configurations, the recommended set first (the knowledge base's greedy portfolio ordered
+by the meta-learner), then the top {POOL * args.k} recommendations, best of each algorithm first;
+forests with at least 100 trees, class weighting "balanced" on imbalanced data; then TPE models
+from the warm trials at once{space_note}), meta-learner of commit {_learner_commit()}, on
+{n_sets} classification datasets the knowledge base does not hold (checked by OpenML id, name
+and shape). Same budget ({args.trials} trials), same {args.cv}-fold stratified CV (balanced
+accuracy), same model seeds; sampler seeds {", ".join(map(str, range(args.seeds)))}. Rows: a
+seeded stratified subsample when larger than {args.max_rows}.
+
+Normalised regret after t trials = (best score any arm or seed found on the dataset - the arm's
+best after t trials) / (that best - LightGBM's default score on the same folds); where that gap
+is under {MIN_GAP} it is taken as {MIN_GAP} ({f["floored"]} of {n_sets} datasets). 0 is the best
+anyone found; 1 is no better than LightGBM's defaults.
 
 | figure | value |
 |---|---:|
 {figures}
 
-Target: median ratio >= 2x (aim 3x): **{"met" if f["median_ratio"] >= 2 else "not met"}**.
+Targets (warm better with bootstrap P >= 0.95, win rate >= 0.65, speed-up >= 2x): {verdict}.
 {status}
+{curve_table}
 
 {table}
 
@@ -393,8 +469,8 @@ Reproduce: `OMP_NUM_THREADS=1 nice python -m bench.bench_warmstart --datasets {a
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", type=int, default=10)
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--datasets", type=int, default=20)
+    parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--cv", type=int, default=3)
     parser.add_argument("--max-rows", type=int, default=500)
@@ -408,7 +484,7 @@ def main() -> None:
                         help="A sentence on how the run was made, added to the report.")
     parser.add_argument("--partial-reason", default="a shared 2-core machine under heavy load; "
                         "the benchmark ran niced", help="Why a partial run stopped (report).")
-    parser.add_argument("--cache", type=Path, default=OUT / "warmstart.json",
+    parser.add_argument("--cache", type=Path, default=OUT / "warmstart-regret.json",
                         help="Per-run results, reused when the run is resumed.")
     parser.add_argument("--no-write", action="store_true", help="Print, do not write the docs.")
     parser.add_argument("--warm-model", choices=("auto", "knn", "portfolio"), default="auto",
@@ -471,13 +547,16 @@ def main() -> None:
                                     args.warm_model)
             space = space_for("classification", has_missing=bool(X.isna().to_numpy().any()),
                               kb=kb)
+            if "lightgbm_default" not in entry:
+                entry["lightgbm_default"] = lightgbm_default_score(X, y, args.cv)
+                cache_file.write_text(json.dumps(results))
             cache: dict[str, float | None] = {}
             for seed in range(args.seeds):
                 if str(seed) in entry["seeds"]:
                     continue
                 t0 = time.time()
-                cold = run_arm(X, y, [], seed, args.trials, args.cv, space, cache)
-                warm = run_arm(X, y, found.recommendations, seed, args.trials, args.cv, space,
+                cold = run_arm(X, y, None, seed, args.trials, args.cv, space, cache)
+                warm = run_arm(X, y, found, seed, args.trials, args.cv, space,
                                cache, k=args.k, search_space=args.search_space,
                                extra_random=args.extra_random)
                 entry["seeds"][str(seed)] = {"cold": cold, "warm": warm,
