@@ -41,6 +41,7 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per fit: fair and no oversubscription
 
 import argparse  # noqa: E402
+import hashlib  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
 import sys  # noqa: E402
@@ -253,14 +254,17 @@ def fold_kb(kb: Any, held_out: list[str], folder: Path) -> Path:
     return folder
 
 
+METAREC = "metarec"
+
+
 def models(kb_path: Path, seed: int) -> dict[str, Any]:
     import flaml.default
 
     from metarec import MetaRecRegressor
     from metarec.pipelines import build
 
-    out: dict[str, Any] = {"metarec": MetaRecRegressor(n_trials=0, random_state=seed,
-                                                       kb=str(kb_path))}
+    out: dict[str, Any] = {METAREC: MetaRecRegressor(n_trials=0, random_state=seed,
+                                                     kb=str(kb_path))}
     for label, algorithm in DEFAULTS.items():
         out[label] = build({"task": "regression", "algorithm": algorithm,
                             "hyperparameters": {}}, random_state=seed)
@@ -269,7 +273,9 @@ def models(kb_path: Path, seed: int) -> dict[str, Any]:
     return out
 
 
-def cross_validate(X: pd.DataFrame, y: pd.Series, kb_path: Path, seed: int) -> dict[str, Any]:
+def cross_validate(X: pd.DataFrame, y: pd.Series, kb_path: Path, seed: int,
+                   known: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every model's 5-fold R² on (X, y); those in ``known`` (label -> result) are not rerun."""
     from sklearn.base import clone
     from sklearn.metrics import r2_score
     from sklearn.model_selection import KFold
@@ -277,6 +283,9 @@ def cross_validate(X: pd.DataFrame, y: pd.Series, kb_path: Path, seed: int) -> d
     folds = list(KFold(5, shuffle=True, random_state=seed).split(X, y))
     result: dict[str, Any] = {}
     for label, model in models(kb_path, seed).items():
+        if known and label in known:
+            result[label] = known[label]
+            continue
         started, scores = time.monotonic(), []
         for train, test in folds:
             try:
@@ -316,13 +325,21 @@ def zeroshot(kb: Any, campaign_folder: Path, data_root: Path, max_rows: int,
     _, perf, families = campaign_evidence(kb)
     selection = {e["dataset_id"]: e for e in json.loads(
         (campaign_folder / "selection.json").read_text())["kept"]}
+    # The defaults do not depend on the knowledge base: their results are reused when a
+    # dataset's fold changed (datasets added to the campaign re-deal the folds); metarec's are
+    # rerun unless its fold's knowledge base held out the same datasets.
+    earlier = cached_results()
     for f, held in enumerate(grouped_folds(families, FOLDS, 0)):
         if f not in folds:
             continue
         cache = _fold_cache(f)
-        results: dict[str, Any] = json.loads(cache.read_text()) if cache.exists() else {}
+        held_out = sorted(perf.index[held])
+        held_key = hashlib.sha256(json.dumps(held_out).encode()).hexdigest()[:16]
         names = list(perf.index[held])[:limit]
-        kb_path = fold_kb(kb, list(perf.index[held]), OUT / "regression-kb" / f"fold{f}")
+        results: dict[str, Any] = {
+            k: v for k, v in (json.loads(cache.read_text()) if cache.exists() else {}).items()
+            if k in held_out and v.get("held_out") == held_key}
+        kb_path = fold_kb(kb, held_out, OUT / "regression-kb" / f"fold{f}")
         for dataset_id in names:
             if dataset_id in results or dataset_id not in selection:
                 continue
@@ -332,9 +349,13 @@ def zeroshot(kb: Any, campaign_folder: Path, data_root: Path, max_rows: int,
             dataset = regression._read(data_root, candidate)
             X, y = regression.sample(dataset.X, dataset.y, max_rows)
             y = y.astype(float)
+            before = earlier.get(dataset_id, {})
+            known = ({label: v for label, v in before.items()
+                      if isinstance(v, dict) and label != METAREC}
+                     if before.get("rows") == len(y) else {})
             results[dataset_id] = {"name": candidate.name, "family": families[dataset_id],
-                                   "fold": f, "rows": len(y),
-                                   **cross_validate(X, y, kb_path, seed=0)}
+                                   "fold": f, "rows": len(y), "held_out": held_key,
+                                   **cross_validate(X, y, kb_path, seed=0, known=known)}
             atomic_write_text(cache, json.dumps(results))
             print(candidate.name, {k: round(float(np.nanmean(v["folds"])), 4)
                                    for k, v in results[dataset_id].items()
