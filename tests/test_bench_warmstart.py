@@ -1,0 +1,47 @@
+"""The warm-start benchmark's regret arithmetic, on runs whose answer is known by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.bench_warmstart import regrets, summarise, trial_reaching
+
+
+def _entry(cold: list, warm: list, reference: float | None) -> dict:
+    return {"rows": "100", "lightgbm_default": reference,
+            "seeds": {"0": {"cold": cold, "warm": warm}}}
+
+
+def test_regret_is_the_distance_to_the_best_found_over_the_gap_to_lightgbm() -> None:
+    curves, ref = regrets(_entry([0.5, 0.7, None], [0.8, 0.8, 0.9], reference=0.7), trials=4)
+    assert ref["best"] == 0.9 and not ref["floored"]
+    # best 0.9, LightGBM 0.7: regret = (0.9 - incumbent) / 0.2; a short run carries its last
+    np.testing.assert_allclose(curves["cold"][0], [2.0, 1.0, 1.0, 1.0])
+    np.testing.assert_allclose(curves["warm"][0], [0.5, 0.5, 0.0, 0.0])
+
+
+def test_a_gap_too_small_to_divide_by_is_floored_and_a_failed_start_counts_as_the_worst() -> None:
+    curves, ref = regrets(_entry([None, 0.895], [0.9, 0.9], reference=0.899), trials=2)
+    assert ref["floored"]
+    # no completed trial yet: the worst score found (0.895), regret (0.9 - 0.895) / 0.01
+    np.testing.assert_allclose(curves["cold"][0], [0.5, 0.5])
+
+
+def test_the_speed_up_is_read_where_warm_first_reaches_colds_level() -> None:
+    assert trial_reaching(np.array([1.0, 0.4, 0.2, 0.1]), 0.2) == 3
+    assert trial_reaching(np.array([1.0, 0.9]), 0.5) is None
+
+
+def test_summary_pairs_datasets_and_counts_wins_at_trial_25() -> None:
+    better = [0.6] + [0.9] * 49
+    worse = [0.6] * 30 + [0.9] * 20
+    results = {"datasets": {"a": _entry(worse, better, 0.5), "b": _entry(worse, better, 0.5)}}
+    _, figures = summarise(results, trials=50)
+    assert figures["wins"] == 2 and figures["losses"] == 0
+    assert figures["win_rate"] == 1.0
+    assert figures["diff"] > 0 and figures["p_warm_better"] == 1.0
+    # cold's regret at trial 25 is (0.9 - 0.6) / 0.4 = 0.75, where warm starts: trial 1;
+    # cold's at trial 50 is 0, which warm reaches at trial 2
+    assert figures["speedups"][25] == (1, pytest.approx(25.0))
+    assert figures["speedups"][50] == (2, pytest.approx(25.0))
