@@ -377,10 +377,15 @@ def write_report(results: dict[str, Any], args: argparse.Namespace) -> str:
                  for seed in entry["seeds"].values())
     n_sets = len(results["datasets"])
     status = ""
-    if n_sets < args.datasets or f["pairs"] < args.datasets * args.seeds:
+    wanted = min(args.datasets, getattr(args, "available", args.datasets))
+    if wanted < args.datasets:
+        status = (f"\nOnly {wanted} classification datasets of `../shared/data` pass the filter "
+                  "(not in the knowledge base, at least 150 rows, 3-100 features, readable as "
+                  f"a classification task); all of them were used, not {args.datasets}.\n")
+    if n_sets < wanted or f["pairs"] < wanted * args.seeds:
         status = (
-            f"\n**Partial run:** {n_sets} of {args.datasets} datasets and {f['pairs']} of "
-            f"{args.datasets * args.seeds} dataset-seed pairs finished before the run was stopped "
+            f"\n**Partial run:** {n_sets} of {wanted} datasets and {f['pairs']} of "
+            f"{wanted * args.seeds} dataset-seed pairs finished before the run was stopped "
             f"({args.partial_reason}). Rerun the command below to complete it: it resumes from "
             f"`{args.cache.relative_to(ROOT) if args.cache.is_relative_to(ROOT) else args.cache}`."
             "\n")
@@ -517,17 +522,18 @@ def main() -> None:
             mine["seeds"] = {**entry["seeds"], **mine["seeds"]}
     if args.merge:
         cache_file.write_text(json.dumps(results))  # a rerun resumes from the merged results
+    chosen = []
+    for candidate in candidates(kb, min_rows=150):
+        if len(chosen) >= args.datasets:
+            break
+        try:
+            load(candidate, args.max_rows)
+        except Exception as exc:  # unreadable or unusable: the next candidate
+            print(f"skip {candidate.name}: {exc}", flush=True)
+            continue
+        chosen.append(candidate)
+    args.available = len(chosen)
     if not args.report_only:
-        chosen = []
-        for candidate in candidates(kb, min_rows=150):
-            if len(chosen) >= args.datasets:
-                break
-            try:
-                load(candidate, args.max_rows)
-            except Exception as exc:  # unreadable or unusable: the next candidate
-                print(f"skip {candidate.name}: {exc}", flush=True)
-                continue
-            chosen.append(candidate)
         for candidate in reversed(chosen) if args.reverse else chosen:
             entry = results["datasets"].get(candidate.name)
             if entry is None:
