@@ -216,9 +216,14 @@ def table(cache: dict[str, Any], budget: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def bootstrap_ci(values: np.ndarray, n: int = 10_000, seed: int = 0) -> tuple[float, float]:
+def bootstrap_means(values: np.ndarray, n: int = 10_000, seed: int = 0) -> np.ndarray:
+    """The means of ``n`` resamples of ``values`` (with replacement, seeded)."""
     rng = np.random.default_rng(seed)
-    means = rng.choice(values, size=(n, len(values)), replace=True).mean(axis=1)
+    return rng.choice(values, size=(n, len(values)), replace=True).mean(axis=1)
+
+
+def bootstrap_ci(values: np.ndarray, n: int = 10_000, seed: int = 0) -> tuple[float, float]:
+    means = bootstrap_means(values, n, seed)
     return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 

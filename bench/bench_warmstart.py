@@ -274,10 +274,9 @@ def regrets(entry: dict[str, Any], trials: int) -> tuple[dict[str, np.ndarray], 
     gap = best - (reference if reference is not None else worst)
     floored = gap < MIN_GAP
     gap = max(gap, MIN_GAP)
-    curves = {arm: np.array([(best - incumbents(entry["seeds"][seed][arm], trials, worst)) / gap
-                             for seed in seeds]) for arm in ARMS}
     best_of = {arm: np.array([incumbents(entry["seeds"][seed][arm], trials, worst)
                               for seed in seeds]) for arm in ARMS}
+    curves = {arm: (best - best_of[arm]) / gap for arm in ARMS}
     return curves, {"best": best, "reference": reference, "floored": floored,
                     "best_of": best_of, "seeds": len(seeds)}
 
@@ -290,7 +289,7 @@ def trial_reaching(curve: np.ndarray, level: float) -> int | None:
 
 # -- reporting -------------------------------------------------------------------------------
 def summarise(results: dict[str, Any], trials: int) -> tuple[str, dict[str, Any]]:
-    from bench.bench_headtohead import bootstrap_ci
+    from bench.bench_headtohead import bootstrap_ci, bootstrap_means
 
     rows, early, mean_curves = [], {arm: [] for arm in ARMS}, {arm: [] for arm in ARMS}
     wins = ties = losses = floored = 0
@@ -318,8 +317,7 @@ def summarise(results: dict[str, Any], trials: int) -> tuple[str, dict[str, Any]
             f"{at_early['cold'][-1]:.4f} | {at_early['warm'][-1]:.4f} |")
     diff = np.array(early["cold"]) - np.array(early["warm"])
     low, high = bootstrap_ci(diff)
-    rng = np.random.default_rng(0)
-    boot = rng.choice(diff, size=(10_000, len(diff)), replace=True).mean(axis=1)
+    boot = bootstrap_means(diff)  # the resamples behind bootstrap_ci's interval
     clipped_diff = np.array(clipped["cold"]) - np.array(clipped["warm"])
     curve = {arm: np.mean(mean_curves[arm], axis=0) for arm in ARMS}
     speedups = {}

@@ -100,7 +100,7 @@ def warm_start_order(
     def mapped(recs: Iterable[Mapping[str, Any]]
                ) -> Iterable[tuple[Mapping[str, Any], dict[str, Any]]]:
         for rec in recs:
-            spec = translate_spec(rec.get("pipeline") or {**rec, "task": space.task},
+            spec = translate_spec({**(rec.get("pipeline") or rec), "task": space.task},
                                   class_weight)
             params = space.spec_to_params(spec, n_samples=n_samples, n_features=n_features)
             if params is None:
