@@ -320,7 +320,7 @@ def zeroshot(kb: Any, campaign_folder: Path, data_root: Path, max_rows: int,
     """Run the held-out folds ``folds`` (each cached in its own file, so that folds can run in
     parallel processes); return every cached result."""
     from metarec.files import atomic_write_text
-    from metarec.kb.campaigns import regression
+    from metarec.kb.campaigns import campaign
 
     _, perf, families = campaign_evidence(kb)
     selection = {e["dataset_id"]: e for e in json.loads(
@@ -344,10 +344,10 @@ def zeroshot(kb: Any, campaign_folder: Path, data_root: Path, max_rows: int,
             if dataset_id in results or dataset_id not in selection:
                 continue
             entry = selection[dataset_id]
-            candidate = regression.Candidate(**{k: entry[k] for k in
-                                                regression.Candidate.__dataclass_fields__})
-            dataset = regression._read(data_root, candidate)
-            X, y = regression.sample(dataset.X, dataset.y, max_rows)
+            candidate = campaign.Candidate(**{k: entry[k] for k in
+                                              campaign.Candidate.__dataclass_fields__})
+            dataset = campaign._read(data_root, candidate)
+            X, y = campaign.sample(dataset.X, dataset.y, max_rows)
             y = y.astype(float)
             before = earlier.get(dataset_id, {})
             known = ({label: v for label, v in before.items()
@@ -399,10 +399,10 @@ def zeroshot_markdown(results: dict[str, Any], command: str) -> str:
 # -- Dask scaling ---------------------------------------------------------------------------------
 def scaling(campaign_folder: Path, data_root: Path, datasets: int) -> str:
     """The same campaign work on a Dask LocalCluster of 1, then 2 workers."""
-    from metarec.kb.campaigns import regression
+    from metarec.kb.campaigns import campaign, regression
 
     selection = json.loads((campaign_folder / "selection.json").read_text())
-    by_size = sorted(selection["kept"], key=lambda e: (min(e["rows"], regression.MAX_ROWS)
+    by_size = sorted(selection["kept"], key=lambda e: (min(e["rows"], campaign.MAX_ROWS)
                                                        * e["features"], e["dataset_id"]))
     # tables of typical size for the campaign (from a third of the way up the size order):
     # the smallest finish in a few seconds, where a cluster's overheads dominate
@@ -420,7 +420,7 @@ def scaling(campaign_folder: Path, data_root: Path, datasets: int) -> str:
             log = [json.loads(line) for line in (out / "datasets.jsonl").read_text().splitlines()]
             cpu[workers] = sum(entry["cv_seconds"] for entry in log)
             print(f"{workers} worker(s): {walls[workers]:.0f} s, {figures}", flush=True)
-    names = ", ".join(f"{e['name']} ({min(e['rows'], regression.MAX_ROWS)} x {e['features']})"
+    names = ", ".join(f"{e['name']} ({min(e['rows'], campaign.MAX_ROWS)} x {e['features']})"
                       for e in chosen)
     return "\n".join([
         "## Regression campaign on Dask: 1 and 2 workers (`bench/bench_regression.py scaling`)",
