@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from metarec.crossval import check_splittable
 from metarec.errors import DataError, KnowledgeBaseError, MetaRecError
 from metarec.kb import engine, schema, store
 from metarec.kb.add import commit, run_portfolio
@@ -222,6 +223,11 @@ def select(campaign: Campaign, root: Path, log: Log | None = None) -> dict[str, 
         if dataset.task != campaign.task:
             drop(f"metarec reads it as a {dataset.task} table ({dataset.y.nunique()} distinct "
                  "target values)")
+            continue
+        try:
+            check_splittable(dataset.y, campaign.task)
+        except DataError as exc:
+            drop(f"cannot be cross-validated: {exc}")
             continue
         fingerprint = _fingerprint(dataset)
         if fingerprint in by_content:
@@ -414,6 +420,12 @@ def run(
                 figures["skipped"] += 1
                 continue
             X, y = sample(dataset.X, dataset.y, max_rows)
+            try:  # the sample may leave a rare class a single row
+                check_splittable(y, campaign.task)
+            except DataError as exc:
+                log(f"[{position}/{len(chosen)}] {candidate.name}: left out ({exc})")
+                figures["skipped"] += 1
+                continue
             log(f"[{position}/{len(chosen)}] {candidate.origin}/{candidate.name}: {len(y):,} of "
                 f"{len(dataset.y):,} rows, {X.shape[1]} features, {len(todo)} configurations")
             results, ran = run_portfolio(
