@@ -69,10 +69,17 @@ class Evidence:
             return float("-inf"), 1.0
         return float("-inf"), float("inf")
 
+# Run histories metarec measured itself (metarec.kb.campaigns): their configurations are the
+# pipelines metarec builds, cross-validated as a user's data is, with today's learners. The
+# imported classification matrix (Oboe) is larger but older (no LightGBM, no histogram gradient
+# boosting), and the set and the zero-shot pick can only be what the evidence holds.
+OWN_SOURCES = ("classification_campaign", "regression_campaign")
 
 
 def choose_evidence(kb: Any, task: str) -> Evidence:
-    """The (source, metric) run history with the most evidence for ``task``.
+    """The (source, metric) run history to learn ``task``'s recommendations from: one of
+    :data:`OWN_SOURCES` where it covers :data:`MIN_DATASETS` datasets, else the one with the
+    most evidence.
 
     Evidence is counted over configurations run on at least five datasets (one run on a single
     dataset says nothing about which data a configuration suits): datasets x such configurations.
@@ -95,10 +102,11 @@ def choose_evidence(kb: Any, task: str) -> Evidence:
         }
     ).fillna({"datasets": 0, "configurations": 0})
     table["weight"] = table["datasets"] * table["configurations"]
+    sources = table.index.get_level_values("source")
+    table["own"] = sources.isin(OWN_SOURCES) & (table["datasets"] >= MIN_DATASETS)
     # Ties go to the first (source, metric) in sorted order, so the choice is deterministic.
-    (source, metric), best = next(
-        iter(table.sort_values("weight", ascending=False, kind="mergesort").iterrows())
-    )
+    (source, metric), best = next(iter(
+        table.sort_values(["own", "weight"], ascending=False, kind="mergesort").iterrows()))
     if best["datasets"] < MIN_DATASETS:
         raise KnowledgeBaseError(
             f"the knowledge base has runs on only {int(best['datasets'])} {task} dataset(s) shared "
