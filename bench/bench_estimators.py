@@ -3,7 +3,7 @@
 5-fold stratified CV (the same folds for every model), balanced accuracy, ROC AUC (one-vs-rest
 for more than two classes) and log loss, on classification
 datasets from ``../shared/data/datasets`` that the knowledge base does not hold (see
-``bench_warmstart.candidates``). The baselines get metarec's default preprocessing (mean
+``bench.datasets.candidates``). The baselines get metarec's default preprocessing (mean
 imputation + one-hot for the forest; native NaN and ordinal categories for the boosters), so the
 comparison is between model choices. Large datasets are subsampled (seeded, stratified; recorded).
 
@@ -28,7 +28,7 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from bench.bench_warmstart import OUT, candidates, load  # noqa: E402
+from bench.datasets import OUT, candidates, load  # noqa: E402
 
 TIE = 0.005  # differences in a mean score below this count as ties
 # Scores per fold: name in the cache, label in the report, whether lower is better.

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.bench_warmstart import OUT, load
+from bench.datasets import OUT, load
 from bench.holdout import HOLDOUT_KB, benchmark_datasets
 
 SYSTEMS = ("metarec", "FLAML", "AutoGluon", "LightGBM defaults")

@@ -8,20 +8,19 @@ after t trials is (best score any arm or seed found - the arm's best so far) / (
 LightGBM-default score, measured on the same folds); the report gives its mean over trials
 1-25 and seeds, the paired difference cold - warm with a bootstrap 95% CI over datasets, the
 win rate at trial 25, and the speed-up read off the mean regret curves (the trial at which warm
-reaches cold's regret at trials 25 and 50). Datasets are classification sets from
-``../shared/data/datasets`` that are not in the knowledge base (by OpenML id, by name, and by
-shape: a KB dataset with the same number of rows (+-10%) and features (+-1) counts as the same),
-so the recommender never saw them; large ones are subsampled (seeded, stratified; recorded).
+reaches cold's regret at trials 25 and 50). Datasets: ``bench.datasets.warmstart_datasets``,
+held out of the knowledge base the warm arm uses (``bench/holdout.py``: every KB dataset that
+matches one by OpenML id, name or shape removed), so the recommender never saw them; large ones
+are subsampled (seeded, stratified; recorded).
 
+    python -m bench.holdout --datasets 20
     OMP_NUM_THREADS=1 nice python -m bench.bench_warmstart [--datasets 20] [--seeds 5]
 
 Results are cached per (dataset, arm, seed) in ``bench/out/warmstart-regret.json`` so an
-interrupted run resumes; the section ``warmstart`` of ``docs/benchmarks.md`` is rewritten at the
-end.
-
-Why one file past 550 lines: the arms and the regret report share the cache's format; the
-held-out dataset selection at its top (``candidates``, ``load``), which the estimator, zero-shot,
-head-to-head and hold-out scripts import, is the part to move to a module of its own first.
+interrupted run resumes; a missing arm is run alone (the cold arm does not depend on the
+knowledge base: ``--keep-warm-as NAME`` keeps the earlier warm results under NAME and reruns
+only the warm arm, e.g. after the knowledge base changed). The section ``warmstart`` of
+``docs/benchmarks.md`` is rewritten at the end.
 """
 
 from __future__ import annotations
@@ -32,122 +31,20 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per fit: fair and no
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import re  # noqa: E402
 import time  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data" / "datasets"
-OUT = ROOT / "bench" / "out"
+from bench.datasets import OUT, ROOT, load, warmstart_datasets  # noqa: E402
+from bench.holdout import HOLDOUT_KB, benchmark_datasets  # noqa: E402
+
 EARLY = 25  # regret is averaged over trials 1..EARLY; the win rate is read at trial EARLY
 # A dataset where the best score found is within this of the LightGBM default's would divide
 # by almost nothing: its regret is normalised by this gap instead (the report counts them).
 MIN_GAP = 0.01
-
-
-@dataclass
-class Candidate:
-    name: str
-    path: Path
-    target: str | None
-    n_rows: int
-    n_features: int
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(text).lower())
-
-
-class KBIndex:
-    """Which datasets the knowledge base holds, to keep the benchmark's datasets out of it."""
-
-    def __init__(self, kb: Any) -> None:
-        ds = kb.datasets
-        self.dids = set(ds["openml_did"].dropna().astype(int))
-        self.names = {_norm(n) for n in ds["name"].dropna()}
-        self.rows = ds["n_instances"].astype("float").to_numpy()
-        self.features = ds["n_features"].astype("float").to_numpy()
-        self.classes = ds["n_classes"].astype("float").to_numpy()
-
-    def holds(self, name: str, n_rows: float, n_features: float, did: float | None,
-              n_classes: float | None = None) -> bool:
-        if did is not None and not np.isnan(did) and int(did) in self.dids:
-            return True
-        if _norm(re.sub(r"^\d+_", "", name)) in self.names or _norm(name) in self.names:
-            return True
-        same = (np.abs(self.rows - n_rows) <= 0.1 * n_rows) & (
-            np.abs(self.features - n_features) <= 1)
-        if n_classes is not None and not np.isnan(n_classes):
-            same &= (self.classes == n_classes) | np.isnan(self.classes)
-        return bool(same.any())
-
-
-def candidates(kb: Any, min_rows: int = 100, max_features: int = 100,
-               min_features: int = 3) -> list[Candidate]:
-    """Held-out classification datasets: PMLB first, then liac-arff; duplicates by shape dropped."""
-    index = KBIndex(kb)
-    found: list[Candidate] = []
-    seen_shapes: set[tuple[int, int]] = set()
-    pmlb = pd.read_csv(DATA / "pmlb" / "INDEX.csv")
-    pmlb = pmlb[pmlb["task"] == "classification"].sort_values("name")
-    for row in pmlb.itertuples():
-        if row.n_rows < min_rows or not min_features <= row.n_features <= max_features:
-            continue
-        if index.holds(row.name, row.n_rows, row.n_features, row.openml_did, row.n_classes):
-            continue
-        path = DATA / "pmlb" / "datasets" / row.name / f"{row.name}.tsv.gz"
-        shape = (int(row.n_rows), int(row.n_features))
-        if path.exists() and shape not in seen_shapes:
-            seen_shapes.add(shape)
-            found.append(Candidate(row.name, path, "target", int(row.n_rows),
-                                   int(row.n_features)))
-    liac = pd.read_csv(DATA / "liac_arff" / "INDEX.csv")
-    liac = liac[liac["parse_ok"].astype(bool) & (liac["last_attr_type"] == "nominal")]
-    for row in liac.sort_values("path").itertuples():
-        n_features = int(row.n_attributes) - 1
-        if row.n_rows < min_rows or not min_features <= n_features <= max_features:
-            continue
-        name = str(row.relation)
-        if index.holds(name, row.n_rows, n_features, None):
-            continue
-        shape = (int(row.n_rows), n_features)
-        if shape not in seen_shapes:
-            seen_shapes.add(shape)
-            found.append(Candidate(f"{name} (liac)", DATA / "liac_arff" / row.path, None,
-                                   int(row.n_rows), n_features))
-    return found
-
-
-def load(candidate: Candidate, max_rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series,
-                                                                        str]:
-    """The dataset, stratified-subsampled to ``max_rows`` (seeded); returns a note on it."""
-    from sklearn.model_selection import train_test_split
-
-    from metarec.io import load_dataset
-
-    dataset = load_dataset(candidate.path, candidate.target, lenient=True)
-    if dataset.task != "classification":
-        raise ValueError("not a classification dataset")
-    X, y = dataset.X, dataset.y
-    counts = y.value_counts()
-    keep = counts[counts >= 5].index  # classes too rare for 5-fold CV are left out
-    X, y = X[y.isin(keep)], y[y.isin(keep)]
-    y = y.cat.remove_unused_categories() if hasattr(y, "cat") else y
-    note = f"{len(X)}"
-    if len(X) > max_rows:
-        X, _, y, _ = train_test_split(X, y, train_size=max_rows, stratify=y, random_state=seed)
-        note = f"{max_rows} of {len(dataset.X)}"
-        counts = y.value_counts()
-        keep = counts[counts >= 5].index
-        X, y = X[y.isin(keep)], y[y.isin(keep)]
-    if y.nunique() < 2:
-        raise ValueError("fewer than two classes")
-    return X.reset_index(drop=True), y.reset_index(drop=True), note
 
 
 # -- one arm ---------------------------------------------------------------------------------
@@ -381,9 +278,8 @@ def write_report(results: dict[str, Any], args: argparse.Namespace) -> str:
     status = ""
     wanted = min(args.datasets, getattr(args, "available", args.datasets))
     if wanted < args.datasets:
-        status = (f"\nOnly {wanted} classification datasets of `../shared/data` pass the filter "
-                  "(not in the knowledge base, at least 150 rows, 3-100 features, readable as "
-                  f"a classification task); all of them were used, not {args.datasets}.\n")
+        status = (f"\nOnly {wanted} classification datasets could be read; all of them were "
+                  f"used, not {args.datasets}.\n")
     if n_sets < wanted or f["pairs"] < wanted * args.seeds:
         status = (
             f"\n**Partial run:** {n_sets} of {wanted} datasets and {f['pairs']} of "
@@ -442,8 +338,9 @@ start-up trials) vs warm-started the way `metarec tune` does it (`metarec.tuning
 by the meta-learner), then the top {POOL * args.k} recommendations, best of each algorithm first;
 forests with at least 100 trees, class weighting "balanced" on imbalanced data; then TPE models
 from the warm trials at once{space_note}), meta-learner of commit {_learner_commit()}, on
-{n_sets} classification datasets the knowledge base does not hold (checked by OpenML id, name
-and shape). Same budget ({args.trials} trials), same {args.cv}-fold stratified CV (balanced
+{n_sets} classification datasets held out of the knowledge base the warm arm uses
+(`bench/holdout.py`: every KB dataset matching one by OpenML id, name or shape removed).
+Same budget ({args.trials} trials), same {args.cv}-fold stratified CV (balanced
 accuracy), same model seeds; sampler seeds {", ".join(map(str, range(args.seeds)))}. Rows: a
 seeded stratified subsample when larger than {args.max_rows}.
 
@@ -504,6 +401,10 @@ def main() -> None:
     parser.add_argument("--reverse", action="store_true",
                         help="Work through the chosen datasets from the last one (a second "
                         "worker with its own --cache; combine with --merge).")
+    parser.add_argument("--kb", type=Path, default=HOLDOUT_KB,
+                        help="the held-out knowledge base (bench/holdout.py) the warm arm uses")
+    parser.add_argument("--keep-warm-as", metavar="NAME",
+                        help="keep earlier warm results under NAME; rerun only the warm arm")
     parser.add_argument("--merge", type=Path, nargs="*", default=[],
                         help="Other workers' caches to merge before reporting.")
     args = parser.parse_args()
@@ -515,19 +416,26 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     cache_file = args.cache
     results = json.loads(cache_file.read_text()) if cache_file.exists() else {"datasets": {}}
-    kb = recommending.load_kb(None)
-    if kb is None:
-        raise SystemExit("the benchmark needs the knowledge base (knowledge_base/).")
+    if not (args.kb / "HOLDOUT.json").exists():
+        raise SystemExit(f"no held-out knowledge base at {args.kb}: run "
+                         "`python -m bench.holdout --datasets 20` first")
+    kb = recommending.load_kb(str(args.kb))
     for other in args.merge:
         for name, entry in json.loads(other.read_text())["datasets"].items():
             mine = results["datasets"].setdefault(name, entry)
-            mine["seeds"] = {**entry["seeds"], **mine["seeds"]}
+            for seed, arms in entry["seeds"].items():
+                mine["seeds"][seed] = {**arms, **mine["seeds"].get(seed, {})}
     if args.merge:
         cache_file.write_text(json.dumps(results))  # a rerun resumes from the merged results
     chosen = []
-    for candidate in candidates(kb, min_rows=150):
-        if len(chosen) >= args.datasets:
-            break
+    if args.keep_warm_as:
+        for entry in results["datasets"].values():
+            for arms in entry["seeds"].values():
+                if "warm" in arms and args.keep_warm_as not in arms:
+                    arms[args.keep_warm_as] = arms.pop("warm")
+        cache_file.write_text(json.dumps(results))
+    held = {c.name for c, _, _ in benchmark_datasets(20)}
+    for candidate in warmstart_datasets(args.datasets, held):
         try:
             load(candidate, args.max_rows)
         except Exception as exc:  # unreadable or unusable: the next candidate
@@ -560,21 +468,31 @@ def main() -> None:
                 cache_file.write_text(json.dumps(results))
             cache: dict[str, float | None] = {}
             for seed in range(args.seeds):
-                if str(seed) in entry["seeds"]:
+                arms = entry["seeds"].get(str(seed), {})
+                if all(arm in arms for arm in ARMS):
                     continue
                 t0 = time.time()
-                cold = run_arm(X, y, None, seed, args.trials, args.cv, space, cache)
-                warm = run_arm(X, y, found, seed, args.trials, args.cv, space,
-                               cache, k=args.k, search_space=args.search_space,
-                               extra_random=args.extra_random)
-                entry["seeds"][str(seed)] = {"cold": cold, "warm": warm,
-                                             "seconds": round(time.time() - t0, 1)}
+                cold = arms.get("cold") or run_arm(X, y, None, seed, args.trials, args.cv,
+                                                   space, cache)
+                warm = arms.get("warm") or run_arm(X, y, found, seed, args.trials, args.cv,
+                                                   space, cache, k=args.k,
+                                                   search_space=args.search_space,
+                                                   extra_random=args.extra_random)
+                entry["seeds"][str(seed)] = {**arms, "cold": cold, "warm": warm,
+                                             "seconds": round(arms.get("seconds", 0.0)
+                                                              + time.time() - t0, 1)}
                 cache_file.write_text(json.dumps(results))
                 print(f"{candidate.name} seed {seed}: cold {max(running_best(cold)):.4f} "
                       f"warm {max(running_best(warm)):.4f} ({time.time() - t0:.0f} s)",
                       flush=True)
     # Every finished (dataset, seed) pair is reported; the table says how many seeds each has.
-    complete = {k: v for k, v in results["datasets"].items() if v["seeds"]}
+    names = {c.name for c in chosen}
+    complete = {}
+    for name, entry in results["datasets"].items():
+        seeds = {s: arms for s, arms in entry["seeds"].items()
+                 if all(arm in arms for arm in ARMS)}
+        if name in names and seeds:
+            complete[name] = {**entry, "seeds": seeds}
     print(write_report({"datasets": complete}, args))
 
 

@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bench.bench_headtohead import versus  # noqa: E402
-from bench.bench_warmstart import OUT, load  # noqa: E402
+from bench.datasets import OUT, load  # noqa: E402
 from bench.holdout import HOLDOUT_KB, benchmark_datasets  # noqa: E402
 
 CACHE = OUT / "zeroshot.json"
