@@ -15,7 +15,9 @@ their own preprocessing). Mean, average rank, win/tie/loss of metarec against ea
     OMP_NUM_THREADS=1 python -m bench.bench_zeroshot [--max-rows 10000]
 
 Results are cached per dataset in ``bench/out/zeroshot.json`` (resumable); the section
-``zeroshot`` of ``docs/benchmarks.md`` is rewritten at the end.
+``zeroshot`` of ``docs/benchmarks.md`` is rewritten at the end. ``--rerun metarec`` reruns
+metarec alone on the same folds after the knowledge base changed (the other models do not
+depend on it), keeping its earlier result for comparison.
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ def models(seed: int) -> dict[str, Any]:
     return out
 
 
-def evaluate(X: pd.DataFrame, y: pd.Series, seed: int) -> dict[str, Any]:
+def evaluate(X: pd.DataFrame, y: pd.Series, seed: int,
+             only: set[str] | None = None) -> dict[str, Any]:
     from sklearn.base import clone
     from sklearn.metrics import balanced_accuracy_score
     from sklearn.model_selection import StratifiedKFold
@@ -72,6 +75,8 @@ def evaluate(X: pd.DataFrame, y: pd.Series, seed: int) -> dict[str, Any]:
     labels = pd.Series(pd.factorize(y.astype(str), sort=True)[0], index=y.index)
     result: dict[str, Any] = {}
     for label, model in models(seed).items():
+        if only is not None and label not in only:
+            continue
         started, scores = time.monotonic(), []
         for train, test in folds:
             try:
@@ -91,7 +96,8 @@ def report(results: dict[str, Any], command: str) -> str:
     from bench.report import machine_line
 
     names = list(results)
-    systems = [s for s in results[names[0]] if isinstance(results[names[0]][s], dict)]
+    systems = [s for s in results[names[0]]
+               if isinstance(results[names[0]][s], dict) and not s.startswith("_")]
     means = pd.DataFrame({s: [np.nanmean(results[n][s]["folds"]) for n in names]
                           for s in systems}, index=names)
     ranks = means.rank(axis=1, ascending=False).mean()
@@ -111,6 +117,12 @@ def report(results: dict[str, Any], command: str) -> str:
     for row in versus(means, "metarec", TIE):
         lines.append(f"| {row['peer']} | {row['mean']:+.4f} | [{row['low']:+.4f}, "
                      f"{row['high']:+.4f}] | {row['wins']}/{row['ties']}/{row['losses']} |")
+    earlier = [n for n in names if "metarec" in results[n].get("_earlier", {})]
+    if earlier:
+        before = np.mean([np.nanmean(results[n]["_earlier"]["metarec"]["folds"]) for n in earlier])
+        now = np.mean([np.nanmean(results[n]["metarec"]["folds"]) for n in earlier])
+        lines += ["", f"metarec before the knowledge base last changed (same folds, "
+                  f"{len(earlier)} datasets): mean {before:.4f}, now {now:.4f}."]
     lines += ["", "Rows used: " + ", ".join(f"{n} ({results[n]['rows']})" for n in names) + "."]
     return "\n".join(lines)
 
@@ -120,6 +132,9 @@ def main() -> None:
     parser.add_argument("--datasets", type=int, default=20)
     parser.add_argument("--max-rows", type=int, default=10_000)
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--rerun", action="append", default=[], metavar="MODEL",
+                        help="rerun this model (e.g. metarec) on cached datasets, keeping the "
+                        "earlier result")
     args = parser.parse_args()
     from bench.report import write_section
     from metarec.files import atomic_write_text
@@ -128,16 +143,26 @@ def main() -> None:
         raise SystemExit(f"no held-out knowledge base at {HOLDOUT_KB}: run "
                          f"`python -m bench.holdout --datasets {args.datasets}` first")
     results: dict[str, Any] = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    manifest = json.loads((HOLDOUT_KB / "manifest.json").read_text())
+    kb_id = f"{manifest.get('build_date')} {manifest.get('figures')}"
     if not args.report_only:
         for candidate, _, _ in benchmark_datasets(args.datasets):
-            if candidate.name in results:
+            cached = results.get(candidate.name)
+            if cached is not None and (not args.rerun or cached.get("_kb") == kb_id):
                 continue
             X, y, note = load(candidate, args.max_rows)
-            entry = {"rows": note, **evaluate(X, y, seed=0)}
+            if cached is None:
+                entry = {"rows": note, **evaluate(X, y, seed=0)}
+            else:
+                earlier = {m: cached.pop(m) for m in args.rerun if m in cached}
+                entry = {**cached, "_earlier": {**cached.get("_earlier", {}), **earlier},
+                         **evaluate(X, y, seed=0, only=set(args.rerun))}
+            entry["_kb"] = kb_id  # a resumed rerun skips what this knowledge base already ran
             results[candidate.name] = entry
             atomic_write_text(CACHE, json.dumps(results))
             print(candidate.name, {k: round(float(np.nanmean(v["folds"])), 4)
-                                   for k, v in entry.items() if isinstance(v, dict)},
+                                   for k, v in entry.items()
+                                   if isinstance(v, dict) and not k.startswith("_")},
                   flush=True)
     command = "OMP_NUM_THREADS=1 python -m bench.bench_zeroshot " + " ".join(sys.argv[1:])
     write_section("zeroshot", report(results, command))
