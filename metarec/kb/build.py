@@ -235,7 +235,8 @@ def build(
     """Build the KB from ``data_root`` (the shared data folder) into ``out``; return manifest.
 
     ``campaigns``: folders written by run campaigns of our own (:mod:`metarec.kb.campaigns`;
-    the shipped one is ``knowledge_base/campaigns/regression``), imported beside the sources."""
+    the shipped ones are ``knowledge_base/campaigns/regression`` and ``.../classification``),
+    imported beside the sources."""
     from metarec import __version__
 
     root = Path(data_root)
