@@ -130,7 +130,7 @@ def cross_validate(X: pd.DataFrame, y: pd.Series, kb_path: Path, seed: int,
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     # flaml.default's estimators want numbers; metarec's pipelines encode
-                    data = X if label.startswith(("metarec", "LightGBM", "Hist", "random")) \
+                    data = X if label.startswith((METAREC, "LightGBM", "Hist", "random")) \
                         else pd.get_dummies(X, dummy_na=False).astype(float)
                     fitted = clone(model).fit(data.iloc[train], y.iloc[train])
                     scores.append(float(r2_score(y.iloc[test], fitted.predict(data.iloc[test]))))
@@ -221,13 +221,13 @@ def zeroshot_markdown(results: dict[str, Any], command: str) -> str:
                      f"{ranks[system]:.2f} | {minutes[system]:.1f} |")
     lines += ["", "| metarec minus | mean ΔR² | bootstrap 95% CI | W/T/L | wins of non-tied |",
               "|---|---:|---|---|---:|"]
-    for row in versus(means, "metarec", TIE):
+    for row in versus(means, METAREC, TIE):
         decided = row["wins"] + row["losses"]
         share = row["wins"] / decided if decided else float("nan")
         lines.append(f"| {row['peer']} | {row['mean']:+.4f} | [{row['low']:+.4f}, "
                      f"{row['high']:+.4f}] | {row['wins']}/{row['ties']}/{row['losses']} | "
                      f"{share:.0%} |")
-    worst = (means["metarec"] - means.drop(columns="metarec").max(axis=1)).sort_values()
+    worst = (means[METAREC] - means.drop(columns=METAREC).max(axis=1)).sort_values()
     lines += ["", "Largest shortfalls of metarec against the best model on a dataset: "
               + ", ".join(f"{results[n]['name']} ({v:+.3f})" for n, v in worst.head(5).items())
               + "."]
