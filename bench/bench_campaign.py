@@ -35,6 +35,8 @@ from bench.report import machine_line, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDS = 5
+SET_SIZE = 5  # recommend's set_size: what tune tries first
+WARM_ORDER = "tune's warm-start order (set of 5, then the diverse top)"
 # task -> (campaign source, metric, higher is better), as metarec.kb.campaigns records them.
 SOURCES = {"regression": ("regression_campaign", "r2", True),
            "classification": ("classification_campaign", "balanced_error_rate", False)}
@@ -99,6 +101,19 @@ def _key_from(frame: pd.DataFrame, index: pd.Index, columns: pd.Index,
     return key
 
 
+def _warm_start_order(first: pd.DataFrame, ranking: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Per dataset, ``tune``'s warm-start order (``metarec.tuning.warm_start_order``): the set
+    to try first, then the diverse ranking's configurations not in it, ``k`` in all."""
+    frames = []
+    for dataset, members in first.groupby("dataset", sort=False):
+        order = list(members.sort_values("position")["configuration"])
+        ranked = ranking[ranking["dataset"] == dataset].sort_values("rank")["configuration"]
+        order += [c for c in ranked if c not in order]
+        frames.append(pd.DataFrame({"dataset": dataset, "configuration": order[:k],
+                                    "position": np.arange(1, min(k, len(order)) + 1)}))
+    return pd.concat(frames, ignore_index=True)
+
+
 def evaluate_metalearner(kb: Any, seeds: list[int], n_folds: int, task: str,
                          ks: tuple[int, ...]) -> dict[str, Any]:
     from metarec.metalearner import MetaLearner, evaluation
@@ -107,7 +122,7 @@ def evaluate_metalearner(kb: Any, seeds: list[int], n_folds: int, task: str,
 
     mf, perf, families = campaign_evidence(kb, task)
     methods = ("meta-learner, diverse top-k", "static portfolio",
-               "static portfolio, meta-learner order")
+               "static portfolio, meta-learner order", WARM_ORDER)
     per_seed: dict[str, list[pd.DataFrame]] = {m: [] for m in methods}
     cal: dict[str, list[pd.DataFrame]] = {"all cells": [], "top 5 (diverse)": []}
     algorithm = kb.configurations.set_index("configuration_id")["algorithm"]
@@ -129,6 +144,9 @@ def evaluate_metalearner(kb: Any, seeds: list[int], n_folds: int, task: str,
             static[members] = -np.arange(len(members), dtype=float)
             top = learner.rank(query, top_k=max(ks), diverse=True)
             chosen = learner.candidate_set(query, k=max(ks))
+            warm = _warm_start_order(learner.candidate_set(query, k=SET_SIZE),
+                                     learner.rank(query, top_k=max(ks) + SET_SIZE, diverse=True),
+                                     max(ks))
             families_in_top += list(top.groupby("dataset")["configuration"].agg(
                 lambda c: c.map(algorithm).nunique()))
             keys = {
@@ -136,6 +154,7 @@ def evaluate_metalearner(kb: Any, seeds: list[int], n_folds: int, task: str,
                 "static portfolio": np.tile(static, (len(held), 1)),
                 "static portfolio, meta-learner order": _key_from(
                     chosen, query.index, perf.columns, "position"),
+                WARM_ORDER: _key_from(warm, query.index, perf.columns, "position"),
             }
             for method, key in keys.items():
                 table = evaluation.per_dataset(truth, key, reference, ks=ks)
@@ -196,7 +215,8 @@ def metalearner_markdown(result: dict[str, Any], command: str) -> str:
     lines += ["", "| difference (gap-closed points) | " + " | ".join(f"k = {k}" for k in ks)
               + " |", "|---|" + "---:|" * len(ks)]
     pairs = [("meta-learner, diverse top-k", "static portfolio"),
-             ("static portfolio, meta-learner order", "static portfolio")]
+             ("static portfolio, meta-learner order", "static portfolio"),
+             (WARM_ORDER, "static portfolio")]
     for a, b in pairs:
         row = []
         for k in ks:

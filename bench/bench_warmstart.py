@@ -99,13 +99,15 @@ def run_arm(X: pd.DataFrame, y: pd.Series, found: Any, seed: int, trials: int,
     return [t.value if t.state == done else None for t in study.trials]
 
 
-def recommended(X: pd.DataFrame, y: pd.Series, kb: Any, top_k: int, model: str) -> Any:
+def recommended(X: pd.DataFrame, y: pd.Series, kb: Any, top_k: int, model: str,
+                set_size: int) -> Any:
     """The warm arm's recommendations: ``metarec tune``'s (model "auto"), or those of another
     MetaLearner model fitted on the same evidence."""
     from metarec import recommend as recommending
 
     if model == "auto":
-        return recommending.recommendations_for(X, y, "classification", kb=kb, top_k=top_k)
+        return recommending.recommendations_for(X, y, "classification", kb=kb, top_k=top_k,
+                                                set_size=set_size)
     from metarec.io import Dataset
     from metarec.kb.queries import learner_inputs
     from metarec.metalearner import MetaLearner
@@ -120,7 +122,7 @@ def recommended(X: pd.DataFrame, y: pd.Series, kb: Any, top_k: int, model: str) 
     learner = MetaLearner(**settings).fit(mf, perf, maximize=evidence.higher_is_better)
     dataset = Dataset(X=X, y=pd.Series(np.asarray(y), index=X.index, name="target"),
                       target="target", task="classification", source="data")
-    report = recommend(dataset, kb, top_k=top_k, learner=learner)
+    report = recommend(dataset, kb, top_k=top_k, learner=learner, set_size=set_size)
     return recommending.Recommended(report.recommendations, f"meta-learner ({model})",
                                     report.metafeatures, report.candidate_set)
 
@@ -269,7 +271,6 @@ def _speedup_text(at: int, reached: int | None, ratio: float | None, trials: int
 
 def write_report(results: dict[str, Any], args: argparse.Namespace) -> str:
     from bench.report import machine_line, write_section
-    from metarec.tuning import POOL_PER_WARM_TRIAL as POOL
 
     table, f = summarise(results, args.trials)
     wall_s = sum(seed.get("seconds", 0.0) for entry in results["datasets"].values()
@@ -334,8 +335,8 @@ def write_report(results: dict[str, Any], args: argparse.Namespace) -> str:
 
 Optuna TPE over metarec's search space, cold (Optuna's standard multivariate TPE, 10 random
 start-up trials) vs warm-started the way `metarec tune` does it (`metarec.tuning.warm_start`: up to
-{args.k} configurations, the recommended set first (the knowledge base's greedy portfolio ordered
-by the meta-learner), then the top {POOL * args.k} recommendations, best of each algorithm first;
+{args.k} configurations, the recommended set first (the knowledge base's greedy portfolio of
+{args.k}, ordered by the meta-learner), then, where the set is shorter, the top recommendations;
 forests with at least 100 trees, class weighting "balanced" on imbalanced data; then TPE models
 from the warm trials at once{space_note}), meta-learner of commit {_learner_commit()}, on
 {n_sets} classification datasets held out of the knowledge base the warm arm uses
@@ -453,14 +454,14 @@ def main() -> None:
                     print(f"skip {candidate.name}: {exc}", flush=True)
                     continue
                 found = recommended(X, y, kb, warmstart.POOL_PER_WARM_TRIAL * args.k,
-                                    args.warm_model)
+                                    args.warm_model, args.k)
                 entry = {"rows": note, "source": found.source, "seeds": {},
                          "recommended": [r["algorithm"] for r in found.recommendations]}
                 results["datasets"][candidate.name] = entry
             else:
                 X, y, _ = load(candidate, args.max_rows)
                 found = recommended(X, y, kb, warmstart.POOL_PER_WARM_TRIAL * args.k,
-                                    args.warm_model)
+                                    args.warm_model, args.k)
             space = space_for("classification", has_missing=bool(X.isna().to_numpy().any()),
                               kb=kb)
             if "lightgbm_default" not in entry:

@@ -129,8 +129,10 @@ def test_the_whole_search_keeps_within_its_budget(budget):
 def test_the_shipped_knowledge_base_sets_the_first_candidates():
     X, y = _table(300)
     run = budgeted_search(X, y, "classification", time_budget=60, random_state=0,
-                          ensemble_size=0, n_trials=1)
+                          ensemble_size=0, n_trials=1, top_k=7)
     assert run.recommended.source == "meta-learner"
+    # the set holds as many as the search tries first: the portfolio of 7, not the top 7
+    assert len(run.recommended.candidate_set) == 7
     first = run.study.trials[0]
     expected = run.recommended.candidate_set[0]["pipeline"]["algorithm"]
     assert first.params["algorithm"] == expected

@@ -504,3 +504,21 @@ def test_tuning_infers_the_task_as_recommend_does() -> None:
     assert infer_task(np.arange(100)) == "regression"
     assert infer_task(np.linspace(0, 1, 50)) == "regression"
     assert infer_task(np.array(["a", "b"] * 10)) == "classification"
+
+
+def test_search_asks_for_a_set_as_large_as_its_warm_start(monkeypatch) -> None:
+    # The greedy portfolio of k beats the set of 5 plus the diverse top at k = 10 (docs/tuning.md)
+    import metarec.tuning.search as search_module
+    from metarec.recommend import Recommended
+
+    asked: dict[str, int] = {}
+
+    def recorded(*args, **kwargs):
+        asked.update(top_k=kwargs["top_k"], set_size=kwargs["set_size"])
+        return Recommended(default_portfolio("classification", kwargs["top_k"]),
+                           "default portfolio")
+
+    monkeypatch.setattr(search_module, "recommendations_for", recorded)
+    X, y = _data(60)
+    search_module.search(X, y, "classification", kb=False, top_k=6, n_trials=0, cv=2)
+    assert asked["set_size"] == 6

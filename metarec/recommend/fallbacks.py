@@ -110,11 +110,12 @@ class Recommended(NamedTuple):
 
 def recommendations_for(
     X: pd.DataFrame, y: Any, task: str, kb: Any = None, top_k: int = 5,
-    random_state: int = 0, source: str = "data",
+    random_state: int = 0, source: str = "data", set_size: int = 5,
 ) -> Recommended:
     """Recommendations for (X, y): the meta-learner's (:func:`metarec.recommend.recommend`)
     when the knowledge base supports the task, else the single-best fallback over the knowledge
-    base, else the default portfolio."""
+    base, else the default portfolio. ``set_size``: how many configurations the set to try
+    first holds (tuning asks for as many as it will try before modelling)."""
     from metafeatures import MetaFeatureError
     from metarec.io import Dataset
     from metarec.recommend.recommender import recommend
@@ -127,7 +128,8 @@ def recommendations_for(
         dataset = Dataset(X=X, y=y, target=str(name), task=task,  # type: ignore[arg-type]
                           source=source)
         try:
-            report = recommend(dataset, kb=loaded, top_k=top_k, random_state=random_state)
+            report = recommend(dataset, kb=loaded, top_k=top_k, random_state=random_state,
+                               set_size=set_size)
         except (MetaRecError, MetaFeatureError) as exc:
             # The knowledge base cannot support this task (or this data): fall back.
             log.info("the meta-learner could not recommend (%s); using the fallback", exc)

@@ -177,14 +177,14 @@ def refit_reserve(evaluation_seconds: float | None, cv: int | float) -> float:
 # -- pieces of work, run in the worker on the data it holds ------------------------------------
 
 def _recommend_piece(task: str, kb: Any, top_k: int, random_state: int, source: str,
-                     target: str | None) -> tuple[Recommended, SearchSpace]:
+                     target: str | None, set_size: int) -> tuple[Recommended, SearchSpace]:
     """The recommendations and the search space, both from the knowledge base this worker
     loads once (loading it again in the caller took seconds on a loaded machine)."""
     data = worker_data()
     X = data["X"]
     y = pd.Series(data["y"], index=X.index, name=target)
     found = recommendations_for(X, y, task, kb=kb, top_k=top_k, random_state=random_state,
-                                source=source)
+                                source=source, set_size=set_size)
     return found, _space(X, task, kb)
 
 
@@ -422,7 +422,8 @@ def budgeted_search(
         try:
             found, space = runner.run(_recommend_piece, task, kb,
                                       POOL_PER_WARM_TRIAL * max(top_k, 1), SHIPPED_SEED, source,
-                                      target, limit=PROFILE_SHARE * deadline.left())
+                                      target, max(top_k, 1),
+                                      limit=PROFILE_SHARE * deadline.left())
         except PieceStopped as stop:
             # Without a profile, experience still says what to try: the knowledge base's
             # single best configurations (or the library defaults), which need no profile.

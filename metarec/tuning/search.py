@@ -121,7 +121,8 @@ def search(
                             tuned_spec=run.best_spec, ensemble=run.members, notes=run.notes)
     found = recommendations_for(X, pd.Series(y_arr, index=X.index, name=getattr(y, "name", None)),
                                 task, kb=kb, top_k=POOL_PER_WARM_TRIAL * max(top_k, 1),
-                                random_state=SHIPPED_SEED, source=source)
+                                random_state=SHIPPED_SEED, source=source,
+                                set_size=max(top_k, 1))
     weight = class_weight_for(y_arr, task, DEFAULT_SCORING[task])
     ordered, notes = affordable_order(found.recommendations[:max(top_k, 1)])
     for note in notes:
