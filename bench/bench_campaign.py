@@ -10,7 +10,8 @@ recommend`` ships (``LEARNER_SETTINGS``) is fitted on the other datasets' meta-f
 scores; on the held-out ones: gap closed at each k (best of the first k; SBS = the training
 datasets' single best configuration by mean normalised regret) for the meta-learner's diverse
 ranking (what ``recommend`` shows), the static greedy portfolio of the training datasets and that
-portfolio in the meta-learner's order (``candidate_set``, what ``tune`` tries first);
+portfolio in the meta-learner's order (``candidate_set`` of k: what ``tune`` tries first), and
+the earlier warm start (a set of 5, then the diverse ranking);
 calibration of the predicted score (share of held-out cells within ± 1 reported standard
 deviation; target 60-75%). Differences with a 95% bootstrap CI over datasets. Section
 ``<task>-metalearner`` of ``docs/benchmarks.md``.
@@ -35,8 +36,8 @@ from bench.report import machine_line, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDS = 5
-SET_SIZE = 5  # recommend's set_size: what tune tries first
-WARM_ORDER = "tune's warm-start order (set of 5, then the diverse top)"
+SET_SIZE = 5  # recommend's default set_size, which the warm start used before it took k
+WARM_ORDER = "set of 5, then the diverse top (the earlier warm start)"
 # task -> (campaign source, metric, higher is better), as metarec.kb.campaigns records them.
 SOURCES = {"regression": ("regression_campaign", "r2", True),
            "classification": ("classification_campaign", "balanced_error_rate", False)}
@@ -102,8 +103,8 @@ def _key_from(frame: pd.DataFrame, index: pd.Index, columns: pd.Index,
 
 
 def _warm_start_order(first: pd.DataFrame, ranking: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Per dataset, ``tune``'s warm-start order (``metarec.tuning.warm_start_order``): the set
-    to try first, then the diverse ranking's configurations not in it, ``k`` in all."""
+    """Per dataset, ``metarec.tuning.warm_start_order`` given a set shorter than ``k``: the set,
+    then the diverse ranking's configurations not in it, ``k`` in all."""
     frames = []
     for dataset, members in first.groupby("dataset", sort=False):
         order = list(members.sort_values("position")["configuration"])
