@@ -261,7 +261,7 @@ def _finite(name: str, col: pd.Series, found: Findings) -> pd.Series:
 
 def _type_text_column(name: str, col: pd.Series, found: Findings) -> dict[str, pd.Series]:
     text = col.astype("str").where(col.notna())
-    nul = text.str.contains("\x00", regex=False).fillna(False).astype(bool)
+    nul = text.str.contains("\x00", regex=False, na=False).astype(bool)
     if nul.any():
         # A NUL byte is no part of any value: the cell is corrupt (a file padded after a crash,
         # a binary field), so its value is unknown rather than a new category.
