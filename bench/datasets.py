@@ -106,7 +106,9 @@ def candidates(kb: Any | None = None, min_rows: int = 100, max_features: int = 1
 
 def warmstart_datasets(n: int, exclude: set[str] = frozenset()) -> list[Candidate]:
     """The warm-start benchmark's ``n`` datasets: :data:`WARMSTART_FIRST`, then PMLB tables of
-    150+ rows spread over their sizes (as the head-to-head's are), none of ``exclude``."""
+    150+ rows spread over their sizes (as the head-to-head's are), none of ``exclude``; a pick
+    that :func:`load` refuses (e.g. a target metarec reads as numbers) gives way to its nearest
+    neighbour in the size order."""
     pool = candidates(min_rows=150)
     by_name = {c.name: c for c in pool}
     chosen = [by_name[name] for name in WARMSTART_FIRST if name in by_name][:n]
@@ -118,8 +120,25 @@ def warmstart_datasets(n: int, exclude: set[str] = frozenset()) -> list[Candidat
     more = n - len(chosen)
     if more > 0 and rest:
         picks = np.unique(np.round(np.linspace(0, len(rest) - 1, min(more, len(rest)))))
-        chosen += [rest[int(i)] for i in picks]
+        used: set[int] = set()
+        for pick in picks.astype(int):
+            for step in range(len(rest)):
+                near = [i for i in (pick + step, pick - step)
+                        if 0 <= i < len(rest) and i not in used and i not in picks[picks != pick]]
+                found = next((i for i in near if _readable(rest[i])), None)
+                if found is not None:
+                    used.add(found)
+                    chosen.append(rest[found])
+                    break
     return chosen
+
+
+def _readable(candidate: Candidate) -> bool:
+    try:
+        load(candidate, max_rows=10**9)
+    except Exception:  # unreadable or not a classification table: the neighbour instead
+        return False
+    return True
 
 
 def load(candidate: Candidate, max_rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series,
