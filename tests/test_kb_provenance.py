@@ -72,9 +72,13 @@ def source_keys(root: Path) -> dict[str, set]:
     }
 
 
-def regression_campaign_files(kb_path: Path, root: Path) -> set[str]:
-    """The regression campaign's dataset ids whose raw file (selection.json) exists under root."""
-    selection = kb_path / "campaigns" / "regression" / "selection.json"
+# run campaign source -> its folder under knowledge_base/campaigns
+CAMPAIGNS = {"regression_campaign": "regression", "classification_campaign": "classification"}
+
+
+def campaign_files(kb_path: Path, root: Path, source: str) -> set[str]:
+    """A run campaign's dataset ids whose raw file (selection.json) exists under root."""
+    selection = kb_path / "campaigns" / CAMPAIGNS[source] / "selection.json"
     if not selection.is_file():
         return set()
     kept = json.loads(selection.read_text(encoding="utf-8"))["kept"]
@@ -88,7 +92,7 @@ def untraced_kb_datasets(kb_path: Path, root: Path) -> dict[str, list[str]]:
     Oboe states OpenML dataset ids; OpenML100 and TabRepo key by OpenML task id (the runs' task
     id, else the dataset's); auto-sklearn names its datasets, and the KB dataset is the OpenML
     dataset of the same (folded) name, or ``name-<its name>`` where no OpenML id was found; the
-    regression campaign's ``selection.json`` gives each of its datasets' file under the root.
+    run campaigns' ``selection.json`` gives each of their datasets' file under the root.
     """
     shipped = kb.load(kb_path)
     keys = source_keys(root)
@@ -110,8 +114,8 @@ def untraced_kb_datasets(kb_path: Path, root: Path) -> dict[str, list[str]]:
         elif source == "autosklearn":
             traced = grp["dataset_id"].isin(keys["autosklearn"]) | grp["name"].map(
                 _name_key).isin(keys["autosklearn"])
-        elif source == "regression_campaign":
-            traced = grp["dataset_id"].isin(regression_campaign_files(kb_path, root))
+        elif source in CAMPAIGNS:
+            traced = grp["dataset_id"].isin(campaign_files(kb_path, root, source))
         else:
             bad[str(source)] = ["(no provenance rule for this source; add one to this test)"]
             continue
@@ -158,15 +162,17 @@ def untraced_campaign_datasets(campaign: Path, root: Path) -> list[str]:
                     reason=f"the shipped knowledge base {SHIPPED} has not been built")
 def test_every_kb_dataset_traces_to_the_shared_data(shared_data):
     assert untraced_kb_datasets(SHIPPED, shared_data) == {}
-    campaign = set(kb.load(SHIPPED).runs.query("source == 'regression_campaign'")["dataset_id"])
-    assert campaign and campaign <= regression_campaign_files(SHIPPED, shared_data)
+    runs = kb.load(SHIPPED).runs
+    for source in CAMPAIGNS:
+        campaign = set(runs.loc[runs["source"] == source, "dataset_id"])
+        assert campaign and campaign <= campaign_files(SHIPPED, shared_data, source), source
 
 
 @pytest.mark.skipif(not (SHIPPED / "manifest.json").exists(),
                     reason=f"the shipped knowledge base {SHIPPED} has not been built")
 def test_local_meta_features_come_from_raw_files_that_exist(shared_data):
     # origin "local": profiled from a raw file whose OpenML id INDEX.csv states, or one the
-    # regression campaign's selection names
+    # run campaigns' selections name
     shipped = kb.load(SHIPPED)
     local = shipped.metafeatures.loc[shipped.metafeatures["origin"] == "local", "dataset_id"]
     present = set()
@@ -178,7 +184,8 @@ def test_local_meta_features_come_from_raw_files_that_exist(shared_data):
     for row in pmlb.dropna(subset=["openml_did"]).itertuples():
         if (shared_data / "datasets/pmlb/datasets" / row.name / f"{row.name}.tsv.gz").is_file():
             present.add(f"openml-{int(row.openml_did)}")
-    present |= regression_campaign_files(SHIPPED, shared_data)
+    for source in CAMPAIGNS:
+        present |= campaign_files(SHIPPED, shared_data, source)
     assert sorted(set(local) - present) == []
 
 

@@ -54,8 +54,9 @@ def test_every_table_records_its_source(shipped):
 def test_manifest_copies_provenance_for_every_source(shipped):
     for name, source in shipped.manifest["sources"].items():
         assert source["provenance"], name
-        if name == "regression_campaign":  # ours: the module that ran it and how
-            assert "metarec.kb.campaigns.regression" in source["provenance"]
+        if name.endswith("_campaign"):  # ours: the module that ran it and how
+            task = name.removesuffix("_campaign")
+            assert f"metarec.kb.campaigns.{task}" in source["provenance"]
             assert '"max_rows": 5000' in source["provenance"]
         else:
             assert "Source" in source["provenance"], name  # "Source repo" or "Sources"
