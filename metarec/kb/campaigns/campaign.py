@@ -50,6 +50,34 @@ SAMPLE_SEED = 0
 FOLDS = 5
 SELECTION_VERSION = 1
 IMPUTERS = ("mean", "median", "constant", "knn", "iterative", "native")
+# The families both tasks run, with the same grids (algorithm -> (fixed hyperparameters, grid)):
+# each spans the setting that matters most for the family (neighbourhood, kernel width, tree
+# size, learning rate) around the library default; the iteration limits keep one
+# cross-validation within minutes at 5,000 rows.
+SHARED_GRIDS: dict[str, tuple[dict[str, Any], dict[str, list[Any]]]] = {
+    "k_nearest_neighbors": ({}, {"n_neighbors": [1, 3, 5, 7, 10, 15, 25, 50],
+                                 "weights": ["uniform", "distance"], "p": [1, 2]}),
+    "svm": ({"kernel": "rbf"}, {"C": [0.1, 1.0, 10.0, 100.0, 1000.0],
+                                "gamma": ["scale", 0.01, 0.1, 1.0]}),
+    "hist_gradient_boosting": ({"max_iter": 200}, {"learning_rate": [0.03, 0.1, 0.3],
+                                                   "max_leaf_nodes": [7, 31, 127],
+                                                   "min_samples_leaf": [5, 20]}),
+    "lightgbm": ({}, {"n_estimators": [100, 400], "learning_rate": [0.03, 0.1],
+                      "num_leaves": [8, 31, 127], "min_child_samples": [5, 20],
+                      "colsample_bytree": [0.5, 1.0]}),
+    "mlp": ({"max_iter": 500, "early_stopping": True},
+            {"hidden_layer_sizes": [[64], [256], [64, 64], [128, 128]],
+             "alpha": [1e-4, 1e-2, 1.0], "learning_rate_init": [1e-3, 1e-2]}),
+}
+# Their central configurations, run under every imputer where values are missing.
+SHARED_ANCHORS: dict[str, dict[str, Any]] = {
+    "k_nearest_neighbors": {"n_neighbors": 7, "weights": "distance", "p": 2},
+    "svm": {"C": 10.0, "gamma": "scale"},
+    "hist_gradient_boosting": {"learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 20},
+    "lightgbm": {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 31,
+                 "min_child_samples": 20, "colsample_bytree": 1.0},
+    "mlp": {"hidden_layer_sizes": [64, 64], "alpha": 1e-2, "learning_rate_init": 1e-3},
+}
 
 Log = Callable[[str], None]
 # Scores of one cross-validation (scorer name -> mean) and the target -> recorded metric values.

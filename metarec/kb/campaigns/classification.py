@@ -32,43 +32,34 @@ from metarec.kb.campaigns import campaign
 
 SOURCE = "classification_campaign"
 
-# algorithm -> (fixed hyperparameters, grid): the families and grids of the regression campaign
-# where the algorithm classifies too, a linear model, naive Bayes and a single tree besides.
+# algorithm -> (fixed hyperparameters, grid): the families both campaigns run
+# (campaign.SHARED_GRIDS), forests with the classifier's default max_features among their
+# grid, and a linear model, naive Bayes and a single tree besides.
 GRIDS: dict[str, tuple[dict[str, Any], dict[str, list[Any]]]] = {
     "logistic_regression": ({"max_iter": 1000},
                             {"C": [1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0, 1000.0]}),
     "gaussian_nb": ({}, {"var_smoothing": [1e-9, 1e-6, 1e-3]}),
     "decision_tree": ({}, {"max_depth": [None, 5, 10], "min_samples_leaf": [1, 5, 20]}),
-    "k_nearest_neighbors": ({}, {"n_neighbors": [1, 3, 5, 7, 10, 15, 25, 50],
-                                 "weights": ["uniform", "distance"], "p": [1, 2]}),
-    "svm": ({"kernel": "rbf"}, {"C": [0.1, 1.0, 10.0, 100.0, 1000.0],
-                                "gamma": ["scale", 0.01, 0.1, 1.0]}),
+    "k_nearest_neighbors": campaign.SHARED_GRIDS["k_nearest_neighbors"],
+    "svm": campaign.SHARED_GRIDS["svm"],
     "random_forest": ({"n_estimators": 100}, {"max_features": ["sqrt", 0.2, 0.5, 0.8, 1.0],
                                               "min_samples_leaf": [1, 3, 10]}),
     "extra_trees": ({"n_estimators": 100}, {"max_features": ["sqrt", 0.2, 0.5, 0.8, 1.0],
                                             "min_samples_leaf": [1, 3, 10]}),
-    "hist_gradient_boosting": ({"max_iter": 200}, {"learning_rate": [0.03, 0.1, 0.3],
-                                                   "max_leaf_nodes": [7, 31, 127],
-                                                   "min_samples_leaf": [5, 20]}),
-    "lightgbm": ({}, {"n_estimators": [100, 400], "learning_rate": [0.03, 0.1],
-                      "num_leaves": [8, 31, 127], "min_child_samples": [5, 20],
-                      "colsample_bytree": [0.5, 1.0]}),
-    "mlp": ({"max_iter": 500, "early_stopping": True},
-            {"hidden_layer_sizes": [[64], [256], [64, 64], [128, 128]],
-             "alpha": [1e-4, 1e-2, 1.0], "learning_rate_init": [1e-3, 1e-2]}),
+    "hist_gradient_boosting": campaign.SHARED_GRIDS["hist_gradient_boosting"],
+    "lightgbm": campaign.SHARED_GRIDS["lightgbm"],
+    "mlp": campaign.SHARED_GRIDS["mlp"],
 }
 # Each algorithm's central configuration, run under every imputer where values are missing.
+SHARED = campaign.SHARED_ANCHORS
 ANCHORS: dict[str, dict[str, Any]] = {
     "logistic_regression": {"C": 1.0}, "gaussian_nb": {"var_smoothing": 1e-9},
     "decision_tree": {"max_depth": None, "min_samples_leaf": 1},
-    "k_nearest_neighbors": {"n_neighbors": 7, "weights": "distance", "p": 2},
-    "svm": {"C": 10.0, "gamma": "scale"},
+    "k_nearest_neighbors": SHARED["k_nearest_neighbors"], "svm": SHARED["svm"],
     "random_forest": {"max_features": "sqrt", "min_samples_leaf": 1},
     "extra_trees": {"max_features": "sqrt", "min_samples_leaf": 1},
-    "hist_gradient_boosting": {"learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 20},
-    "lightgbm": {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 31,
-                 "min_child_samples": 20, "colsample_bytree": 1.0},
-    "mlp": {"hidden_layer_sizes": [64, 64], "alpha": 1e-2, "learning_rate_init": 1e-3},
+    "hist_gradient_boosting": SHARED["hist_gradient_boosting"], "lightgbm": SHARED["lightgbm"],
+    "mlp": SHARED["mlp"],
 }
 
 

@@ -28,44 +28,35 @@ from metarec.kb.campaigns import campaign
 
 SOURCE = "regression_campaign"
 
-# algorithm -> (fixed hyperparameters, grid). Each grid spans the setting that matters most for
-# the family (regularisation, neighbourhood, kernel width, tree size, learning rate) around the
-# library default; the iteration limits keep one cross-validation within minutes at 5,000 rows.
+# algorithm -> (fixed hyperparameters, grid): penalised linear models and forests of its own, the
+# families both campaigns run from campaign.SHARED_GRIDS; in this order, which the portfolio
+# takes in turn. Each grid spans the setting that matters most for the family (regularisation,
+# tree size) around the library default.
 GRIDS: dict[str, tuple[dict[str, Any], dict[str, list[Any]]]] = {
     "ridge": ({}, {"alpha": [1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0, 1000.0]}),
     "lasso": ({"max_iter": 5000}, {"alpha": [1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0]}),
     "elastic_net": ({"max_iter": 5000}, {"alpha": [1e-3, 1e-2, 0.1, 1.0, 10.0],
                                         "l1_ratio": [0.1, 0.5, 0.9]}),
-    "k_nearest_neighbors": ({}, {"n_neighbors": [1, 3, 5, 7, 10, 15, 25, 50],
-                                 "weights": ["uniform", "distance"], "p": [1, 2]}),
-    "svm": ({"kernel": "rbf"}, {"C": [0.1, 1.0, 10.0, 100.0, 1000.0],
-                                "gamma": ["scale", 0.01, 0.1, 1.0]}),
+    "k_nearest_neighbors": campaign.SHARED_GRIDS["k_nearest_neighbors"],
+    "svm": campaign.SHARED_GRIDS["svm"],
     "random_forest": ({"n_estimators": 100}, {"max_features": [0.2, 0.33, 0.5, 0.7, 1.0],
                                               "min_samples_leaf": [1, 3, 10]}),
     "extra_trees": ({"n_estimators": 100}, {"max_features": [0.2, 0.33, 0.5, 0.7, 1.0],
                                             "min_samples_leaf": [1, 3, 10]}),
-    "hist_gradient_boosting": ({"max_iter": 200}, {"learning_rate": [0.03, 0.1, 0.3],
-                                                   "max_leaf_nodes": [7, 31, 127],
-                                                   "min_samples_leaf": [5, 20]}),
-    "lightgbm": ({}, {"n_estimators": [100, 400], "learning_rate": [0.03, 0.1],
-                      "num_leaves": [8, 31, 127], "min_child_samples": [5, 20],
-                      "colsample_bytree": [0.5, 1.0]}),
-    "mlp": ({"max_iter": 500, "early_stopping": True},
-            {"hidden_layer_sizes": [[64], [256], [64, 64], [128, 128]],
-             "alpha": [1e-4, 1e-2, 1.0], "learning_rate_init": [1e-3, 1e-2]}),
+    "hist_gradient_boosting": campaign.SHARED_GRIDS["hist_gradient_boosting"],
+    "lightgbm": campaign.SHARED_GRIDS["lightgbm"],
+    "mlp": campaign.SHARED_GRIDS["mlp"],
 }
 # Each algorithm's central configuration, run under every imputer where values are missing.
+SHARED = campaign.SHARED_ANCHORS
 ANCHORS: dict[str, dict[str, Any]] = {
     "ridge": {"alpha": 1.0}, "lasso": {"alpha": 1e-2}, "elastic_net": {"alpha": 0.1,
                                                                        "l1_ratio": 0.5},
-    "k_nearest_neighbors": {"n_neighbors": 7, "weights": "distance", "p": 2},
-    "svm": {"C": 10.0, "gamma": "scale"},
+    "k_nearest_neighbors": SHARED["k_nearest_neighbors"], "svm": SHARED["svm"],
     "random_forest": {"max_features": 0.5, "min_samples_leaf": 1},
     "extra_trees": {"max_features": 1.0, "min_samples_leaf": 1},
-    "hist_gradient_boosting": {"learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 20},
-    "lightgbm": {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 31,
-                 "min_child_samples": 20, "colsample_bytree": 1.0},
-    "mlp": {"hidden_layer_sizes": [64, 64], "alpha": 1e-2, "learning_rate_init": 1e-3},
+    "hist_gradient_boosting": SHARED["hist_gradient_boosting"], "lightgbm": SHARED["lightgbm"],
+    "mlp": SHARED["mlp"],
 }
 
 
