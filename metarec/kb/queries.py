@@ -69,6 +69,7 @@ class Evidence:
             return float("-inf"), 1.0
         return float("-inf"), float("inf")
 
+
 # Run histories metarec measured itself (metarec.kb.campaigns): their configurations are the
 # pipelines metarec builds, cross-validated as a user's data is, with today's learners. The
 # imported classification matrix (Oboe) is larger but older (no LightGBM, no histogram gradient
