@@ -38,8 +38,8 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench.datasets import OUT, ROOT, load, warmstart_datasets  # noqa: E402
-from bench.holdout import HOLDOUT_KB, benchmark_datasets  # noqa: E402
+from bench.datasets import OUT, ROOT, load  # noqa: E402
+from bench.holdout import HOLDOUT_KB, warmstart_benchmark  # noqa: E402
 
 EARLY = 25  # regret is averaged over trials 1..EARLY; the win rate is read at trial EARLY
 # A dataset where the best score found is within this of the LightGBM default's would divide
@@ -428,21 +428,13 @@ def main() -> None:
                 mine["seeds"][seed] = {**arms, **mine["seeds"].get(seed, {})}
     if args.merge:
         cache_file.write_text(json.dumps(results))  # a rerun resumes from the merged results
-    chosen = []
     if args.keep_warm_as:
         for entry in results["datasets"].values():
             for arms in entry["seeds"].values():
                 if "warm" in arms and args.keep_warm_as not in arms:
                     arms[args.keep_warm_as] = arms.pop("warm")
         cache_file.write_text(json.dumps(results))
-    held = {c.name for c, _, _ in benchmark_datasets(20)}
-    for candidate in warmstart_datasets(args.datasets, held):
-        try:
-            load(candidate, args.max_rows)
-        except Exception as exc:  # unreadable or unusable: the next candidate
-            print(f"skip {candidate.name}: {exc}", flush=True)
-            continue
-        chosen.append(candidate)
+    chosen = warmstart_benchmark(args.datasets)  # each readable: checked there
     args.available = len(chosen)
     if not args.report_only:
         for candidate in reversed(chosen) if args.reverse else chosen:

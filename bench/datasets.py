@@ -106,30 +106,32 @@ def candidates(kb: Any | None = None, min_rows: int = 100, max_features: int = 1
 
 def warmstart_datasets(n: int, exclude: set[str] = frozenset()) -> list[Candidate]:
     """The warm-start benchmark's ``n`` datasets: :data:`WARMSTART_FIRST`, then PMLB tables of
-    150+ rows spread over their sizes (as the head-to-head's are), none of ``exclude``; a pick
-    that :func:`load` refuses (e.g. a target metarec reads as numbers) gives way to its nearest
-    neighbour in the size order."""
+    150+ rows spread over their sizes (as the head-to-head's are), none of ``exclude``; every
+    one readable by :func:`load`: a pick it refuses (e.g. a target metarec reads as numbers)
+    gives way to its nearest neighbour in the size order (the larger one first)."""
     pool = candidates(min_rows=150)
     by_name = {c.name: c for c in pool}
-    chosen = [by_name[name] for name in WARMSTART_FIRST if name in by_name][:n]
+    chosen = [by_name[name] for name in WARMSTART_FIRST
+              if name in by_name and _readable(by_name[name])][:n]
     taken = {c.name for c in chosen} | set(exclude)
     shapes = {(c.n_rows, c.n_features) for c in chosen}
     rest = sorted((c for c in pool if c.name not in taken and not c.name.endswith("(liac)")
                    and (c.n_rows, c.n_features) not in shapes),
                   key=lambda c: (c.n_rows, c.name))
     more = n - len(chosen)
-    if more > 0 and rest:
-        picks = np.unique(np.round(np.linspace(0, len(rest) - 1, min(more, len(rest)))))
-        used: set[int] = set()
-        for pick in picks.astype(int):
-            for step in range(len(rest)):
-                near = [i for i in (pick + step, pick - step)
-                        if 0 <= i < len(rest) and i not in used and i not in picks[picks != pick]]
-                found = next((i for i in near if _readable(rest[i])), None)
-                if found is not None:
-                    used.add(found)
-                    chosen.append(rest[found])
-                    break
+    if more <= 0 or not rest:
+        return chosen
+    picks = [int(i) for i in np.unique(np.round(np.linspace(0, len(rest) - 1,
+                                                            min(more, len(rest)))))]
+    used: set[int] = set()
+    for pick in picks:
+        free = (i for i in range(len(rest))
+                if i not in used and (i == pick or i not in picks))
+        nearest = sorted(free, key=lambda i, pick=pick: (abs(i - pick), i < pick))
+        found = next((i for i in nearest if _readable(rest[i])), None)
+        if found is not None:
+            used.add(found)
+            chosen.append(rest[found])
     return chosen
 
 

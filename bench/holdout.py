@@ -84,12 +84,16 @@ def with_identity(candidates: list[Candidate]) -> list[tuple[Candidate, float | 
     return out
 
 
+def warmstart_benchmark(n_warmstart: int, n_headtohead: int = 20) -> list[Candidate]:
+    """The warm-start benchmark's datasets: none of the head-to-head's ``n_headtohead``."""
+    return warmstart_datasets(n_warmstart, {c.name for c, _, _ in benchmark_datasets(
+        n_headtohead)})
+
+
 def all_benchmark_datasets(n: int, n_warmstart: int) -> list[tuple[Candidate, float | None,
                                                                   int | None]]:
     """The head-to-head's ``n`` datasets and the warm-start benchmark's ``n_warmstart``."""
-    chosen = benchmark_datasets(n)
-    names = {c.name for c, _, _ in chosen}
-    return [*chosen, *with_identity(warmstart_datasets(n_warmstart, names))]
+    return [*benchmark_datasets(n), *with_identity(warmstart_benchmark(n_warmstart, n))]
 
 
 def build_holdout_kb(n: int, out: Path = HOLDOUT_KB, n_warmstart: int = 20,
