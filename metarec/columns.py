@@ -25,6 +25,9 @@ ID_LIKE_MIN_DISTINCT = 1000
 # statistic and every scaler turns it into inf/NaN: it is as unusable as an infinite value.
 # (sqrt(float64 max) is about 1.3e154; the margin covers sums over up to ~1e8 rows.)
 HUGE_VALUE = 1e150
+# What a NUL byte is read as where the CSV parser would cut the field at it (metarec.io): a
+# Unicode noncharacter, reserved for a program's internal use, so no real value holds one.
+NUL_STAND_IN = "\ufffe"
 # Columns named in one note or error before "and N more".
 NAMES_SHOWN = 10
 
@@ -261,7 +264,7 @@ def _finite(name: str, col: pd.Series, found: Findings) -> pd.Series:
 
 def _type_text_column(name: str, col: pd.Series, found: Findings) -> dict[str, pd.Series]:
     text = col.astype("str").where(col.notna())
-    nul = text.str.contains("\x00", regex=False, na=False).astype(bool)
+    nul = text.str.contains(f"[\x00{NUL_STAND_IN}]", regex=True, na=False).astype(bool)
     if nul.any():
         # A NUL byte is no part of any value: the cell is corrupt (a file padded after a crash,
         # a binary field), so its value is unknown rather than a new category.

@@ -34,7 +34,13 @@ import numpy as np
 import pandas as pd
 
 from metafeatures import infer_task
-from metarec.columns import Findings, check_regression_target, type_columns, typed_column
+from metarec.columns import (
+    NUL_STAND_IN,
+    Findings,
+    check_regression_target,
+    type_columns,
+    typed_column,
+)
 from metarec.errors import DataError
 
 TaskType = Literal["classification", "regression"]
@@ -49,6 +55,9 @@ ROWS_PER_LEVEL = 4
 # Delimiters the sniffer chooses from for a .csv file, the comma first.
 DELIMITERS = (",", ";", "\t", "|")
 SNIFF_BYTES = 64 * 1024
+# pandas 2's C parser ends a field at a NUL byte, so "1.5\0\0" reads as 1.5 and the corrupt
+# cell goes unnoticed; there a file with NULs is read with each one as NUL_STAND_IN instead.
+_PARSER_KEEPS_NUL = int(pd.__version__.split(".")[0]) >= 3
 
 # Tables wider than this are consolidated after reading (see read_table).
 CONSOLIDATE_MIN_COLUMNS = 1_000
@@ -190,6 +199,14 @@ def _sample(path: Path, gzipped: bool, encoding: str) -> str:
     return text
 
 
+def _has_nul(path: Path, gzipped: bool, encoding: str) -> bool:
+    with _open_text(path, gzipped, encoding) as handle:
+        while chunk := handle.read(1 << 20):
+            if "\x00" in chunk:
+                return True
+    return False
+
+
 def sniff_delimiter(sample: str) -> str:
     """The delimiter that splits the sample's lines into the same number (> 1) of fields.
 
@@ -240,12 +257,16 @@ def _read_delimited(path: Path, gzipped: bool, encoding: str, fmt: str, sep: str
                      + " (sniffed from the first lines)")
     elif decimal == ",":
         notes.append("read with ',' as the decimal mark (the values have no decimal points)")
+    source: Path | io.StringIO = path
+    if not _PARSER_KEEPS_NUL and _has_nul(path, gzipped, encoding):
+        with _open_text(path, gzipped, encoding) as handle:
+            source = io.StringIO(handle.read().replace("\x00", NUL_STAND_IN))
     try:
         return pd.read_csv(
-            path,
+            source,
             sep=sep,
             decimal=decimal,
-            compression="gzip" if gzipped else None,
+            compression="gzip" if gzipped and isinstance(source, Path) else None,
             encoding=encoding,
             encoding_errors="strict",
             na_values=MISSING_MARKERS,
