@@ -254,8 +254,9 @@ def summarise(frame: pd.DataFrame, budget: float) -> list[str]:
     seconds = frame.pivot_table(index=["dataset", "split"], columns="system",
                                 values="fit_seconds", aggfunc="first")
     loads = frame["load"].dropna()
+    n_splits = scores.index.get_level_values("split").nunique()
     lines = [f"### Budget {budget:g} s ({len(per_dataset)} datasets x "
-             f"{scores.index.get_level_values('split').nunique()} splits; 1-min load average "
+             f"{n_splits} split{'s' if n_splits > 1 else ''}; 1-min load average "
              f"{loads.min():.1f}-{loads.max():.1f} during the runs, median {loads.median():.1f})",
              "",
              "| system | mean balanced accuracy | average rank | failed runs | median fit s | "
@@ -287,9 +288,9 @@ def report(cache: dict[str, Any], budgets: list[float], command: str) -> str:
     lines = ["## metarec beside FLAML, AutoGluon and LightGBM at equal wall time", "",
              f"`{command}` — {machine_line()} (the report's; each budget gives the load "
              "during its runs).", "",
-             "Held-out classification datasets (not in the knowledge base), two stratified "
-             "75/25 splits, test balanced accuracy; each system in its own process with one "
-             "thread, interleaved per split. A failed run scores 0 on that split. "
+             "Held-out classification datasets (not in the knowledge base), stratified 75/25 "
+             "splits (per budget: how many), test balanced accuracy; each system in its own "
+             "process with one thread, interleaved per split. A failed run scores 0 on that split. "
              "'max fit / budget' is the largest fit wall time over the budget (metarec's "
              "includes its profile and refit).", ""]
     for budget in budgets:
