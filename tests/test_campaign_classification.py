@@ -108,3 +108,22 @@ def test_own_campaign_is_the_evidence_once_it_covers_enough_datasets(campaign_da
     evidence = choose_evidence(kb, "classification")
     assert evidence.source == chosen
     assert classification.SOURCE in OWN_SOURCES and regression.SOURCE in OWN_SOURCES
+
+
+def test_a_sample_gives_a_class_it_leaves_one_row_a_second_and_otherwise_draws_as_before():
+    from metarec.kb.campaigns.campaign import SAMPLE_SEED, sample
+
+    labels = np.array(["common"] * 980 + ["rare"] * 20)
+    X, y = pd.DataFrame({"row": np.arange(1000)}), pd.Series(labels)
+    plain = np.sort(np.random.default_rng(SAMPLE_SEED).choice(1000, size=50, replace=False))
+    seeds = [s for s in range(200)
+             if (labels[np.random.default_rng(s).choice(1000, 50, replace=False)] == "rare"
+                 ).sum() == 1]
+    assert seeds  # some draw of 50 holds exactly one rare row
+    Xs, ys = sample(X, y, 50, seed=seeds[0], task="classification")
+    assert len(ys) == 51 and (ys == "rare").sum() == 2
+    assert list(Xs["row"]) == sorted(Xs["row"]) and Xs.index.is_unique
+    # no single-row class: the plain seeded draw; regression is never topped up
+    assert list(sample(X, pd.Series(np.arange(1000) % 5), 50, task="classification")[0]["row"]
+                ) == list(plain)
+    assert len(sample(X, y, 50, seed=seeds[0])[1]) == 50

@@ -289,12 +289,27 @@ def load_selection(campaign: Campaign, out: Path, root: Path,
     return selection
 
 
-def sample(X: pd.DataFrame, y: pd.Series, max_rows: int,
-           seed: int = SAMPLE_SEED) -> tuple[pd.DataFrame, pd.Series]:
-    """At most ``max_rows`` rows, drawn without replacement (seeded), in their original order."""
+def sample(X: pd.DataFrame, y: pd.Series, max_rows: int, seed: int = SAMPLE_SEED,
+           task: str = "regression") -> tuple[pd.DataFrame, pd.Series]:
+    """At most ``max_rows`` rows, drawn without replacement (seeded), in their original order.
+
+    For classification, a class the draw leaves a single row gets a second one (drawn from its
+    other rows by the same generator), so a rare class does not make the sample impossible to
+    cross-validate where the table is not (e.g. shuttle: 58,000 rows, a class of 13); a draw
+    with no such class is the plain draw, as campaigns before this rule drew it."""
     if len(y) <= max_rows:
         return X, y
-    rows = np.sort(np.random.default_rng(seed).choice(len(y), size=max_rows, replace=False))
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(y), size=max_rows, replace=False)
+    if task == "classification":
+        labels = np.asarray(y)
+        drawn = pd.Series(labels[rows]).value_counts()
+        single = drawn.index[drawn.to_numpy() == 1]
+        if len(single):
+            rest = rng.permutation(np.setdiff1d(np.arange(len(y)), rows))
+            for label in single:
+                rows = np.concatenate([rows, rest[labels[rest] == label][:1]])
+    rows = np.sort(rows)
     return X.iloc[rows], y.iloc[rows]
 
 
@@ -451,8 +466,8 @@ def run(
                 log(f"[{position}/{len(chosen)}] {candidate.name}: left out ({exc})")
                 figures["skipped"] += 1
                 continue
-            X, y = sample(dataset.X, dataset.y, max_rows)
-            try:  # the sample may leave a rare class a single row
+            X, y = sample(dataset.X, dataset.y, max_rows, task=campaign.task)
+            try:  # the one rule for learning from a table; sample() keeps classes to it
                 check_splittable(y, campaign.task)
             except DataError as exc:
                 log(f"[{position}/{len(chosen)}] {candidate.name}: left out ({exc})")
