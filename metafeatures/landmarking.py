@@ -155,7 +155,11 @@ def _stratified_sample(labels: np.ndarray, size: int, rng: np.random.Generator) 
 
     index = np.arange(labels.size)
     counts = np.bincount(labels)
-    stratify = labels if counts[counts > 0].min() >= 2 else None
+    present = counts[counts > 0]
+    # A stratified split needs two rows of every class and, on each side, at least one row per
+    # class: a table just over ``size`` rows leaves too few aside, and is sampled plainly.
+    stratify = (labels if present.min() >= 2 and min(size, labels.size - size) >= present.size
+                else None)
     sample, _ = train_test_split(
         index, train_size=size, stratify=stratify, random_state=int(rng.integers(2**31 - 1))
     )

@@ -140,6 +140,19 @@ def test_landmarkers_see_signal(mixed) -> None:
     assert 0 <= mf["NaiveBayesErrRate"] <= 1
 
 
+@pytest.mark.parametrize("extra_rows", [1, 5, 1000])
+def test_landmarkers_sample_a_table_just_over_their_sample_size(extra_rows: int) -> None:
+    # 5,001 rows of six classes leave one row aside: too few for a stratified split
+    from metafeatures.landmarking import SAMPLE_ROWS
+
+    rng = np.random.default_rng(0)
+    n = SAMPLE_ROWS + extra_rows
+    y = pd.Series(rng.integers(0, 6, size=n))
+    X = pd.DataFrame({"signal": y + rng.normal(scale=0.1, size=n), "noise": rng.normal(size=n)})
+    mf = metafeatures.extract(X, y, groups=["landmarking"], random_state=0)
+    assert mf["DecisionStumpErrRate"] < 0.9 and mf["kNN1NErrRate"] < 0.05
+
+
 def test_input_is_not_modified_and_results_are_reproducible(mixed) -> None:
     X, y = mixed
     X = X.copy()
