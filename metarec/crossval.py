@@ -102,3 +102,20 @@ def check_splittable(y: Any, task: str) -> None:
 def _numbers(y: pd.Series) -> bool:
     """Whether the class labels are numbers (then many single-row classes are a tiny table)."""
     return bool(pd.to_numeric(y.dropna().astype(object), errors="coerce").notna().all())
+
+
+def sample_rows(y: Any, size: int, seed: int, stratified: bool) -> np.ndarray:
+    """Sorted positions of ``size`` of the rows of ``y``, drawn seeded; stratified by class when
+    ``stratified`` and the split allows it: every class needs two rows, and the rows left aside
+    one per class (a table a few rows over ``size`` is sampled plainly)."""
+    from sklearn.model_selection import train_test_split
+
+    y = np.asarray(y).ravel()
+    if size >= len(y):
+        return np.arange(len(y))
+    counts = pd.Series(y).value_counts()
+    can_stratify = (stratified and counts.min() >= 2
+                    and min(size, len(y) - size) >= len(counts))
+    chosen, _ = train_test_split(np.arange(len(y)), train_size=size, random_state=seed,
+                                 stratify=y if can_stratify else None)
+    return np.sort(chosen)

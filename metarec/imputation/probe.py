@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metarec.crossval import check_cv
+from metarec.crossval import check_cv, sample_rows
 from metarec.imputation.selector import FAMILIES, NATIVE_FAMILIES, ImputationError
 from metarec.jsonable import to_jsonable
 
@@ -87,12 +87,7 @@ def cap_rows(X: pd.DataFrame, y: pd.Series, max_rows: int, seed: int,
     """At most ``max_rows`` rows, drawn seeded (stratified for classification where possible)."""
     if len(X) <= max_rows:
         return X, y
-    from sklearn.model_selection import train_test_split
-
-    strat = y if classification and y.value_counts().min() >= 2 else None
-    keep, _ = train_test_split(np.arange(len(X)), train_size=max_rows, random_state=seed,
-                               stratify=strat)
-    keep = np.sort(keep)
+    keep = sample_rows(y, max_rows, seed, stratified=classification)
     return X.iloc[keep], y.iloc[keep]
 
 

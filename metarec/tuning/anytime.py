@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metarec.crossval import check_cv
+from metarec.crossval import check_cv, sample_rows
 from metarec.errors import TuningError
 from metarec.jsonable import to_jsonable
 from metarec.pipelines import build, normalize_spec
@@ -155,14 +155,7 @@ def rung_sizes(n_rows: int, y: np.ndarray, task: str, cv: int | float) -> list[i
 
 def subsample(y: np.ndarray, size: int, task: str, seed: int) -> np.ndarray:
     """Sorted indices of ``size`` rows, stratified by class for classification."""
-    from sklearn.model_selection import train_test_split
-
-    index = np.arange(len(y))
-    if size >= len(y):
-        return index
-    chosen, _ = train_test_split(index, train_size=size, random_state=seed,
-                                 stratify=y if task == "classification" else None)
-    return np.sort(chosen)
+    return sample_rows(y, size, seed, stratified=task == "classification")
 
 
 def refit_reserve(evaluation_seconds: float | None, cv: int | float) -> float:
