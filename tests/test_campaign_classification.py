@@ -83,11 +83,22 @@ def test_campaign_records_error_rates_classes_and_its_own_configuration_ids(data
 
 def test_portfolio_takes_the_families_in_turn_with_todays_learners():
     specs = list(classification.portfolio().values())
-    assert len(specs) == 191
+    assert len(specs) == 193
     first = [s["algorithm"] for s in specs[:len(classification.GRIDS)]]
     assert first == list(classification.GRIDS)
     assert {"lightgbm", "hist_gradient_boosting"} <= set(first)
     assert all(s["task"] == "classification" for s in specs)
+
+
+def test_logistic_regression_grid_spans_the_search_space_of_c():
+    # A linear problem that wants weak regularisation is only in the evidence if the grid
+    # reaches the range tuning searches.
+    from metarec.tuning.space import build_space
+
+    c_param = next(p for p in build_space("classification").params["logistic_regression"]
+                   if p.name == "C")
+    grid = classification.GRIDS["logistic_regression"][1]["C"]
+    assert (min(grid), max(grid)) == (c_param.low, c_param.high)
 
 
 def _history(source: str, datasets: int, configurations: int) -> pd.DataFrame:

@@ -6,7 +6,7 @@ scikit-learn of 2018, without LightGBM or histogram gradient boosting, so its po
 zero-shot pick cannot contain them; ten random draws from metarec's full search space are as
 good as its ten best-covering configurations (docs/tuning.md).
 
-What it runs: :func:`portfolio`, 191 configurations of ten classification algorithms (logistic
+What it runs: :func:`portfolio`, 193 configurations of ten classification algorithms (logistic
 regression, Gaussian naive Bayes, decision tree, k nearest neighbours, RBF SVM, random forest,
 extra trees, histogram gradient boosting, LightGBM, an MLP) on grids around their usual
 settings, plus each algorithm's central configuration under every imputer on datasets with
@@ -34,10 +34,12 @@ SOURCE = "classification_campaign"
 
 # algorithm -> (fixed hyperparameters, grid): the families both campaigns run
 # (campaign.SHARED_GRIDS), forests with the classifier's default max_features among their
-# grid, and a linear model, naive Bayes and a single tree besides.
+# grid, and a linear model (C over the range tuning searches), naive Bayes and a single tree
+# besides.
 GRIDS: dict[str, tuple[dict[str, Any], dict[str, list[Any]]]] = {
     "logistic_regression": ({"max_iter": 1000},
-                            {"C": [1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0, 1000.0]}),
+                            {"C": [1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0,
+                                   1000.0, 1e4]}),
     "gaussian_nb": ({}, {"var_smoothing": [1e-9, 1e-6, 1e-3]}),
     "decision_tree": ({}, {"max_depth": [None, 5, 10], "min_samples_leaf": [1, 5, 20]}),
     "k_nearest_neighbors": campaign.SHARED_GRIDS["k_nearest_neighbors"],
