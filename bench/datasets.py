@@ -146,8 +146,7 @@ def _readable(candidate: Candidate) -> bool:
 def load(candidate: Candidate, max_rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series,
                                                                         str]:
     """The dataset, stratified-subsampled to ``max_rows`` (seeded); returns a note on it."""
-    from sklearn.model_selection import train_test_split
-
+    from metarec.crossval import sample_rows
     from metarec.io import load_dataset
 
     dataset = load_dataset(candidate.path, candidate.target, lenient=True)
@@ -160,7 +159,8 @@ def load(candidate: Candidate, max_rows: int, seed: int = 0) -> tuple[pd.DataFra
     y = y.cat.remove_unused_categories() if hasattr(y, "cat") else y
     note = f"{len(X)}"
     if len(X) > max_rows:
-        X, _, y, _ = train_test_split(X, y, train_size=max_rows, stratify=y, random_state=seed)
+        rows = sample_rows(y, max_rows, seed, stratified=True)
+        X, y = X.iloc[rows], y.iloc[rows]
         note = f"{max_rows} of {len(dataset.X)}"
         counts = y.value_counts()
         keep = counts[counts >= 5].index
