@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.datasets import OUT, load
+from bench.datasets import OUT, fingerprint, load
 from bench.holdout import HOLDOUT_KB, benchmark_datasets
 
 SYSTEMS = ("metarec", "FLAML", "AutoGluon", "LightGBM defaults")
@@ -178,10 +178,17 @@ def run(budgets: list[float], n_datasets: int, n_splits: int, every: int = 1,
         offset: int = 0) -> dict[str, Any]:
     cache = _cache()
     datasets = chosen_datasets(n_datasets)[offset::every]
+    rows: dict[str, str] = {}  # dataset -> fingerprint of the rows read now
     for budget in budgets:
         for candidate in datasets:
+            if candidate.name not in rows:
+                X, y, note = load(candidate, MAX_ROWS)
+                rows[candidate.name] = fingerprint(X, y)
             for split in range(n_splits):
                 keys = {s: f"{candidate.name}|{split}|{budget:g}|{s}" for s in SYSTEMS}
+                for key in keys.values():  # a result on other rows is run again
+                    if key in cache and cache[key].get("data") != rows[candidate.name]:
+                        del cache[key]
                 if all(k in cache for k in keys.values()):
                     continue
                 X, y, note = load(candidate, MAX_ROWS)
@@ -193,7 +200,7 @@ def run(budgets: list[float], n_datasets: int, n_splits: int, every: int = 1,
                             continue
                         result = run_system(system, budget, split, workdir)
                         result.update(rows=len(X), note=note, load=os.getloadavg()[0],
-                                      commit=_commit())
+                                      commit=_commit(), data=rows[candidate.name])
                         cache[keys[system]] = result
                         _save(cache)
                         print(f"{budget:g}s {candidate.name} split {split} {system}: "

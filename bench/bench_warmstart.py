@@ -38,7 +38,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench.datasets import OUT, ROOT, load  # noqa: E402
+from bench.datasets import OUT, ROOT, fingerprint, load  # noqa: E402
 from bench.holdout import HOLDOUT_KB, warmstart_benchmark  # noqa: E402
 
 EARLY = 25  # regret is averaged over trials 1..EARLY; the win rate is read at trial EARLY
@@ -438,22 +438,20 @@ def main() -> None:
     args.available = len(chosen)
     if not args.report_only:
         for candidate in reversed(chosen) if args.reverse else chosen:
+            try:
+                X, y, note = load(candidate, args.max_rows)
+            except Exception as exc:  # unreadable or unusable: the next candidate
+                print(f"skip {candidate.name}: {exc}", flush=True)
+                continue
+            found = recommended(X, y, kb, warmstart.POOL_PER_WARM_TRIAL * args.k,
+                                args.warm_model, args.k)
             entry = results["datasets"].get(candidate.name)
-            if entry is None:
-                try:
-                    X, y, note = load(candidate, args.max_rows)
-                except Exception as exc:  # unreadable or unusable: the next candidate
-                    print(f"skip {candidate.name}: {exc}", flush=True)
-                    continue
-                found = recommended(X, y, kb, warmstart.POOL_PER_WARM_TRIAL * args.k,
-                                    args.warm_model, args.k)
-                entry = {"rows": note, "source": found.source, "seeds": {},
+            if entry is None or entry.get("data") != fingerprint(X, y):
+                # new, or run on other rows (another sampling): every arm runs again
+                entry = {"rows": note, "data": fingerprint(X, y), "source": found.source,
+                         "seeds": {},
                          "recommended": [r["algorithm"] for r in found.recommendations]}
                 results["datasets"][candidate.name] = entry
-            else:
-                X, y, _ = load(candidate, args.max_rows)
-                found = recommended(X, y, kb, warmstart.POOL_PER_WARM_TRIAL * args.k,
-                                    args.warm_model, args.k)
             space = space_for("classification", has_missing=bool(X.isna().to_numpy().any()),
                               kb=kb)
             if "lightgbm_default" not in entry:

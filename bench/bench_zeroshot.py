@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bench.bench_headtohead import versus  # noqa: E402
-from bench.datasets import OUT, load  # noqa: E402
+from bench.datasets import OUT, fingerprint, load  # noqa: E402
 from bench.holdout import HOLDOUT_KB, benchmark_datasets  # noqa: E402
 
 CACHE = OUT / "zeroshot.json"
@@ -148,12 +148,14 @@ def main() -> None:
     kb_id = hashlib.sha256((HOLDOUT_KB / "manifest.json").read_bytes()).hexdigest()[:16]
     if not args.report_only:
         for candidate, _, _ in benchmark_datasets(args.datasets):
+            X, y, note = load(candidate, args.max_rows)
             cached = results.get(candidate.name)
+            if cached is not None and cached.get("_data") != fingerprint(X, y):
+                cached = None  # run on other rows (another sampling): every model runs again
             if cached is not None and (not args.rerun or cached.get("_kb") == kb_id):
                 continue
-            X, y, note = load(candidate, args.max_rows)
             if cached is None:
-                entry = {"rows": note, **evaluate(X, y, seed=0)}
+                entry = {"rows": note, "_data": fingerprint(X, y), **evaluate(X, y, seed=0)}
             else:
                 earlier = {m: cached.pop(m) for m in args.rerun if m in cached}
                 entry = {**cached, "_earlier": {**cached.get("_earlier", {}), **earlier},

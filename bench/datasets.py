@@ -8,6 +8,7 @@ Each benchmark holds its datasets out of the knowledge base metarec uses there
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,3 +169,11 @@ def load(candidate: Candidate, max_rows: int, seed: int = 0) -> tuple[pd.DataFra
     if y.nunique() < 2:
         raise ValueError("fewer than two classes")
     return X.reset_index(drop=True), y.reset_index(drop=True), note
+
+
+def fingerprint(X: pd.DataFrame, y: pd.Series) -> str:
+    """A short digest of the rows a benchmark ran on, in their order: a cached result is reused
+    only on the same rows, so a change of sampling reruns it instead of mixing the two."""
+    digest = hashlib.sha256(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes())
+    digest.update(pd.util.hash_pandas_object(y.astype(str), index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.datasets import Candidate, load
+from bench.datasets import Candidate, fingerprint, load
 
 
 def _table(tmp_path: Path, labels: list[str]) -> Candidate:
@@ -36,3 +36,13 @@ def test_a_table_a_few_rows_over_the_cap_is_sampled_not_refused(tmp_path: Path) 
     assert note == "1000 of 1003"
     assert len(X) == 1000 and y.nunique() == 6
     assert list(X.index) == list(range(1000))
+
+
+def test_the_fingerprint_tells_other_rows_apart(tmp_path: Path) -> None:
+    labels = ["rare"] * 200 + ["common"] * 1800
+    candidate = _table(tmp_path, labels)
+    X, y, _ = load(candidate, max_rows=1000)
+    again = fingerprint(*load(candidate, max_rows=1000)[:2])
+    assert fingerprint(X, y) == again
+    assert fingerprint(*load(candidate, max_rows=1000, seed=1)[:2]) != again
+    assert fingerprint(X.iloc[::-1], y.iloc[::-1]) != again  # same rows, other order: other folds
