@@ -178,20 +178,18 @@ def run(budgets: list[float], n_datasets: int, n_splits: int, every: int = 1,
         offset: int = 0) -> dict[str, Any]:
     cache = _cache()
     datasets = chosen_datasets(n_datasets)[offset::every]
-    rows: dict[str, str] = {}  # dataset -> fingerprint of the rows read now
     for budget in budgets:
         for candidate in datasets:
-            if candidate.name not in rows:
-                X, y, note = load(candidate, MAX_ROWS)
-                rows[candidate.name] = fingerprint(X, y)
+            X, y, note = load(candidate, MAX_ROWS)
+            data = fingerprint(X, y)
             for split in range(n_splits):
                 keys = {s: f"{candidate.name}|{split}|{budget:g}|{s}" for s in SYSTEMS}
                 for key in keys.values():  # a result on other rows is run again
-                    if key in cache and cache[key].get("data") != rows[candidate.name]:
+                    if key in cache and cache[key].get("data") != data:
+                        print(f"{key}: cached on other rows; running it again", flush=True)
                         del cache[key]
                 if all(k in cache for k in keys.values()):
                     continue
-                X, y, note = load(candidate, MAX_ROWS)
                 with tempfile.TemporaryDirectory(prefix="h2h-") as tmp:
                     workdir = Path(tmp)
                     _split(X, y, split, workdir)
@@ -200,7 +198,7 @@ def run(budgets: list[float], n_datasets: int, n_splits: int, every: int = 1,
                             continue
                         result = run_system(system, budget, split, workdir)
                         result.update(rows=len(X), note=note, load=os.getloadavg()[0],
-                                      commit=_commit(), data=rows[candidate.name])
+                                      commit=_commit(), data=data)
                         cache[keys[system]] = result
                         _save(cache)
                         print(f"{budget:g}s {candidate.name} split {split} {system}: "
