@@ -445,10 +445,11 @@ def main() -> None:
                 continue
             found = recommended(X, y, kb, warmstart.POOL_PER_WARM_TRIAL * args.k,
                                 args.warm_model, args.k)
+            data = fingerprint(X, y)
             entry = results["datasets"].get(candidate.name)
-            if entry is None or entry.get("data") != fingerprint(X, y):
+            if entry is None or entry.get("data") != data:
                 # new, or run on other rows (another sampling): every arm runs again
-                entry = {"rows": note, "data": fingerprint(X, y), "source": found.source,
+                entry = {"rows": note, "data": data, "source": found.source,
                          "seeds": {},
                          "recommended": [r["algorithm"] for r in found.recommendations]}
                 results["datasets"][candidate.name] = entry

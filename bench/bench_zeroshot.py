@@ -149,13 +149,14 @@ def main() -> None:
     if not args.report_only:
         for candidate, _, _ in benchmark_datasets(args.datasets):
             X, y, note = load(candidate, args.max_rows)
+            data = fingerprint(X, y)
             cached = results.get(candidate.name)
-            if cached is not None and cached.get("_data") != fingerprint(X, y):
+            if cached is not None and cached.get("_data") != data:
                 cached = None  # run on other rows (another sampling): every model runs again
             if cached is not None and (not args.rerun or cached.get("_kb") == kb_id):
                 continue
             if cached is None:
-                entry = {"rows": note, "_data": fingerprint(X, y), **evaluate(X, y, seed=0)}
+                entry = {"rows": note, "_data": data, **evaluate(X, y, seed=0)}
             else:
                 earlier = {m: cached.pop(m) for m in args.rerun if m in cached}
                 entry = {**cached, "_earlier": {**cached.get("_earlier", {}), **earlier},
