@@ -20,9 +20,12 @@ each peer (splits averaged per dataset first), and the largest fit time over the
     python -m bench.holdout --datasets 20
     python -m bench.bench_headtohead --budgets 30 120 [--datasets 20] [--splits 2]
 
-Needs the ``bench`` extra (``pip install -c constraints.txt -e '.[bench]'``). Results are cached
-per (dataset, split, budget, system) in ``bench/out/headtohead.json`` (resumable); the section
-``headtohead`` of ``docs/benchmarks.md`` is rewritten at the end.
+Needs the ``bench`` extra (``pip install -c constraints.txt -e '.[bench]'``). Each finished run
+(dataset, split, budget, system) is appended to ``bench/results/headtohead.jsonl``, which is
+committed: a run already recorded on the same rows is not made again (resumable, on any
+machine), and ``--every 2`` / ``--every 2 --offset 1`` in two processes share the file. At the
+end each budget's section of ``docs/benchmarks.md`` (``headtohead-<budget>s``) is rewritten
+from the record; a budget with no recorded run leaves its section as it is.
 """
 
 from __future__ import annotations
@@ -34,19 +37,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from bench.datasets import OUT, fingerprint, load
+from bench import results
+from bench.datasets import fingerprint, load
 from bench.holdout import HOLDOUT_KB, benchmark_datasets
 
 SYSTEMS = ("metarec", "FLAML", "AutoGluon", "LightGBM defaults")
 TIE = 0.005
 MAX_ROWS = 100_000
-CACHE = OUT / "headtohead.json"
+RECORD = results.RESULTS / "headtohead.jsonl"
 # A system's process is killed at this multiple of the budget (plus start-up): a hung run must
 # not stop the benchmark; it is recorded as such.
 KILL_FACTOR, KILL_EXTRA_S = 3.0, 120.0
@@ -163,20 +168,10 @@ def _commit() -> str:
     return done.stdout.strip() or "unknown"
 
 
-def _cache() -> dict[str, Any]:
-    return json.loads(CACHE.read_text()) if CACHE.exists() else {}
-
-
-def _save(cache: dict[str, Any]) -> None:
-    from metarec.files import atomic_write_text
-
-    OUT.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(CACHE, json.dumps(cache, indent=1, sort_keys=True))
-
-
 def run(budgets: list[float], n_datasets: int, n_splits: int, every: int = 1,
         offset: int = 0) -> dict[str, Any]:
-    cache = _cache()
+    cache = results.read(RECORD)
+    versions = peer_versions()
     datasets = chosen_datasets(n_datasets)[offset::every]
     for budget in budgets:
         for candidate in datasets:
@@ -186,7 +181,7 @@ def run(budgets: list[float], n_datasets: int, n_splits: int, every: int = 1,
                 keys = {s: f"{candidate.name}|{split}|{budget:g}|{s}" for s in SYSTEMS}
                 for key in keys.values():  # a result on other rows is run again
                     if key in cache and cache[key].get("data") != data:
-                        print(f"{key}: cached on other rows; running it again", flush=True)
+                        print(f"{key}: recorded on other rows; running it again", flush=True)
                         del cache[key]
                 if all(k in cache for k in keys.values()):
                     continue
@@ -198,9 +193,11 @@ def run(budgets: list[float], n_datasets: int, n_splits: int, every: int = 1,
                             continue
                         result = run_system(system, budget, split, workdir)
                         result.update(rows=len(X), note=note, load=os.getloadavg()[0],
-                                      commit=_commit(), data=data)
+                                      commit=_commit(), data=data, versions=versions,
+                                      finished=datetime.now(timezone.utc).isoformat(
+                                          timespec="seconds"))
                         cache[keys[system]] = result
-                        _save(cache)
+                        results.append(RECORD, keys[system], result)
                         print(f"{budget:g}s {candidate.name} split {split} {system}: "
                               f"{result.get('score')} in {result.get('fit_seconds', '-')} s "
                               f"{result.get('error', '')}", flush=True)
@@ -287,32 +284,44 @@ def summarise(frame: pd.DataFrame, budget: float) -> list[str]:
     return lines
 
 
-def report(cache: dict[str, Any], budgets: list[float], command: str) -> str:
+def budget_section(cache: dict[str, Any], budget: float) -> str | None:
+    """The markdown for one budget from the record, or None when it holds no run of it."""
     from bench.report import machine_line
 
-    lines = ["## metarec beside FLAML, AutoGluon and LightGBM at equal wall time", "",
-             f"`{command}` — {machine_line()} (the report's; each budget gives the load "
-             "during its runs).", "",
-             "Held-out classification datasets (not in the knowledge base), stratified 75/25 "
-             "splits (per budget: how many), test balanced accuracy; each system in its own "
-             "process with one thread, interleaved per split. A failed run scores 0 on that split. "
-             "'max fit / budget' is the largest fit wall time over the budget (metarec's "
-             "includes its profile and refit).", ""]
-    for budget in budgets:
-        frame = table(cache, budget)
-        if frame.empty:
-            continue
-        lines += summarise(frame, budget) + [""]
+    frame = table(cache, budget)
+    if frame.empty:
+        return None
+    runs = {k: v for k, v in cache.items() if float(k.split("|")[2]) == budget}
+    finished = sorted(v["finished"] for v in runs.values() if v.get("finished"))
     commits: dict[str, set[str]] = {}
-    for key, value in cache.items():
+    versions: set[str] = set()
+    for key, value in runs.items():
         commits.setdefault(key.split("|")[3], set()).add(value.get("commit", "not recorded"))
-    lines += ["Code behind the runs (metarec's commit when each run was made): "
-              + "; ".join(f"{system}: {', '.join(sorted(found))}"
-                          for system, found in sorted(commits.items())) + ".", ""]
-    names = sorted({k.split("|")[0] for k in cache})
-    rows = {k.split("|")[0]: v.get("rows") for k, v in cache.items()}
-    lines += ["Datasets: " + ", ".join(f"{n} ({rows[n]})" for n in names) + "."]
+        versions.update(f"{k} {v}" for k, v in value.get("versions", {}).items())
+    when = (f"runs finished {finished[0][:16]} to {finished[-1][:16]} UTC"
+            if finished else "run times not recorded")
+    rows = {k.split("|")[0]: v.get("rows") for k, v in runs.items()}
+    lines = summarise(frame, budget) + [
+        "", f"Written from `bench/results/headtohead.jsonl` ({when}) on {machine_line()}. "
+        "Code behind the runs (metarec's commit when each was made): "
+        + "; ".join(f"{system}: {', '.join(sorted(found))}"
+                    for system, found in sorted(commits.items()))
+        + (f"; peers: {', '.join(sorted(versions))}" if versions else "") + ".",
+        "", "Datasets: " + ", ".join(f"{n} ({rows[n]})" for n in sorted(rows)) + "."]
     return "\n".join(lines)
+
+
+def peer_versions() -> dict[str, str]:
+    """The installed versions of what the systems run on."""
+    from importlib import metadata
+
+    found = {}
+    for package in ("flaml", "autogluon.tabular", "lightgbm", "scikit-learn"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
 
 
 def main() -> None:
@@ -332,12 +341,20 @@ def main() -> None:
     if args.one:
         _one(args)
         return
-    cache = (_cache() if args.report_only
-             else run(args.budgets, args.datasets, args.splits, args.every, args.offset))
-    from bench.report import write_section
+    if not args.report_only:
+        run(args.budgets, args.datasets, args.splits, args.every, args.offset)
+    from bench.report import BENCHMARKS_MD, write_section
 
-    command = "python -m bench.bench_headtohead " + " ".join(sys.argv[1:])
-    write_section("headtohead", report(cache, args.budgets, command))
+    # read again: another process may have added its runs to the record meanwhile
+    cache = results.read(RECORD)
+    previous = "headtohead"
+    for budget in sorted(args.budgets):
+        name = f"headtohead-{budget:g}s"
+        section = budget_section(cache, budget)
+        if section is not None:
+            write_section(name, section, after=previous)
+        if f"<!-- END {name} -->" in BENCHMARKS_MD.read_text(encoding="utf-8"):
+            previous = name
 
 
 if __name__ == "__main__":

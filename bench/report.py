@@ -31,14 +31,20 @@ def machine_line() -> str:
     )
 
 
-def write_section(name: str, markdown: str, path: Path = BENCHMARKS_MD) -> None:
-    """Replace (or append) the section ``name`` in ``path`` atomically."""
+def write_section(name: str, markdown: str, path: Path = BENCHMARKS_MD,
+                  after: str | None = None) -> None:
+    """Replace the section ``name`` in ``path`` atomically; a new one goes right after the
+    section ``after`` when that exists (a benchmark's parts stay together), else at the end."""
     begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
     block = f"{begin}\n{markdown.strip()}\n{end}"
     text = path.read_text(encoding="utf-8") if path.exists() else HEADER
     pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
+    anchor = f"<!-- END {after} -->" if after else None
     if pattern.search(text):
         text = pattern.sub(lambda _: block, text)
+    elif anchor and anchor in text:
+        at = text.index(anchor) + len(anchor)
+        text = text[:at] + "\n\n" + block + text[at:]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     atomic_write_text(path, text)

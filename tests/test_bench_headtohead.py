@@ -1,4 +1,5 @@
-"""The head-to-head benchmark's cache: a result is reused only on the rows it ran on."""
+"""The head-to-head benchmark's record: a result is reused only on the rows it ran on, and
+each budget's section is written from the record."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 
 import bench.bench_headtohead as h2h
+from bench import results
 from bench.datasets import fingerprint
 
 
@@ -22,9 +24,10 @@ def table() -> tuple[pd.DataFrame, pd.Series]:
 def _run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, table: tuple, cache: dict
          ) -> tuple[dict[str, Any], list[str]]:
     ran: list[str] = []
-    monkeypatch.setattr(h2h, "CACHE", tmp_path / "headtohead.json")
-    monkeypatch.setattr(h2h, "OUT", tmp_path)
-    h2h._save(cache)
+    record = tmp_path / "headtohead.jsonl"
+    monkeypatch.setattr(h2h, "RECORD", record)
+    for key, value in cache.items():
+        results.append(record, key, value)
     monkeypatch.setattr(h2h, "chosen_datasets", lambda n: [SimpleNamespace(name="t")])
     monkeypatch.setattr(h2h, "load", lambda candidate, max_rows: (*table, "40"))
     monkeypatch.setattr(h2h, "_split", lambda X, y, split, workdir: None)
@@ -53,3 +56,19 @@ def test_results_on_other_rows_are_run_again(monkeypatch, tmp_path, table) -> No
     assert ran == [s for s in h2h.SYSTEMS if s != "FLAML"]
     assert cache["t|0|30|FLAML"]["score"] == 0.9
     assert all(cache[f"t|0|30|{s}"]["score"] == 0.5 for s in ran)
+
+
+def test_every_run_is_appended_to_the_record(monkeypatch, tmp_path, table) -> None:
+    cache, _ = _run(monkeypatch, tmp_path, table, {})
+    recorded = results.read(tmp_path / "headtohead.jsonl")
+    assert recorded == cache
+    assert all(v["finished"] and v["commit"] == "abc" for v in recorded.values())
+
+
+def test_a_budget_section_comes_from_the_record_and_none_without_runs(monkeypatch, tmp_path,
+                                                                      table) -> None:
+    cache, _ = _run(monkeypatch, tmp_path, table, {})
+    section = h2h.budget_section(cache, 30)
+    assert section is not None and section.startswith("### Budget 30 s (1 datasets x 1 split")
+    assert "| metarec | 0.5000 |" in section and "t (40)" in section
+    assert h2h.budget_section(cache, 600) is None
