@@ -1,20 +1,29 @@
-"""Atomic writes of files and directories, and the one cache directory metarec uses.
+"""Atomic writes of files and directories, append-only JSON-lines records, and the one cache
+directory metarec uses.
 
 An atomic write goes to a temporary sibling of the target (the same directory, so the same file
 system) that is renamed onto the target only once it is complete: a reader, or the next run after
 a crash, sees the old content or the new one, never half of one. When the write fails the
 temporary is removed and the target is left as it was. Locks, where a writer needs one around a
 read-modify-write, stay with the caller (see :func:`metarec.kb.store.lock_for`).
+
+A JSON-lines record is how long work (a run campaign, ``kb add``, a benchmark) keeps each result
+as it arrives, so that a run killed at any point resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 def cache_root() -> Path:
@@ -101,3 +110,40 @@ def atomic_directory(
             shutil.rmtree(old, ignore_errors=True)
         else:
             old.unlink(missing_ok=True)
+
+
+def append_jsonl(path: str | Path, records: Iterable[Mapping[str, Any]]) -> None:
+    """Add ``records`` at the end of ``path``, one JSON object per line, and make them durable.
+
+    All lines go in one ``write`` on a file opened for appending, so processes appending to the
+    same file never interleave their lines; a process killed mid-write leaves at most its last
+    line cut short, which :func:`read_jsonl` skips."""
+    text = "".join(json.dumps(dict(record)) + "\n" for record in records)
+    if not text:
+        return
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(descriptor, text.encode("utf-8"))
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """The records of ``path`` in the order they were appended (none if it does not exist).
+    A line cut short by a kill is skipped and logged: its work is done again."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            log.warning("%s:%d is not a whole record (a write cut short); skipped", path, number)
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records

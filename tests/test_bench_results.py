@@ -20,14 +20,14 @@ def test_the_last_record_of_a_key_holds(tmp_path: Path) -> None:
 
 
 def test_a_line_cut_short_is_skipped_and_named(tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+                                               caplog: pytest.LogCaptureFixture) -> None:
     record = tmp_path / "runs.jsonl"
     results.append(record, "a", {"score": 0.1})
     with record.open("a") as file:
         file.write('{"key": "b", "sco')
     results.append(record, "c", {"score": 0.3})
     assert results.read(record) == {"a": {"score": 0.1}}
-    assert "runs.jsonl:2: not a whole record" in capsys.readouterr().err
+    assert "runs.jsonl:2 is not a whole record" in caplog.text
 
 
 def test_no_record_reads_as_empty(tmp_path: Path) -> None:

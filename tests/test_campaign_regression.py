@@ -94,16 +94,16 @@ def test_portfolio_spans_the_families_and_adds_imputers_where_values_are_missing
 def test_campaign_runs_samples_records_and_resumes(data_root, tmp_path, monkeypatch,
                                                     dask_cluster):
     out = tmp_path / "out"
-    real_append = add._append
+    real_append = add.append_jsonl
     appended: list[str] = []
 
-    def append_then_interrupt(path, record):
-        real_append(path, record)
-        appended.append(record["configuration_id"])
+    def append_then_interrupt(path, records):
+        real_append(path, records)
+        appended.extend(record["configuration_id"] for record in records)
         if len(appended) == CONFIGURATIONS + 2:  # the second dataset, two results in
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(add, "_append", append_then_interrupt)
+    monkeypatch.setattr(add, "append_jsonl", append_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         regression.run(out, data_root, configurations=CONFIGURATIONS, folds=3, max_rows=50,
                        scheduler=dask_cluster.scheduler_address)
@@ -122,7 +122,7 @@ def test_campaign_runs_samples_records_and_resumes(data_root, tmp_path, monkeypa
         (evaluated / config_id).touch(exist_ok=False)  # twice would fail: nothing repeats
         return real_evaluate(config_id, *args)
 
-    monkeypatch.setattr(add, "_append", real_append)
+    monkeypatch.setattr(add, "append_jsonl", real_append)
     monkeypatch.setattr(add, "_evaluate", logged)
     figures = regression.run(out, data_root, configurations=CONFIGURATIONS, folds=3,
                              max_rows=50, scheduler=dask_cluster.scheduler_address)

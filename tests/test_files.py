@@ -1,4 +1,5 @@
-"""Atomic writes: the target holds the old content or the new, never a part; no temporary stays."""
+"""Atomic writes: the target holds the old content or the new, never a part; no temporary stays.
+JSON-lines records: appended whole, read back whole."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from metarec.files import atomic_directory, atomic_path, atomic_write_text
+from metarec.files import (
+    append_jsonl,
+    atomic_directory,
+    atomic_path,
+    atomic_write_text,
+    read_jsonl,
+)
 
 
 class Interrupted(Exception):
@@ -177,3 +184,36 @@ def test_every_cache_is_under_one_root_that_metarec_cache_dir_moves(tmp_path, mo
     monkeypatch.delenv("METAREC_CACHE_DIR")
     assert cache_root() == Path(user_cache_dir("metarec", appauthor=False))
     assert refresh.cache_dir().parent == learner_cache.cache_dir().parent == cache_root()
+
+
+def _append_many(path: str, tag: str) -> None:
+    for i in range(300):
+        append_jsonl(path, [{"tag": tag, "i": i, "pad": "x" * 500}])
+
+
+def test_appenders_in_two_processes_never_interleave_their_lines(tmp_path: Path) -> None:
+    import multiprocessing
+
+    record = tmp_path / "runs.jsonl"
+    workers = [multiprocessing.get_context("spawn").Process(target=_append_many,
+                                                            args=(str(record), tag))
+               for tag in "ab"]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    records = read_jsonl(record)
+    assert len(records) == len(record.read_text().splitlines()) == 600
+    for tag in "ab":
+        assert [r["i"] for r in records if r["tag"] == tag] == list(range(300))
+
+
+def test_a_record_cut_short_is_skipped_and_the_rest_read(tmp_path: Path) -> None:
+    record = tmp_path / "runs.jsonl"
+    append_jsonl(record, [{"a": 1}, {"a": 2}])
+    with record.open("a") as handle:
+        handle.write('{"a": 3, "b"\n')
+    append_jsonl(record, [{"a": 4}])
+    append_jsonl(record, [])
+    assert [r["a"] for r in read_jsonl(record)] == [1, 2, 4]
+    assert read_jsonl(tmp_path / "missing.jsonl") == []

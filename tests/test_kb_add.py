@@ -107,12 +107,12 @@ def test_killed_add_leaves_the_kb_intact_and_resumes(user_kb, csv, tmp_path, mon
         import time
         from pathlib import Path
         from metarec.kb import add
-        real = add._append
-        def append_then_stall(path, record):
-            real(path, record)
+        real = add.append_jsonl
+        def append_then_stall(path, records):
+            real(path, records)
             Path({str(ready)!r}).write_text("x")
             time.sleep(60)
-        add._append = append_then_stall
+        add.append_jsonl = append_then_stall
         add.add_dataset(Path({str(csv)!r}), "label", Path({str(user_kb)!r}),
                         portfolio_size=3, folds=3)
     """)
@@ -161,15 +161,15 @@ def test_add_on_a_dask_cluster_resumes_an_interrupted_run(user_kb, csv, tmp_path
 
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir(), second.mkdir()
-    real_append = add._append
+    real_append = add.append_jsonl
 
-    def append_then_interrupt(path, record):
-        real_append(path, record)
+    def append_then_interrupt(path, records):
+        real_append(path, records)
         raise KeyboardInterrupt
 
     # Interrupted after its first result, inside the caller's own Client.
     monkeypatch.setattr(add, "_evaluate", on_a_worker(first, wait_for_both=False))
-    monkeypatch.setattr(add, "_append", append_then_interrupt)
+    monkeypatch.setattr(add, "append_jsonl", append_then_interrupt)
     with Client(dask_cluster), pytest.raises(KeyboardInterrupt):
         add.add_dataset(csv, "label", user_kb, portfolio_size=3, folds=3, backend="dask")
     assert len(load(user_kb).runs) == 36
@@ -178,7 +178,7 @@ def test_add_on_a_dask_cluster_resumes_an_interrupted_run(user_kb, csv, tmp_path
 
     # Resumed on the same cluster named by its scheduler's address: the two others only.
     monkeypatch.setattr(add, "_evaluate", on_a_worker(second, wait_for_both=True))
-    monkeypatch.setattr(add, "_append", real_append)
+    monkeypatch.setattr(add, "append_jsonl", real_append)
     result = add.add_dataset(csv, "label", user_kb, portfolio_size=3, folds=3,
                              scheduler=dask_cluster.scheduler_address)
     runs = [p.name.split("--") for p in second.iterdir()]

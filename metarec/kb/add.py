@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from metarec.errors import KnowledgeBaseError
+from metarec.files import append_jsonl, read_jsonl
 from metarec.kb import engine, schema, store
 from metarec.kb.claims import Claims
 from metarec.kb.refresh import check_target, user_kb_path
@@ -141,22 +141,8 @@ def _claim(claims: Claims, path: Path, configuration_id: str, done: dict[str, di
 
 
 def _done(path: Path) -> dict[str, dict]:
-    done: dict[str, dict] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by an interruption: that configuration reruns
-            done[record["configuration_id"]] = record
-    return done
-
-
-def _append(path: Path, record: dict) -> None:
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    # a line cut short by an interruption is skipped: that configuration runs again
+    return {record["configuration_id"]: record for record in read_jsonl(path)}
 
 
 def run_portfolio(
@@ -202,7 +188,7 @@ def run_portfolio(
             ran = 0
             for record in joblib.Parallel(n_jobs=workers, return_as="generator_unordered")(jobs):
                 with claims.kb_lock:
-                    _append(work, record)
+                    append_jsonl(work, [record])
                 claims.release(record["configuration_id"])
                 done[record["configuration_id"]] = record
                 ran += 1

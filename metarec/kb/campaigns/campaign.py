@@ -31,12 +31,11 @@ import csv
 import hashlib
 import itertools
 import json
-import os
 import platform
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ import pandas as pd
 
 from metarec.crossval import check_splittable
 from metarec.errors import DataError, KnowledgeBaseError, MetaRecError
+from metarec.files import append_jsonl, read_jsonl
 from metarec.kb import engine, schema, store
 from metarec.kb.add import commit, run_portfolio
 
@@ -372,26 +372,6 @@ def _configurations(campaign: Campaign, specs: dict[str, dict]) -> pd.DataFrame:
     } for cid, spec in specs.items()], columns=list(schema.TABLES["configurations"]))
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line cut short by a kill
-    return out
-
-
-def _append_jsonl(path: Path, records: Iterable[dict]) -> None:
-    with open(path, "a", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
 def _finished(kb_dir: Path, out: Path) -> dict[str, set[str]]:
     """Per dataset, the configurations with a result: a run in the KB or a recorded failure."""
     done: dict[str, set[str]] = {}
@@ -399,7 +379,7 @@ def _finished(kb_dir: Path, out: Path) -> dict[str, set[str]]:
         runs = store.load(kb_dir).runs
         for dataset_id, group in runs.groupby("dataset_id"):
             done[str(dataset_id)] = set(group["configuration_id"])
-    for failure in _read_jsonl(out / "failures.jsonl"):
+    for failure in read_jsonl(out / "failures.jsonl"):
         done.setdefault(failure["dataset_id"], set()).add(failure["configuration_id"])
     return done
 
@@ -520,9 +500,9 @@ def run(
             failures = [{"dataset_id": dataset_id, "configuration_id": r["configuration_id"],
                          "error": r["error"]} for r in results if r["error"]]
             # Failures first: a kill between the two writes then reruns nothing twice.
-            _append_jsonl(out / "failures.jsonl", failures)
+            append_jsonl(out / "failures.jsonl", failures)
             commit(kb_dir, dataset_id, update)
-            _append_jsonl(out / "datasets.jsonl", [{
+            append_jsonl(out / "datasets.jsonl", [{
                 "dataset_id": dataset_id, "name": candidate.name, "origin": candidate.origin,
                 "rows_in_file": len(dataset.y), "rows_used": len(y),
                 "sample_seed": SAMPLE_SEED if len(y) < len(dataset.y) else None,
