@@ -16,11 +16,12 @@ are subsampled (seeded, stratified; recorded).
     python -m bench.holdout --datasets 20
     OMP_NUM_THREADS=1 nice python -m bench.bench_warmstart [--datasets 20] [--seeds 5]
 
-Results are cached per (dataset, arm, seed) in ``bench/out/warmstart-regret.json`` so an
-interrupted run resumes; a missing arm is run alone (the cold arm does not depend on the
-knowledge base: ``--keep-warm-as NAME`` keeps the earlier warm results under NAME and reruns
-only the warm arm, e.g. after the knowledge base changed). The section ``warmstart`` of
-``docs/benchmarks.md`` is rewritten at the end.
+Each dataset's results (per seed and arm) are appended to ``bench/results/warmstart.jsonl``
+whenever they grow, which is committed, so an interrupted run resumes on any machine and two
+workers (``--reverse`` for the second) share it; a missing arm is run alone (the cold arm does
+not depend on the knowledge base: ``--keep-warm-as NAME`` keeps the earlier warm results under
+NAME and reruns only the warm arm, e.g. after the knowledge base changed). The section
+``warmstart`` of ``docs/benchmarks.md`` is rewritten at the end.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bench.datasets import OUT, ROOT, fingerprint, load  # noqa: E402
+from bench import results as record  # noqa: E402
+from bench.datasets import ROOT, fingerprint, load  # noqa: E402
 from bench.holdout import HOLDOUT_KB, warmstart_benchmark  # noqa: E402
 
 EARLY = 25  # regret is averaged over trials 1..EARLY; the win rate is read at trial EARLY
@@ -389,8 +391,8 @@ def main() -> None:
                         help="A sentence on how the run was made, added to the report.")
     parser.add_argument("--partial-reason", default="a shared 2-core machine under heavy load; "
                         "the benchmark ran niced", help="Why a partial run stopped (report).")
-    parser.add_argument("--cache", type=Path, default=OUT / "warmstart-regret.json",
-                        help="Per-run results, reused when the run is resumed.")
+    parser.add_argument("--cache", type=Path, default=record.RESULTS / "warmstart.jsonl",
+                        help="The record of per-run results, reused when the run is resumed.")
     parser.add_argument("--no-write", action="store_true", help="Print, do not write the docs.")
     parser.add_argument("--warm-model", choices=("auto", "knn", "portfolio"), default="auto",
                         help="meta-learner behind the warm trials: the shipped one (auto), "
@@ -401,39 +403,30 @@ def main() -> None:
                         help="random trials after the warm ones before TPE models (experiment)")
     parser.add_argument("--reverse", action="store_true",
                         help="Work through the chosen datasets from the last one (a second "
-                        "worker with its own --cache; combine with --merge).")
+                        "worker, sharing the record).")
     parser.add_argument("--kb", type=Path, default=HOLDOUT_KB,
                         help="the held-out knowledge base (bench/holdout.py) the warm arm uses")
     parser.add_argument("--keep-warm-as", metavar="NAME",
                         help="keep earlier warm results under NAME; rerun only the warm arm")
-    parser.add_argument("--merge", type=Path, nargs="*", default=[],
-                        help="Other workers' caches to merge before reporting.")
     args = parser.parse_args()
 
     from metarec import recommend as recommending
     from metarec import tuning as warmstart
     from metarec.tuning.space import space_for
 
-    OUT.mkdir(parents=True, exist_ok=True)
     cache_file = args.cache
-    results = json.loads(cache_file.read_text()) if cache_file.exists() else {"datasets": {}}
+    results = {"datasets": record.read(cache_file)}
     if not (args.kb / "HOLDOUT.json").exists():
         raise SystemExit(f"no held-out knowledge base at {args.kb}: run "
                          "`python -m bench.holdout --datasets 20` first")
     kb = recommending.load_kb(str(args.kb))
-    for other in args.merge:
-        for name, entry in json.loads(other.read_text())["datasets"].items():
-            mine = results["datasets"].setdefault(name, entry)
-            for seed, arms in entry["seeds"].items():
-                mine["seeds"][seed] = {**arms, **mine["seeds"].get(seed, {})}
-    if args.merge:
-        cache_file.write_text(json.dumps(results))  # a rerun resumes from the merged results
     if args.keep_warm_as:
         for entry in results["datasets"].values():
             for arms in entry["seeds"].values():
                 if "warm" in arms and args.keep_warm_as not in arms:
                     arms[args.keep_warm_as] = arms.pop("warm")
-        cache_file.write_text(json.dumps(results))
+        for name, entry in results["datasets"].items():
+            record.append(cache_file, name, entry)
     chosen = warmstart_benchmark(args.datasets)  # each readable: checked there
     args.available = len(chosen)
     if not args.report_only:
@@ -457,7 +450,7 @@ def main() -> None:
                               kb=kb)
             if "lightgbm_default" not in entry:
                 entry["lightgbm_default"] = lightgbm_default_score(X, y, args.cv)
-                cache_file.write_text(json.dumps(results))
+                record.append(cache_file, candidate.name, entry)
             cache: dict[str, float | None] = {}
             for seed in range(args.seeds):
                 arms = entry["seeds"].get(str(seed), {})
@@ -473,7 +466,7 @@ def main() -> None:
                 entry["seeds"][str(seed)] = {**arms, "cold": cold, "warm": warm,
                                              "seconds": round(arms.get("seconds", 0.0)
                                                               + time.time() - t0, 1)}
-                cache_file.write_text(json.dumps(results))
+                record.append(cache_file, candidate.name, entry)
                 print(f"{candidate.name} seed {seed}: cold {max(running_best(cold)):.4f} "
                       f"warm {max(running_best(warm)):.4f} ({time.time() - t0:.0f} s)",
                       flush=True)

@@ -14,8 +14,9 @@ their own preprocessing). Mean, average rank, win/tie/loss of metarec against ea
     python -m bench.holdout --datasets 20
     OMP_NUM_THREADS=1 python -m bench.bench_zeroshot [--max-rows 10000]
 
-Results are cached per dataset in ``bench/out/zeroshot.json`` (resumable); the section
-``zeroshot`` of ``docs/benchmarks.md`` is rewritten at the end. ``--rerun metarec`` reruns
+Each dataset's results are appended to ``bench/results/zeroshot.jsonl``, which is committed
+(resumable on any machine; a dataset's last record holds); the section ``zeroshot`` of
+``docs/benchmarks.md`` is rewritten at the end. ``--rerun metarec`` reruns
 metarec alone on the same folds after the knowledge base changed (the other models do not
 depend on it), keeping its earlier result for comparison.
 """
@@ -28,7 +29,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per fit: fair and no
 
 import argparse  # noqa: E402
 import hashlib  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -37,11 +37,12 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from bench import results as record  # noqa: E402
 from bench.bench_headtohead import versus  # noqa: E402
-from bench.datasets import OUT, fingerprint, load  # noqa: E402
+from bench.datasets import fingerprint, load  # noqa: E402
 from bench.holdout import HOLDOUT_KB, benchmark_datasets  # noqa: E402
 
-CACHE = OUT / "zeroshot.json"
+RECORD = record.RESULTS / "zeroshot.jsonl"
 TIE = 0.005
 DEFAULTS = {"LightGBM": "lightgbm", "HistGradientBoosting": "hist_gradient_boosting",
             "random forest": "random_forest"}
@@ -93,13 +94,18 @@ def evaluate(X: pd.DataFrame, y: pd.Series, seed: int,
     return result
 
 
+def fold_mean(result: dict[str, Any]) -> float:
+    """A model's mean over its folds; a failed fold (NaN, recorded as null) is left out."""
+    return float(np.nanmean(np.asarray(result["folds"], dtype=float)))
+
+
 def report(results: dict[str, Any], command: str) -> str:
     from bench.report import machine_line
 
     names = list(results)
     systems = [s for s in results[names[0]]
                if isinstance(results[names[0]][s], dict) and not s.startswith("_")]
-    means = pd.DataFrame({s: [np.nanmean(results[n][s]["folds"]) for n in names]
+    means = pd.DataFrame({s: [fold_mean(results[n][s]) for n in names]
                           for s in systems}, index=names)
     ranks = means.rank(axis=1, ascending=False).mean()
     seconds = {s: sum(results[n][s]["seconds"] for n in names) / 60 for s in systems}
@@ -120,8 +126,8 @@ def report(results: dict[str, Any], command: str) -> str:
                      f"{row['high']:+.4f}] | {row['wins']}/{row['ties']}/{row['losses']} |")
     earlier = [n for n in names if "metarec" in results[n].get("_earlier", {})]
     if earlier:
-        before = np.mean([np.nanmean(results[n]["_earlier"]["metarec"]["folds"]) for n in earlier])
-        now = np.mean([np.nanmean(results[n]["metarec"]["folds"]) for n in earlier])
+        before = np.mean([fold_mean(results[n]["_earlier"]["metarec"]) for n in earlier])
+        now = np.mean([fold_mean(results[n]["metarec"]) for n in earlier])
         lines += ["", f"metarec before the knowledge base last changed (same folds, "
                   f"{len(earlier)} datasets): mean {before:.4f}, now {now:.4f}."]
     lines += ["", "Rows used: " + ", ".join(f"{n} ({results[n]['rows']})" for n in names) + "."]
@@ -138,12 +144,11 @@ def main() -> None:
                         "earlier result")
     args = parser.parse_args()
     from bench.report import write_section
-    from metarec.files import atomic_write_text
 
     if not (HOLDOUT_KB / "HOLDOUT.json").exists():
         raise SystemExit(f"no held-out knowledge base at {HOLDOUT_KB}: run "
                          f"`python -m bench.holdout --datasets {args.datasets}` first")
-    results: dict[str, Any] = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    results: dict[str, Any] = record.read(RECORD)
     # The held-out KB's manifest records its tables' checksums and what it held out.
     kb_id = hashlib.sha256((HOLDOUT_KB / "manifest.json").read_bytes()).hexdigest()[:16]
     if not args.report_only:
@@ -163,8 +168,8 @@ def main() -> None:
                          **evaluate(X, y, seed=0, only=set(args.rerun))}
             entry["_kb"] = kb_id  # a resumed rerun skips what this knowledge base already ran
             results[candidate.name] = entry
-            atomic_write_text(CACHE, json.dumps(results))
-            print(candidate.name, {k: round(float(np.nanmean(v["folds"])), 4)
+            record.append(RECORD, candidate.name, entry)
+            print(candidate.name, {k: round(fold_mean(v), 4)
                                    for k, v in entry.items()
                                    if isinstance(v, dict) and not k.startswith("_")},
                   flush=True)

@@ -1,4 +1,5 @@
-"""The warm-start benchmark's regret arithmetic, on runs whose answer is known by hand."""
+"""The warm-start benchmark: its regret arithmetic, on runs whose answer is known by hand, and
+its committed record."""
 
 from __future__ import annotations
 
@@ -45,3 +46,46 @@ def test_summary_pairs_datasets_and_counts_wins_at_trial_25() -> None:
     # cold's at trial 50 is 0, which warm reaches at trial 2
     assert figures["speedups"][25] == (1, pytest.approx(25.0))
     assert figures["speedups"][50] == (2, pytest.approx(25.0))
+
+
+def test_each_finished_seed_is_recorded_and_a_resumed_run_skips_it(monkeypatch, tmp_path) -> None:
+    import sys
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    import bench.bench_warmstart as warmstart_bench
+    from bench import results
+
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "HOLDOUT.json").write_text("{}")
+    X = pd.DataFrame({"a": range(30)})
+    y = pd.Series([i % 2 for i in range(30)])
+    arms_run: list[tuple[str, int]] = []
+
+    def run_arm(X, y, found, seed, trials, cv, space, cache, **kwargs):
+        arms_run.append(("cold" if found is None else "warm", seed))
+        return [0.5, None, 0.7]
+
+    monkeypatch.setattr("metarec.recommend.load_kb", lambda path: None)
+    monkeypatch.setattr("metarec.tuning.space.space_for", lambda *a, **k: None)
+    monkeypatch.setattr(warmstart_bench, "warmstart_benchmark",
+                        lambda n: [SimpleNamespace(name="t")])
+    monkeypatch.setattr(warmstart_bench, "load", lambda candidate, rows: (X, y, "30"))
+    monkeypatch.setattr(warmstart_bench, "recommended", lambda *a: SimpleNamespace(
+        source="kb", recommendations=[{"algorithm": "lightgbm"}]))
+    monkeypatch.setattr(warmstart_bench, "lightgbm_default_score", lambda X, y, cv: 0.6)
+    monkeypatch.setattr(warmstart_bench, "run_arm", run_arm)
+    monkeypatch.setattr(warmstart_bench, "write_report", lambda results, args: "")
+    record = tmp_path / "warmstart.jsonl"
+    argv = ["bench_warmstart", "--datasets", "1", "--seeds", "2", "--trials", "3",
+            "--kb", str(kb), "--cache", str(record)]
+    monkeypatch.setattr(sys, "argv", argv)
+    warmstart_bench.main()
+    assert arms_run == [("cold", 0), ("warm", 0), ("cold", 1), ("warm", 1)]
+    entry = results.read(record)["t"]
+    assert entry["lightgbm_default"] == 0.6 and set(entry["seeds"]) == {"0", "1"}
+    assert entry["seeds"]["1"]["warm"] == [0.5, None, 0.7]
+    warmstart_bench.main()
+    assert len(arms_run) == 4  # resumed from the record: nothing runs again
