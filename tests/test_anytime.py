@@ -126,6 +126,18 @@ def test_the_whole_search_keeps_within_its_budget(budget):
     assert run.model.predict_proba(X).shape == (len(X), 2)
 
 
+def test_the_search_ends_once_a_pipeline_validates_perfectly():
+    X, _ = _table(300)
+    y = (X["f0"] > 0).astype(int).to_numpy()  # one threshold separates the classes
+    started = time.monotonic()
+    run = budgeted_search(X, y, "classification", time_budget=120, started=started,
+                          kb=False, random_state=0, ensemble_size=0)
+    elapsed = time.monotonic() - started
+    assert elapsed < 60
+    assert max(t.value for t in run.study.trials if t.value is not None) == 1.0
+    assert any("the best possible" in note for note in run.notes)
+
+
 def test_the_shipped_knowledge_base_sets_the_first_candidates():
     X, y = _table(300)
     run = budgeted_search(X, y, "classification", time_budget=60, random_state=0,
