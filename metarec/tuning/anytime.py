@@ -509,7 +509,7 @@ def budgeted_search(
         if trials.unbeatable:
             notes.append(f"the search ended after {deadline.elapsed():.0f} s of the "
                          f"{time_budget:g} s budget: {best_spec['algorithm']} validated at "
-                         f"{trials.best[1]:g} {scoring}, the best possible")
+                         f"{scoring} {trials.best[1]:.4f}, the best possible")
         if 0 < trials.best[0] < len(X):
             notes.append(f"no pipeline could be evaluated on all rows in time; the best on "
                          f"{trials.best[0]} rows is refitted")
