@@ -64,16 +64,17 @@ def family(name: str, task: str = "regression") -> str:
     return re.sub(r"(?<=[a-z])\d+$", "", key) or key
 
 
-def campaign_evidence(kb: Any, task: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-    """Meta-features (as recommend learns from them), the campaign's performance matrix (its
-    metric as recorded) and family of each dataset."""
-    from metarec.kb.queries import Evidence, learner_inputs
+def campaign_evidence(kb: Any, task: str, extra_groups: tuple[str, ...] = ()
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """Meta-features (as recommend learns from them, plus the qualities of ``extra_groups``),
+    the campaign's performance matrix (its metric as recorded) and family of each dataset."""
+    from metarec.kb.queries import LEARNER_GROUPS, Evidence, learner_inputs
 
     source, metric, higher = SOURCES[task]
     runs = kb.runs[(kb.runs["source"] == source) & (kb.runs["metric"] == metric)]
     evidence = Evidence(source, metric, higher, runs["dataset_id"].nunique(),
                         runs["configuration_id"].nunique())
-    mf, perf = learner_inputs(kb, evidence)
+    mf, perf = learner_inputs(kb, evidence, (*LEARNER_GROUPS, *extra_groups))
     perf = evidence.to_score(perf)  # error rates as accuracies: higher is better throughout
     datasets = perf.index[perf.index.isin(mf.index) & perf.notna().any(axis=1)]
     names = kb.datasets.set_index("dataset_id")["name"]
@@ -115,15 +116,29 @@ def _warm_start_order(first: pd.DataFrame, ranking: pd.DataFrame, k: int) -> pd.
     return pd.concat(frames, ignore_index=True)
 
 
+def variant_names(extra_groups: tuple[str, ...]) -> tuple[str, str]:
+    """The two methods of the learner that also sees ``extra_groups``."""
+    plus = " + ".join(extra_groups)
+    return (f"meta-learner + {plus}, diverse top-k",
+            f"static portfolio, meta-learner + {plus} order")
+
+
 def evaluate_metalearner(kb: Any, seeds: list[int], n_folds: int, task: str,
-                         ks: tuple[int, ...]) -> dict[str, Any]:
+                         ks: tuple[int, ...], extra_groups: tuple[str, ...] = ()
+                         ) -> dict[str, Any]:
+    """The methods below on held-out datasets; with ``extra_groups``, also a second learner
+    fitted in the same folds on the meta-features plus those groups' qualities."""
     from metarec.metalearner import MetaLearner, evaluation
     from metarec.metalearner.portfolio import greedy_cover, normalised_regret
     from metarec.recommend.learner_cache import LEARNER_SETTINGS
 
     mf, perf, families = campaign_evidence(kb, task)
-    methods = ("meta-learner, diverse top-k", "static portfolio",
-               "static portfolio, meta-learner order", WARM_ORDER)
+    methods: tuple[str, ...] = ("meta-learner, diverse top-k", "static portfolio",
+                                "static portfolio, meta-learner order", WARM_ORDER)
+    mf_extra = None
+    if extra_groups:
+        mf_extra = campaign_evidence(kb, task, extra_groups)[0].reindex(mf.index)
+        methods += variant_names(extra_groups)
     per_seed: dict[str, list[pd.DataFrame]] = {m: [] for m in methods}
     cal: dict[str, list[pd.DataFrame]] = {"all cells": [], "top 5 (diverse)": []}
     algorithm = kb.configurations.set_index("configuration_id")["algorithm"]
@@ -157,6 +172,15 @@ def evaluate_metalearner(kb: Any, seeds: list[int], n_folds: int, task: str,
                     chosen, query.index, perf.columns, "position"),
                 WARM_ORDER: _key_from(warm, query.index, perf.columns, "position"),
             }
+            if mf_extra is not None:
+                other = MetaLearner(**LEARNER_SETTINGS, random_state=seed).fit(
+                    mf_extra.iloc[train], perf.iloc[train], True)
+                query_extra = mf_extra.iloc[held]
+                top_name, set_name = variant_names(extra_groups)
+                keys[top_name] = _key_from(other.rank(query_extra, top_k=max(ks), diverse=True),
+                                           query.index, perf.columns, "rank")
+                keys[set_name] = _key_from(other.candidate_set(query_extra, k=max(ks)),
+                                           query.index, perf.columns, "position")
             for method, key in keys.items():
                 table = evaluation.per_dataset(truth, key, reference, ks=ks)
                 tables[method].append(table.set_index(query.index))
@@ -171,7 +195,7 @@ def evaluate_metalearner(kb: Any, seeds: list[int], n_folds: int, task: str,
                   f", {learner.candidate_.name}", flush=True)
         for method in methods:
             per_seed[method].append(pd.concat(tables[method]).sort_index())
-    return {"task": task, "ks": ks,
+    return {"task": task, "ks": ks, "extra_groups": extra_groups,
             "per_seed": per_seed, "calibration": {k: pd.concat(v, ignore_index=True)
                                                   for k, v in cal.items()},
             "datasets": len(perf), "configurations": perf.shape[1],
@@ -218,6 +242,11 @@ def metalearner_markdown(result: dict[str, Any], command: str) -> str:
     pairs = [("meta-learner, diverse top-k", "static portfolio"),
              ("static portfolio, meta-learner order", "static portfolio"),
              (WARM_ORDER, "static portfolio")]
+    if result.get("extra_groups"):
+        top_name, set_name = variant_names(result["extra_groups"])
+        pairs += [(top_name, "meta-learner, diverse top-k"),
+                  (set_name, "static portfolio, meta-learner order"),
+                  (set_name, "static portfolio")]
     for a, b in pairs:
         row = []
         for k in ks:
@@ -250,10 +279,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 3, 5, 10])
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--extra-groups", nargs="+", default=[], metavar="GROUP",
+                        help="also fit, in the same folds, a learner that sees these "
+                        "meta-feature groups too (e.g. landmarking); compared side by side")
     args = parser.parse_args(argv)
     command = "python -m bench.bench_campaign " + " ".join(sys.argv[1:])
     result = evaluate_metalearner(kb_module.load(args.kb), args.seeds, FOLDS, args.task,
-                                  tuple(args.ks))
+                                  tuple(args.ks), tuple(args.extra_groups))
     text = metalearner_markdown(result, command)
     print(text)
     if not args.no_write:

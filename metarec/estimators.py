@@ -27,10 +27,6 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d,
 
 log = logging.getLogger(__name__)
 
-# Profile groups for ``metafeatures_`` when the recommender did not profile: the same cheap groups
-# the recommender uses. Landmarking is left out: nothing downstream uses it and it would dominate
-# the fit time on small data.
-PROFILE_GROUPS = ("simple", "statistical", "info-theory", "missingness")
 
 
 
@@ -147,7 +143,9 @@ class _MetaRecBase(BaseEstimator):
 
     def _profile(self, X: pd.DataFrame, y: np.ndarray, seed: int | None) -> pd.Series:
         import metafeatures
+        from metarec.recommend import PROFILE_GROUPS
 
+        # ``metafeatures_`` when the recommender did not profile: the groups it profiles.
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -7,6 +7,7 @@ Generic over sources: everything here reads :class:`metarec.kb.store.KnowledgeBa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,8 +124,10 @@ def choose_evidence(kb: Any, task: str) -> Evidence:
     )
 
 
-def learner_inputs(kb: Any, evidence: Evidence) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Meta-features (OpenML-reproducible names only) and the performance matrix."""
+def learner_inputs(kb: Any, evidence: Evidence, groups: Sequence[str] = tuple(LEARNER_GROUPS)
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Meta-features (the qualities of ``groups``; by default the OpenML-reproducible ones)
+    and the performance matrix."""
     import metafeatures
 
     performance = kb.performance(evidence.metric, source=evidence.source)
@@ -132,7 +135,7 @@ def learner_inputs(kb: Any, evidence: Evidence) -> tuple[pd.DataFrame, pd.DataFr
         performance = performance.clip(lower=R2_FLOOR)
     counts = performance.notna().sum(axis=0)
     performance = performance.loc[:, counts >= 5]
-    names = set(_learner_feature_names(metafeatures))
+    names = set(_learner_feature_names(metafeatures, groups))
     mf = kb.metafeatures[kb.metafeatures["quality"].isin(names)]
     # One value per (dataset, quality): a locally computed one wins over OpenML's stored one
     # because it is what the new dataset's profile will be compared with.
@@ -143,11 +146,11 @@ def learner_inputs(kb: Any, evidence: Evidence) -> tuple[pd.DataFrame, pd.DataFr
     return matrix, performance
 
 
-def _learner_feature_names(metafeatures: Any) -> list[str]:
+def _learner_feature_names(metafeatures: Any, groups: Sequence[str]) -> list[str]:
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.normal(size=20), "b": pd.Categorical(rng.choice(["x", "y"], 20))})
     y = pd.Series(pd.Categorical(rng.choice(["p", "q"], 20)))
-    return list(metafeatures.extract(X, y, groups=LEARNER_GROUPS).index)
+    return list(metafeatures.extract(X, y, groups=list(groups)).index)
 
 
 
