@@ -64,18 +64,24 @@ def family(name: str, task: str = "regression") -> str:
     return re.sub(r"(?<=[a-z])\d+$", "", key) or key
 
 
-def campaign_evidence(kb: Any, task: str, extra_groups: tuple[str, ...] = ()
-                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-    """Meta-features (as recommend learns from them, plus the qualities of ``extra_groups``),
-    the campaign's performance matrix (its metric as recorded) and family of each dataset."""
-    from metarec.kb.queries import LEARNER_GROUPS, Evidence, learner_inputs
+def evidence_of(kb: Any, task: str) -> Any:
+    """The campaign of ``task`` as :class:`metarec.kb.queries.Evidence`."""
+    from metarec.kb.queries import Evidence
 
     source, metric, higher = SOURCES[task]
     runs = kb.runs[(kb.runs["source"] == source) & (kb.runs["metric"] == metric)]
-    evidence = Evidence(source, metric, higher, runs["dataset_id"].nunique(),
-                        runs["configuration_id"].nunique())
-    mf, perf = learner_inputs(kb, evidence, (*LEARNER_GROUPS, *extra_groups))
-    perf = evidence.to_score(perf)  # error rates as accuracies: higher is better throughout
+    return Evidence(source, metric, higher, runs["dataset_id"].nunique(),
+                    runs["configuration_id"].nunique())
+
+
+def campaign_evidence(kb: Any, task: str, groups: tuple[str, ...] | None = None
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """Meta-features (the qualities of ``groups``; by default those recommend's learner sees),
+    the campaign's performance matrix (its metric as recorded) and family of each dataset."""
+    from metarec.kb.queries import learner_groups, learner_inputs
+
+    evidence = evidence_of(kb, task)
+    mf, perf = learner_inputs(kb, evidence, groups or learner_groups(evidence))
     datasets = perf.index[perf.index.isin(mf.index) & perf.notna().any(axis=1)]
     names = kb.datasets.set_index("dataset_id")["name"]
     families = pd.Series([family(names.get(d, d), task) for d in datasets], index=datasets)
@@ -124,20 +130,24 @@ def variant_names(extra_groups: tuple[str, ...]) -> tuple[str, str]:
 
 
 def evaluate_metalearner(kb: Any, seeds: list[int], n_folds: int, task: str,
-                         ks: tuple[int, ...], extra_groups: tuple[str, ...] = ()
-                         ) -> dict[str, Any]:
-    """The methods below on held-out datasets; with ``extra_groups``, also a second learner
-    fitted in the same folds on the meta-features plus those groups' qualities."""
+                         ks: tuple[int, ...], extra_groups: tuple[str, ...] = (),
+                         base_groups: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The methods below on held-out datasets, the learner seeing ``base_groups`` (default:
+    what recommend's learner sees); with ``extra_groups``, also a second learner fitted in the
+    same folds on those groups' qualities too."""
+    from metarec.kb.queries import learner_groups
     from metarec.metalearner import MetaLearner, evaluation
     from metarec.metalearner.portfolio import greedy_cover, normalised_regret
     from metarec.recommend.learner_cache import LEARNER_SETTINGS
 
-    mf, perf, families = campaign_evidence(kb, task)
+    base_groups = base_groups or tuple(learner_groups(evidence_of(kb, task)))
+    mf, perf, families = campaign_evidence(kb, task, base_groups)
     methods: tuple[str, ...] = ("meta-learner, diverse top-k", "static portfolio",
                                 "static portfolio, meta-learner order", WARM_ORDER)
     mf_extra = None
     if extra_groups:
-        mf_extra = campaign_evidence(kb, task, extra_groups)[0].reindex(mf.index)
+        mf_extra = campaign_evidence(kb, task, (*base_groups, *extra_groups))[0].reindex(
+            mf.index)
         methods += variant_names(extra_groups)
     per_seed: dict[str, list[pd.DataFrame]] = {m: [] for m in methods}
     cal: dict[str, list[pd.DataFrame]] = {"all cells": [], "top 5 (diverse)": []}
@@ -195,7 +205,7 @@ def evaluate_metalearner(kb: Any, seeds: list[int], n_folds: int, task: str,
                   f", {learner.candidate_.name}", flush=True)
         for method in methods:
             per_seed[method].append(pd.concat(tables[method]).sort_index())
-    return {"task": task, "ks": ks, "extra_groups": extra_groups,
+    return {"task": task, "ks": ks, "extra_groups": extra_groups, "base_groups": base_groups,
             "per_seed": per_seed, "calibration": {k: pd.concat(v, ignore_index=True)
                                                   for k, v in cal.items()},
             "datasets": len(perf), "configurations": perf.shape[1],
@@ -224,7 +234,9 @@ def metalearner_markdown(result: dict[str, Any], command: str) -> str:
              f"{result['configurations']} configurations of the {task} run campaign "
              f"({result['families']} dataset families); outer grouped {FOLDS}-fold split over "
              "datasets per seed (a family on one side); every figure from the held-out datasets "
-             "only. "
+             f"only. The learner sees the meta-feature groups {', '.join(result['base_groups'])}"
+             + (f"; its variant also {', '.join(result['extra_groups'])}"
+                if result.get("extra_groups") else "") + ". "
              "gap closed@k: share of the single-best-to-oracle gap closed by the best of the "
              "first k (mean over seeds ± their standard deviation; the single best closes 0 at "
              f"k = 1 by definition).{floor} Run time "
@@ -282,10 +294,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--extra-groups", nargs="+", default=[], metavar="GROUP",
                         help="also fit, in the same folds, a learner that sees these "
                         "meta-feature groups too (e.g. landmarking); compared side by side")
+    parser.add_argument("--base-groups", nargs="+", metavar="GROUP",
+                        help="the meta-feature groups the learner sees (default: those "
+                        "recommend's learner sees for this campaign)")
     args = parser.parse_args(argv)
     command = "python -m bench.bench_campaign " + " ".join(sys.argv[1:])
     result = evaluate_metalearner(kb_module.load(args.kb), args.seeds, FOLDS, args.task,
-                                  tuple(args.ks), tuple(args.extra_groups))
+                                  tuple(args.ks), tuple(args.extra_groups),
+                                  tuple(args.base_groups) if args.base_groups else None)
     text = metalearner_markdown(result, command)
     print(text)
     if not args.no_write:

@@ -111,13 +111,13 @@ def recommended(X: pd.DataFrame, y: pd.Series, kb: Any, top_k: int, model: str,
         return recommending.recommendations_for(X, y, "classification", kb=kb, top_k=top_k,
                                                 set_size=set_size)
     from metarec.io import Dataset
-    from metarec.kb.queries import learner_inputs
+    from metarec.kb.queries import learner_groups, learner_inputs
     from metarec.metalearner import MetaLearner
     from metarec.recommend import recommend
     from metarec.recommend.learner_cache import cached_evidence
 
     evidence = cached_evidence(kb, "classification")
-    mf, perf = learner_inputs(kb, evidence)
+    mf, perf = learner_inputs(kb, evidence, learner_groups(evidence))
     # "portfolio": the shipped learner's settings plus a greedy portfolio ranked first
     settings = ({"model": "auto", "portfolio": "auto", "random_state": 0}
                 if model == "portfolio" else {"model": model})

@@ -193,6 +193,9 @@ def test_shipped_kb_recommends_fittable_pipelines_for_the_example() -> None:
     dataset = load_dataset(repo / "examples" / "colic.csv", "surgical_lesion")
     report = recommend(dataset, kb_module.load(), top_k=3)
     assert report.evidence.source == "classification_campaign"  # ours, once it covers 20
+    # the campaign's own landmarkers feed its learner, so the profile has them too
+    assert "kNN1NErrRate" in report.learner.metafeature_names_
+    assert np.isfinite(report.metafeatures["kNN1NErrRate"])
     assert len(report.recommendations) == 3
     # colic has missing values, so every recommendation says which imputer to use.
     assert all(r["imputer"] not in ("none needed", "none") for r in report.recommendations)

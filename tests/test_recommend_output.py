@@ -174,3 +174,16 @@ def test_the_probe_says_when_it_was_not_needed_or_ran_out_of_time(cli, kb_dir: P
     assert code == 0, stderr
     text = " ".join(stdout.split())
     assert "not measured within the 0.1 s budget" in text and "iterative" in text
+
+
+def test_landmarkers_feed_the_learners_of_our_own_classification_campaign_only() -> None:
+    from metarec.kb.queries import LEARNER_GROUPS, learner_groups
+
+    def evidence(source: str) -> Evidence:
+        return Evidence(source=source, metric="m", higher_is_better=True, n_datasets=1,
+                        n_configurations=1)
+
+    assert learner_groups(evidence("classification_campaign")) == [*LEARNER_GROUPS,
+                                                                   "landmarking"]
+    for source in ("oboe", "regression_campaign"):
+        assert learner_groups(evidence(source)) == LEARNER_GROUPS

@@ -76,6 +76,19 @@ class Evidence:
 # imported classification matrix (Oboe) is larger but older (no LightGBM, no histogram gradient
 # boosting), and the set and the zero-shot pick can only be what the evidence holds.
 OWN_SOURCES = ("classification_campaign", "regression_campaign")
+# Evidence whose learners also see landmarkers. A campaign profiles each dataset with metarec's own
+# extractor on the rows its runs used, so its landmarkers compare like with like with a new
+# dataset's (OpenML's stored ones come from Weka learners the extractor only approximates: those
+# stay out). Landmarkers say how far simple learners get (a tree against naive Bayes against
+# 1-NN), which the other groups cannot: on the classification campaign, held out by dataset
+# family, they moved the top recommendation and the set's order closer to each dataset's best
+# (docs/metalearner.md).
+LANDMARKING_SOURCES = ("classification_campaign",)
+
+
+def learner_groups(evidence: Evidence) -> list[str]:
+    """The meta-feature groups a learner of ``evidence`` uses (the profile must have them)."""
+    return LEARNER_GROUPS + (["landmarking"] if evidence.source in LANDMARKING_SOURCES else [])
 
 
 def choose_evidence(kb: Any, task: str) -> Evidence:

@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from metarec.files import atomic_directory, atomic_write_text, cache_root
-from metarec.kb.queries import Evidence, choose_evidence, fit_cost_inputs, learner_inputs
+from metarec.kb.queries import (
+    Evidence,
+    choose_evidence,
+    fit_cost_inputs,
+    learner_groups,
+    learner_inputs,
+)
 from metarec.metalearner import codec as learner_codec
 
 LEARNER_SETTINGS: dict[str, Any] = {"model": "auto", "n_jobs": 1}
@@ -75,6 +81,7 @@ def learner_key(kb: Any, evidence: Evidence, random_state: int) -> str:
             "code": code_fingerprint(),
             "source": evidence.source,
             "metric": evidence.metric,
+            "groups": learner_groups(evidence),
             "settings": LEARNER_SETTINGS,
             "random_state": random_state,
             "format": 1,
@@ -95,7 +102,7 @@ def candidate_dirs(kb: Any, key: str) -> list[Path]:
 def fit_learner(kb: Any, evidence: Evidence, random_state: int) -> Any:
     from metarec.metalearner import MetaLearner
 
-    meta_features, performance = learner_inputs(kb, evidence)
+    meta_features, performance = learner_inputs(kb, evidence, learner_groups(evidence))
     learner = MetaLearner(**LEARNER_SETTINGS, random_state=random_state)
     return learner.fit(meta_features, performance, maximize=evidence.higher_is_better)
 

@@ -9,6 +9,7 @@ out-of-distribution check, and fills each recommendation's imputer.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,12 +19,13 @@ import pandas as pd
 from metarec.errors import MetaRecError
 from metarec.io import Dataset
 from metarec.jsonable import to_jsonable
-from metarec.kb.queries import Evidence
+from metarec.kb.queries import Evidence, learner_groups
 from metarec.recommend.record import recommendation
 
-# Groups profiled for a recommendation. The meta-learner only uses qualities whose local values
-# reproduce OpenML's stored ones (simple, statistical, info-theory); missingness feeds the imputer
-# choice. Landmarkers are left out: their Weka originals are not reproduced faithfully.
+# Groups profiled for every recommendation: the meta-learner's qualities that reproduce OpenML's
+# stored ones (simple, statistical, info-theory); missingness feeds the imputer choice. A learner
+# of our own campaigns' evidence also uses landmarkers (metarec.kb.queries.learner_groups), which
+# are profiled then.
 PROFILE_GROUPS = ["simple", "statistical", "info-theory", "missingness"]
 # Metrics in the target's units: a prediction learned across datasets is on their scale, not this
 # target's, so it can order the recommendations but not estimate the error here.
@@ -76,11 +78,14 @@ class RecommendationReport:
         }
 
 
-def profile(dataset: Dataset, random_state: int = 0) -> pd.Series:
+def profile(dataset: Dataset, random_state: int = 0,
+            extra_groups: Sequence[str] = ()) -> pd.Series:
+    """``dataset``'s meta-features: :data:`PROFILE_GROUPS` and ``extra_groups``."""
     import metafeatures
 
+    groups = PROFILE_GROUPS + [g for g in extra_groups if g not in PROFILE_GROUPS]
     return metafeatures.extract(
-        dataset.X, dataset.y, groups=PROFILE_GROUPS, random_state=random_state, task=dataset.task
+        dataset.X, dataset.y, groups=groups, random_state=random_state, task=dataset.task
     )
 
 
@@ -119,7 +124,8 @@ def recommend(
     check_splittable(dataset.y, dataset.task)
     kb = kb if kb is not None else kb_module.load()
     evidence = cached_evidence(kb, dataset.task)
-    profile_values = profile(dataset, random_state=random_state)
+    profile_values = profile(dataset, random_state=random_state,
+                             extra_groups=learner_groups(evidence))
     learner = learner if learner is not None else fitted_learner(kb, evidence, random_state)
     query = profile_values.to_frame(name=dataset.source).T
     ranking = learner.rank(query, top_k=top_k, diverse=True)
