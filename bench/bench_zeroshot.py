@@ -126,10 +126,19 @@ def report(results: dict[str, Any], command: str) -> str:
                      f"{row['high']:+.4f}] | {row['wins']}/{row['ties']}/{row['losses']} |")
     earlier = [n for n in names if "metarec" in results[n].get("_earlier", {})]
     if earlier:
-        before = np.mean([fold_mean(results[n]["_earlier"]["metarec"]) for n in earlier])
-        now = np.mean([fold_mean(results[n]["metarec"]) for n in earlier])
-        lines += ["", f"metarec before the knowledge base last changed (same folds, "
-                  f"{len(earlier)} datasets): mean {before:.4f}, now {now:.4f}."]
+        before = pd.Series({n: fold_mean(results[n]["_earlier"]["metarec"]) for n in earlier})
+        now = means.loc[earlier, "metarec"]
+        [change] = versus(pd.DataFrame({"now": now, "before": before}), "now", TIE)
+        # the rank the earlier result would have had among the same models
+        ranks_before = means.loc[earlier].assign(metarec=before).rank(
+            axis=1, ascending=False).mean()
+        lines += ["", f"metarec before its last change (the knowledge base or its learner; "
+                  f"same folds, {len(earlier)} datasets): mean {before.mean():.4f}, now "
+                  f"{now.mean():.4f}; now minus before {change['mean']:+.4f} "
+                  f"[{change['low']:+.4f}, {change['high']:+.4f}], W/T/L {change['wins']}/"
+                  f"{change['ties']}/{change['losses']}; its average rank then "
+                  f"{ranks_before['metarec']:.2f}, now {ranks.loc['metarec']:.2f} (the other "
+                  f"models unchanged)."]
     lines += ["", "Rows used: " + ", ".join(f"{n} ({results[n]['rows']})" for n in names) + "."]
     return "\n".join(lines)
 
