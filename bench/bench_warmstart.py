@@ -18,10 +18,11 @@ are subsampled (seeded, stratified; recorded).
 
 Each dataset's results (per seed and arm) are appended to ``bench/results/warmstart.jsonl``
 whenever they grow, which is committed, so an interrupted run resumes on any machine and two
-workers (``--reverse`` for the second) share it; a missing arm is run alone (the cold arm does
-not depend on the knowledge base: ``--keep-warm-as NAME`` keeps the earlier warm results under
-NAME and reruns only the warm arm, e.g. after the knowledge base changed). The section
-``warmstart`` of ``docs/benchmarks.md`` is rewritten at the end.
+workers (``--reverse`` for the second, which takes datasets and seeds from the other end) share
+it, each picking up what the other has recorded before every seed; a missing arm is run alone
+(the cold arm does not depend on the knowledge base: ``--keep-warm-as NAME`` keeps the earlier
+warm results under NAME and reruns only the warm arm, e.g. after the knowledge base changed).
+The section ``warmstart`` of ``docs/benchmarks.md`` is rewritten at the end.
 """
 
 from __future__ import annotations
@@ -374,6 +375,18 @@ Reproduce: `OMP_NUM_THREADS=1 nice python -m bench.bench_warmstart --datasets {a
     return md
 
 
+def merge_recorded(entry: dict[str, Any], cache_file: Path, name: str) -> None:
+    """Add to ``entry`` the arms another worker has recorded for ``name`` since this one read
+    the record (on the same rows), so that neither runs them again nor overwrites them."""
+    recorded = record.read(cache_file).get(name)
+    if recorded is None or recorded.get("data") != entry.get("data"):
+        return
+    for seed, arms in recorded.get("seeds", {}).items():
+        mine = entry["seeds"].setdefault(seed, {})
+        for arm, value in arms.items():
+            mine.setdefault(arm, value)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", type=int, default=20)
@@ -402,8 +415,8 @@ def main() -> None:
     parser.add_argument("--extra-random", type=int, default=0,
                         help="random trials after the warm ones before TPE models (experiment)")
     parser.add_argument("--reverse", action="store_true",
-                        help="Work through the chosen datasets from the last one (a second "
-                        "worker, sharing the record).")
+                        help="Work through the chosen datasets, and each one's seeds, from the "
+                        "last one (a second worker, sharing the record).")
     parser.add_argument("--kb", type=Path, default=HOLDOUT_KB,
                         help="the held-out knowledge base (bench/holdout.py) the warm arm uses")
     parser.add_argument("--keep-warm-as", metavar="NAME",
@@ -452,7 +465,9 @@ def main() -> None:
                 entry["lightgbm_default"] = lightgbm_default_score(X, y, args.cv)
                 record.append(cache_file, candidate.name, entry)
             cache: dict[str, float | None] = {}
-            for seed in range(args.seeds):
+            seeds = range(args.seeds)
+            for seed in reversed(seeds) if args.reverse else seeds:
+                merge_recorded(entry, cache_file, candidate.name)
                 arms = entry["seeds"].get(str(seed), {})
                 if all(arm in arms for arm in ARMS):
                     continue
@@ -466,6 +481,7 @@ def main() -> None:
                 entry["seeds"][str(seed)] = {**arms, "cold": cold, "warm": warm,
                                              "seconds": round(arms.get("seconds", 0.0)
                                                               + time.time() - t0, 1)}
+                merge_recorded(entry, cache_file, candidate.name)
                 record.append(cache_file, candidate.name, entry)
                 print(f"{candidate.name} seed {seed}: cold {max(running_best(cold)):.4f} "
                       f"warm {max(running_best(warm)):.4f} ({time.time() - t0:.0f} s)",

@@ -89,3 +89,47 @@ def test_each_finished_seed_is_recorded_and_a_resumed_run_skips_it(monkeypatch, 
     assert entry["seeds"]["1"]["warm"] == [0.5, None, 0.7]
     warmstart_bench.main()
     assert len(arms_run) == 4  # resumed from the record: nothing runs again
+
+
+def test_a_second_worker_takes_seeds_from_the_end_and_neither_reruns_the_others(
+        monkeypatch, tmp_path) -> None:
+    import sys
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    import bench.bench_warmstart as warmstart_bench
+    from bench import results
+
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "HOLDOUT.json").write_text("{}")
+    X = pd.DataFrame({"a": range(30)})
+    y = pd.Series([i % 2 for i in range(30)])
+    record = tmp_path / "warmstart.jsonl"
+    arms_run: list[tuple[str, int]] = []
+    other_worker = {"cold": [0.1], "warm": [0.2], "seconds": 1.0}
+
+    def run_arm(X, y, found, seed, trials, cv, space, cache, **kwargs):
+        arms_run.append(("cold" if found is None else "warm", seed))
+        if found is not None and seed == 2:  # meanwhile the first worker finished seed 0
+            entry = results.read(record)["t"]
+            results.append(record, "t", {**entry, "seeds": {"0": other_worker}})
+        return [0.5, 0.7]
+
+    monkeypatch.setattr("metarec.recommend.load_kb", lambda path: None)
+    monkeypatch.setattr("metarec.tuning.space.space_for", lambda *a, **k: None)
+    monkeypatch.setattr(warmstart_bench, "warmstart_benchmark",
+                        lambda n: [SimpleNamespace(name="t")])
+    monkeypatch.setattr(warmstart_bench, "load", lambda candidate, rows: (X, y, "30"))
+    monkeypatch.setattr(warmstart_bench, "recommended", lambda *a: SimpleNamespace(
+        source="kb", recommendations=[{"algorithm": "lightgbm"}]))
+    monkeypatch.setattr(warmstart_bench, "lightgbm_default_score", lambda X, y, cv: 0.6)
+    monkeypatch.setattr(warmstart_bench, "run_arm", run_arm)
+    monkeypatch.setattr(warmstart_bench, "write_report", lambda results, args: "")
+    monkeypatch.setattr(sys, "argv", ["bench_warmstart", "--datasets", "1", "--seeds", "3",
+                                      "--kb", str(kb), "--cache", str(record), "--reverse"])
+    warmstart_bench.main()
+    assert arms_run == [("cold", 2), ("warm", 2), ("cold", 1), ("warm", 1)]
+    seeds = results.read(record)["t"]["seeds"]
+    assert set(seeds) == {"0", "1", "2"} and seeds["0"] == other_worker
