@@ -3,6 +3,8 @@ its committed record."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -48,26 +50,21 @@ def test_summary_pairs_datasets_and_counts_wins_at_trial_25() -> None:
     assert figures["speedups"][50] == (2, pytest.approx(25.0))
 
 
-def test_each_finished_seed_is_recorded_and_a_resumed_run_skips_it(monkeypatch, tmp_path) -> None:
+def _bench_on_one_small_dataset(monkeypatch, tmp_path, run_arm, *options: str) -> Path:
+    """Point ``bench_warmstart.main`` at one generated dataset with ``run_arm`` as its arms and
+    ``options`` on its command line; the record's path."""
     import sys
     from types import SimpleNamespace
 
     import pandas as pd
 
     import bench.bench_warmstart as warmstart_bench
-    from bench import results
 
     kb = tmp_path / "kb"
     kb.mkdir()
     (kb / "HOLDOUT.json").write_text("{}")
     X = pd.DataFrame({"a": range(30)})
     y = pd.Series([i % 2 for i in range(30)])
-    arms_run: list[tuple[str, int]] = []
-
-    def run_arm(X, y, found, seed, trials, cv, space, cache, **kwargs):
-        arms_run.append(("cold" if found is None else "warm", seed))
-        return [0.5, None, 0.7]
-
     monkeypatch.setattr("metarec.recommend.load_kb", lambda path: None)
     monkeypatch.setattr("metarec.tuning.space.space_for", lambda *a, **k: None)
     monkeypatch.setattr(warmstart_bench, "warmstart_benchmark",
@@ -79,9 +76,23 @@ def test_each_finished_seed_is_recorded_and_a_resumed_run_skips_it(monkeypatch, 
     monkeypatch.setattr(warmstart_bench, "run_arm", run_arm)
     monkeypatch.setattr(warmstart_bench, "write_report", lambda results, args: "")
     record = tmp_path / "warmstart.jsonl"
-    argv = ["bench_warmstart", "--datasets", "1", "--seeds", "2", "--trials", "3",
-            "--kb", str(kb), "--cache", str(record)]
-    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setattr(sys, "argv", ["bench_warmstart", "--datasets", "1", "--kb", str(kb),
+                                      "--cache", str(record), *options])
+    return record
+
+
+def test_each_finished_seed_is_recorded_and_a_resumed_run_skips_it(monkeypatch, tmp_path) -> None:
+    import bench.bench_warmstart as warmstart_bench
+    from bench import results
+
+    arms_run: list[tuple[str, int]] = []
+
+    def run_arm(X, y, found, seed, trials, cv, space, cache, **kwargs):
+        arms_run.append(("cold" if found is None else "warm", seed))
+        return [0.5, None, 0.7]
+
+    record = _bench_on_one_small_dataset(monkeypatch, tmp_path, run_arm,
+                                         "--seeds", "2", "--trials", "3")
     warmstart_bench.main()
     assert arms_run == [("cold", 0), ("warm", 0), ("cold", 1), ("warm", 1)]
     entry = results.read(record)["t"]
@@ -93,20 +104,9 @@ def test_each_finished_seed_is_recorded_and_a_resumed_run_skips_it(monkeypatch, 
 
 def test_a_second_worker_takes_seeds_from_the_end_and_neither_reruns_the_others(
         monkeypatch, tmp_path) -> None:
-    import sys
-    from types import SimpleNamespace
-
-    import pandas as pd
-
     import bench.bench_warmstart as warmstart_bench
     from bench import results
 
-    kb = tmp_path / "kb"
-    kb.mkdir()
-    (kb / "HOLDOUT.json").write_text("{}")
-    X = pd.DataFrame({"a": range(30)})
-    y = pd.Series([i % 2 for i in range(30)])
-    record = tmp_path / "warmstart.jsonl"
     arms_run: list[tuple[str, int]] = []
     other_worker = {"cold": [0.1], "warm": [0.2], "seconds": 1.0}
 
@@ -117,18 +117,8 @@ def test_a_second_worker_takes_seeds_from_the_end_and_neither_reruns_the_others(
             results.append(record, "t", {**entry, "seeds": {"0": other_worker}})
         return [0.5, 0.7]
 
-    monkeypatch.setattr("metarec.recommend.load_kb", lambda path: None)
-    monkeypatch.setattr("metarec.tuning.space.space_for", lambda *a, **k: None)
-    monkeypatch.setattr(warmstart_bench, "warmstart_benchmark",
-                        lambda n: [SimpleNamespace(name="t")])
-    monkeypatch.setattr(warmstart_bench, "load", lambda candidate, rows: (X, y, "30"))
-    monkeypatch.setattr(warmstart_bench, "recommended", lambda *a: SimpleNamespace(
-        source="kb", recommendations=[{"algorithm": "lightgbm"}]))
-    monkeypatch.setattr(warmstart_bench, "lightgbm_default_score", lambda X, y, cv: 0.6)
-    monkeypatch.setattr(warmstart_bench, "run_arm", run_arm)
-    monkeypatch.setattr(warmstart_bench, "write_report", lambda results, args: "")
-    monkeypatch.setattr(sys, "argv", ["bench_warmstart", "--datasets", "1", "--seeds", "3",
-                                      "--kb", str(kb), "--cache", str(record), "--reverse"])
+    record = _bench_on_one_small_dataset(monkeypatch, tmp_path, run_arm,
+                                         "--seeds", "3", "--reverse")
     warmstart_bench.main()
     assert arms_run == [("cold", 2), ("warm", 2), ("cold", 1), ("warm", 1)]
     seeds = results.read(record)["t"]["seeds"]
